@@ -1,0 +1,153 @@
+"""The ticket vocabulary: its JSON Schema, the types the checker sees, validation and normalisation.
+
+`vocabulary()` is the type tree of CONTRACT section 2 (read from engine/schemas/ticket.schema.json),
+`validate_ticket(obj)` returns the ticket with timestamps as aware UTC datetimes and dates as
+`date`, or raises TicketError naming every offending field path. A missing optional field stays
+missing: it means unknown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .diagnostics import TicketError
+from .schema import describe_error, did_you_mean, schema_json, validator
+
+
+@dataclass(frozen=True)
+class Type:
+    kind: str  # bool int number string date timestamp duration list object any
+    values: frozenset | None = None  # enum values (kind string)
+    item: "Type | None" = None  # list item type
+    fields: tuple | None = None  # object: ((name, Type), ...)
+    name: str = ""  # enum name for messages
+
+    def field(self, name: str):
+        for key, typ in self.fields or ():
+            if key == name:
+                return typ
+        return None
+
+    def field_names(self):
+        return [k for k, _ in self.fields or ()]
+
+    def __str__(self):
+        if self.values is not None:
+            return "enum"
+        if self.kind == "list":
+            return f"list of {self.item}"
+        return self.kind
+
+
+BOOL, INT, NUMBER, STRING = Type("bool"), Type("int"), Type("number"), Type("string")
+DATE, TIMESTAMP, DURATION, ANY = Type("date"), Type("timestamp"), Type("duration"), Type("any")
+
+
+def enum(values, name="") -> Type:
+    return Type("string", frozenset(values), name=name)
+
+
+def _from_schema(node: dict) -> Type:
+    if "enum" in node:
+        return enum(node["enum"])
+    kind = node.get("type")
+    if kind == "object":
+        props = node.get("properties") or {}
+        return Type("object", fields=tuple((k, _from_schema(v)) for k, v in props.items()))
+    if kind == "array":
+        return Type("list", item=_from_schema(node.get("items") or {}))
+    if kind == "boolean":
+        return BOOL
+    if kind == "integer":
+        return INT
+    if kind == "number":
+        return NUMBER
+    if kind == "string":
+        fmt = node.get("format")
+        return DATE if fmt == "date" else TIMESTAMP if fmt == "date-time" else STRING
+    return ANY
+
+
+@lru_cache(maxsize=None)
+def vocabulary() -> Type:
+    return _from_schema(schema_json("ticket"))
+
+
+def _parse_timestamp(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("no UTC offset")
+    return value.astimezone(dt.timezone.utc)
+
+
+def _normalise(value, typ: Type, path: str, problems: list):
+    if value is None:
+        return None
+    if typ.kind == "timestamp" and isinstance(value, str):
+        try:
+            return _parse_timestamp(value)
+        except ValueError:
+            problems.append((path, f"{value!r} is not a valid RFC 3339 timestamp with a UTC offset"))
+            return None
+    if typ.kind == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            problems.append((path, f"{value!r} is not a valid date (YYYY-MM-DD)"))
+            return None
+    if typ.kind == "object" and isinstance(value, dict):
+        out = {}
+        for key, val in value.items():
+            sub = typ.field(key)
+            out[key] = _normalise(val, sub, f"{path}.{key}" if path else key, problems) if sub else val
+        return out
+    if typ.kind == "list" and isinstance(value, list):
+        return [_normalise(v, typ.item, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    return value
+
+
+def validate_ticket(obj) -> dict:
+    """Check a decoded JSON ticket against the vocabulary; return it normalised."""
+    if not isinstance(obj, dict):
+        raise TicketError([("", f"a ticket must be a JSON object, not {type(obj).__name__}")])
+    problems, seen = [], set()
+    for err in sorted(validator("ticket").iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+        path, message = _ticket_message(err)
+        if path not in seen:  # one message per field: the first is the clearest
+            seen.add(path)
+            problems.append((path, message))
+    if problems:
+        raise TicketError(problems)
+    ticket = _normalise(obj, vocabulary(), "", problems)
+    if problems:
+        raise TicketError(problems)
+    return ticket
+
+
+def _ticket_message(err) -> tuple[str, str]:
+    path = list(err.absolute_path)
+    v, schema = err.validator, err.schema
+    if v == "required":
+        missing = err.message.split("'")[1]
+        return _dotted(path + [missing]), "missing: this field is required"
+    if v == "additionalProperties":
+        allowed = list((schema.get("properties") or {}).keys())
+        extra = [k for k in err.instance if k not in allowed]
+        hint = did_you_mean(extra[0], allowed)
+        return _dotted(path + extra[:1]), "unknown field, not in the ticket vocabulary" + (
+            f" (did you mean '{hint}'?)" if hint else "")
+    if v in ("format", "pattern") and schema.get("format") == "date-time":
+        return _dotted(path), f"{err.instance!r} is not an RFC 3339 timestamp with a UTC offset (e.g. 2026-03-10T11:00:00+02:00)"
+    if v in ("format", "pattern") and schema.get("format") == "date":
+        return _dotted(path), f"{err.instance!r} is not a date (YYYY-MM-DD)"
+    _, message = describe_error(err)
+    where = ".".join(str(p) for p in path)
+    return _dotted(path), message[len(where) + 2:] if where and message.startswith(where + ": ") else message
+
+
+def _dotted(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out

@@ -1,0 +1,1 @@
+"""Package data: the expression grammar (policy.lark), installed as engine.grammar."""

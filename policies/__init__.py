@@ -1,0 +1,1 @@
+"""Package data: the bundled policies, installed as engine.policies."""

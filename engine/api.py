@@ -1,0 +1,180 @@
+"""The facade: load, check and evaluate policies. Used by the CLI, the server and the tests.
+
+    from engine.api import load_policy
+    policy = load_policy("advantshop")              # an id (bundled policies/) or a path
+    decision = policy.evaluate({"id": "T-1", ...}, as_of=None)
+
+Compiled policies are cached by file path and content hash, immutable and safe to share between
+threads; each evaluation uses its own state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, PolicyError, TicketError
+from .source import Span
+
+__all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
+           "PolicyNotFound", "policy_ids", "resolve_policy_path", "parse_timestamp"]
+
+
+class PolicyNotFound(Exception):
+    pass
+
+
+@dataclass
+class CheckResult:
+    file: str
+    text: str
+    diagnostics: list
+
+    @property
+    def errors(self):
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _compile_text(text: str, file: str):
+    """Run stages 1-5 on a policy text; raise PolicyError with every error found."""
+    from .check import check_policy
+    from .compile import compile_policy
+    from .load import load_yaml
+    from .schema import validate_policy
+
+    loaded = load_yaml(text, file)
+    problems = validate_policy(loaded)
+    if problems:
+        raise PolicyError(problems, {file: text})
+    checked = check_policy(loaded)
+    if checked.errors:
+        raise PolicyError(checked.errors, {file: text})
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return compile_policy(checked, digest)
+
+
+def check_text(text: str, file: str) -> CheckResult:
+    try:
+        compiled = _compile_text(text, file)
+    except PolicyError as exc:
+        return CheckResult(file, text, exc.diagnostics)
+    return CheckResult(file, text, sorted(compiled.warnings, key=Diagnostic.sort_key))
+
+
+def check_file(path) -> CheckResult:
+    path = Path(path)
+    file = _display(path)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return CheckResult(file, "", [Diagnostic("unreadable", f"cannot read the file: {exc}", Span(file, 1, 1, 1, 2))])
+    return check_text(text, file)
+
+
+def policy_files(paths) -> list[Path]:
+    """Policy files named by `paths` (files or directories; tests and coverage files are skipped)."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.glob("*.yaml") if f.name.count(".") == 1))
+        else:
+            out.append(p)
+    return out
+
+
+def check_paths(paths) -> list[CheckResult]:
+    return [check_file(p) for p in policy_files(paths)]
+
+
+def default_policies_dir() -> Path:
+    from .resources import policies_dir
+
+    return policies_dir()
+
+
+def policy_ids(policies_dir=None) -> list[str]:
+    d = Path(policies_dir) if policies_dir else default_policies_dir()
+    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1)
+
+
+def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
+    candidate = Path(id_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        if not candidate.is_file():
+            raise PolicyNotFound(f"policy file '{id_or_path}' does not exist")
+        return candidate
+    d = Path(policies_dir) if policies_dir else default_policies_dir()
+    path = d / f"{id_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(policy_ids(d)) or "none"
+        raise PolicyNotFound(f"unknown policy '{id_or_path}' (known in {_display(d)}: {known})")
+    return path
+
+
+class Policy:
+    """A checked, compiled policy ready to evaluate tickets."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+
+    @property
+    def id(self):
+        return self.compiled.id
+
+    @property
+    def version(self):
+        return self.compiled.version
+
+    @property
+    def content_hash(self):
+        return self.compiled.content_hash
+
+    def evaluate(self, ticket: dict, as_of=None, explain: bool = True) -> dict:
+        """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
+        from .evaluate import evaluate
+        from .tickets import validate_ticket
+
+        normal = validate_ticket(ticket)
+        if isinstance(as_of, str):
+            as_of = parse_timestamp(as_of)
+        return evaluate(self.compiled, normal, as_of=as_of, explain=explain)
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return value.astimezone(dt.timezone.utc)
+
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def load_policy(id_or_path: str, policies_dir=None) -> Policy:
+    """Load, check and compile a policy (cached by path and content). Raises PolicyNotFound / PolicyError."""
+    path = resolve_policy_path(str(id_or_path), policies_dir)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
+                                      Span(_display(path), 1, 1, 1, 2))]) from None
+    key = (str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    with _lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    policy = Policy(_compile_text(text, _display(path)))
+    with _lock:
+        _cache[key] = policy
+    return policy

@@ -1,0 +1,28 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_cli(*args, input=None):
+    """Run the CLI as a user does (python cli.py from the checkout): (exit code, stdout, stderr)."""
+    exe = shutil.which("slapolicy")
+    cmd = [exe, *args] if exe else [sys.executable, str(ROOT / "cli.py"), *args]
+    proc = subprocess.run(cmd, input=input, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+BASE_TICKET = {"id": "T-1", "created_at": "2026-03-10T11:00:00+02:00", "channel": "portal",
+               "customer": {"segment": "commercial"}}

@@ -42,6 +42,13 @@ def _parse_as_of(as_of: str | None):
         sys.exit(BAD_INPUT)
 
 
+def _check_edition(policy, edition):
+    if edition is not None and edition not in policy.edition_names() + [c.version for _, c in policy.editions] + ["current"]:
+        click.echo(f"slapolicy: policy '{policy.id}' has no edition '{edition}' "
+                   f"(editions: {', '.join(policy.edition_names())})", err=True)
+        sys.exit(BAD_INPUT)
+
+
 def _json_error(origin: str, text: str, exc: json.JSONDecodeError) -> str:
     return f"{origin}:{exc.lineno}:{exc.colno}: error: json-syntax: {exc.msg}"
 
@@ -59,6 +66,7 @@ def main():
 
 policy_option = click.option("--policy", "policy", required=True, help="Policy id (in policies/ or --policies DIR) or path to a policy file.")
 policies_option = click.option("--policies", "policies", type=click.Path(file_okay=False), default=None, help="Directory of policies (default: the bundled ones).")
+edition_option = click.option("--edition", default=None, help="Force an edition (its effective_from date, or 'current'); default: the one in force at created_at.")
 as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation time, RFC 3339 with offset (default: now).")
 
 
@@ -67,14 +75,16 @@ as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation t
 @policies_option
 @click.option("--jsonl", is_flag=True, help="JSON Lines in, one decision (or error record) per line out.")
 @as_of_option
+@edition_option
 @click.option("--explain/--no-explain", default=True, help="Include the explanation (rules fired, facts, assumptions).")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def evaluate(policy, policies, jsonl, as_of, explain, file):
+def evaluate(policy, policies, jsonl, as_of, edition, explain, file):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from engine.api import TicketError
 
     compiled = _load_policy(policy, policies)
     when = _parse_as_of(as_of)
+    _check_edition(compiled, edition)
     origin = "<stdin>" if file.name in ("<stdin>", "-") else file.name
     if not jsonl:
         text = _read_input(file)
@@ -84,7 +94,7 @@ def evaluate(policy, policies, jsonl, as_of, explain, file):
             click.echo(_json_error(origin, text, exc), err=True)
             sys.exit(BAD_INPUT)
         try:
-            decision = compiled.evaluate(ticket, as_of=when, explain=explain)
+            decision = compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
         except TicketError as exc:
             click.echo(exc.format(origin), err=True)
             sys.exit(BAD_INPUT)
@@ -95,7 +105,7 @@ def evaluate(policy, policies, jsonl, as_of, explain, file):
     for number, line in enumerate(file, start=1):
         try:
             ticket = json.loads(line)
-            record = compiled.evaluate(ticket, as_of=when, explain=explain)
+            record = compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
         except json.JSONDecodeError as exc:
             failed += 1
             error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
@@ -115,13 +125,15 @@ def evaluate(policy, policies, jsonl, as_of, explain, file):
 @policy_option
 @policies_option
 @as_of_option
+@edition_option
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def explain(policy, policies, as_of, file):
+def explain(policy, policies, as_of, edition, file):
     """The decision for one ticket as readable text: why this tier, which clauses, what is missing."""
     from engine.api import TicketError
     from engine.explain import render_text
 
     compiled = _load_policy(policy, policies)
+    _check_edition(compiled, edition)
     origin = "<stdin>" if file.name in ("<stdin>", "-") else file.name
     text = _read_input(file)
     try:
@@ -130,7 +142,7 @@ def explain(policy, policies, as_of, file):
         click.echo(_json_error(origin, text, exc), err=True)
         sys.exit(BAD_INPUT)
     try:
-        decision = compiled.evaluate(ticket, as_of=_parse_as_of(as_of))
+        decision = compiled.evaluate(ticket, as_of=_parse_as_of(as_of), edition=edition)
     except TicketError as exc:
         click.echo(exc.format(origin), err=True)
         sys.exit(BAD_INPUT)
@@ -212,6 +224,12 @@ def schema(which):
     from engine.schema import schema_json
 
     click.echo(json.dumps(schema_json(which), ensure_ascii=False, indent=2))
+
+
+# -- authoring and review tools (issue 4): each command is thin over its engine module ----------
+# (engine/lint.py, engine/fmt.py, engine/diff.py, engine/render.py, engine/corpus.py)
+
+# -- service (issue 6): engine/server.py ------------------------------------------------------
 
 
 if __name__ == "__main__":

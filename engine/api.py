@@ -104,7 +104,7 @@ def default_policies_dir() -> Path:
 
 def policy_ids(policies_dir=None) -> list[str]:
     d = Path(policies_dir) if policies_dir else default_policies_dir()
-    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1)
+    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem)
 
 
 def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
@@ -122,10 +122,17 @@ def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
 
 
 class Policy:
-    """A checked, compiled policy ready to evaluate tickets."""
+    """A checked, compiled policy ready to evaluate tickets, with all its editions.
 
-    def __init__(self, compiled):
+    `compiled` is the current edition (the latest `effective_from`); older editions live in files
+    `<id>@<effective_from>.yaml` beside it. A ticket is decided by the edition in force at its
+    `created_at` (in the policy's time zone), unless `edition=` forces one.
+    """
+
+    def __init__(self, compiled, editions=()):
         self.compiled = compiled
+        # (effective_from or "", compiled), oldest first; the current one included
+        self.editions = sorted(editions or [(compiled.effective_from or "", compiled)], key=lambda e: e[0])
 
     @property
     def id(self):
@@ -139,7 +146,29 @@ class Policy:
     def content_hash(self):
         return self.compiled.content_hash
 
-    def evaluate(self, ticket: dict, as_of=None, explain: bool = True) -> dict:
+    def edition_names(self) -> list[str]:
+        return [name or "current" for name, _ in self.editions]
+
+    def select(self, created_at: dt.datetime, edition: str | None = None):
+        """The compiled edition for a ticket: forced by name, or the one in force at created_at."""
+        if edition is not None:
+            for name, compiled in self.editions:
+                if edition in (name, compiled.version) or (edition == "current" and compiled is self.compiled):
+                    return compiled, "forced"
+            raise PolicyNotFound(f"policy '{self.id}' has no edition '{edition}' "
+                                 f"(editions: {', '.join(self.edition_names())})")
+        if len(self.editions) == 1:
+            return self.compiled, "only"
+        day = created_at.astimezone(self.compiled.timezone).date().isoformat()
+        chosen = None
+        for name, compiled in self.editions:
+            if not name or name <= day:
+                chosen = compiled
+        if chosen is None:
+            return self.editions[0][1], "earliest"  # the ticket predates every edition
+        return chosen, "in_force"
+
+    def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
         """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
         from .evaluate import evaluate
         from .tickets import validate_ticket
@@ -147,7 +176,12 @@ class Policy:
         normal = validate_ticket(ticket)
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
-        return evaluate(self.compiled, normal, as_of=as_of, explain=explain)
+        compiled, why = self.select(normal["created_at"], edition)
+        decision = evaluate(compiled, normal, as_of=as_of, explain=explain)
+        if len(self.editions) > 1 or edition is not None:
+            decision["policy"]["edition"] = compiled.effective_from or "current"
+            decision["policy"]["edition_chosen"] = why
+        return decision
 
 
 def parse_timestamp(text: str) -> dt.datetime:
@@ -161,20 +195,42 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
+def edition_files(path: Path) -> list[Path]:
+    """The older editions of a policy file: `<id>@<effective_from>.yaml` beside it."""
+    return sorted(path.parent.glob(f"{path.stem}@*.yaml"))
+
+
 def load_policy(id_or_path: str, policies_dir=None) -> Policy:
-    """Load, check and compile a policy (cached by path and content). Raises PolicyNotFound / PolicyError."""
+    """Load, check and compile a policy and its editions (cached by path and content).
+
+    Raises PolicyNotFound / PolicyError."""
     path = resolve_policy_path(str(id_or_path), policies_dir)
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
-                                      Span(_display(path), 1, 1, 1, 2))]) from None
-    key = (str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    files = [path] + (edition_files(path) if "@" not in path.stem else [])
+    texts = []
+    for f in files:
+        try:
+            texts.append((f, f.read_text("utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
+                                          Span(_display(f), 1, 1, 1, 2))]) from None
+    key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
     with _lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    policy = Policy(_compile_text(text, _display(path)))
+    compiled = [_compile_text(t, _display(f)) for f, t in texts]
+    current = compiled[0]
+    problems = []
+    for f, c in zip(files[1:], compiled[1:]):
+        if c.id != current.id:
+            problems.append(Diagnostic("edition-id", f"edition file has id '{c.id}', expected '{current.id}'",
+                                       Span(_display(f), 1, 1, 1, 2)))
+        elif not c.effective_from or c.effective_from >= (current.effective_from or "9999"):
+            problems.append(Diagnostic("edition-order", "an older edition needs an effective_from before the "
+                                       f"current edition's ({current.effective_from})", Span(_display(f), 1, 1, 1, 2)))
+    if problems:
+        raise PolicyError(problems)
+    policy = Policy(current, [(c.effective_from or "", c) for c in compiled])
     with _lock:
         _cache[key] = policy
     return policy

@@ -226,6 +226,62 @@ def schema(which):
     click.echo(json.dumps(schema_json(which), ensure_ascii=False, indent=2))
 
 
+@main.command()
+@policy_option
+@policies_option
+@click.option("--replay", is_flag=True, help="Timers follow the events' time (deterministic); default: the wall clock.")
+@click.option("--until", default=None, help="With --replay: at the end of the stream, let time run to this instant.")
+@click.option("--warning", "warning_share", type=click.FloatRange(0.01, 0.99), default=0.8, show_default=True,
+              help="Warn at this share of a target.")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+def watch(policy, policies, replay, until, warning_share, file):
+    """Read a JSONL stream of ticket events; write JSONL alerts (warning, breach, relevelled)."""
+    import datetime as dt
+
+    from engine.watch import Watcher
+
+    compiled = _load_policy(policy, policies)
+    end = _parse_as_of(until)
+    out = sys.stdout
+
+    def emit(alert):
+        out.write(_dumps(alert) + "\n")
+        out.flush()
+
+    def on_error(number, message):
+        click.echo(f"{file.name}:{number}: {message}", err=True)
+
+    watcher = Watcher(compiled, warning_share, emit, on_error)
+    if replay:
+        for number, line in enumerate(file, start=1):
+            watcher.feed_line(number, line, replay=True)
+        if end is not None:
+            watcher.advance(end)
+        return
+    import queue
+    import threading
+
+    lines: queue.Queue = queue.Queue()
+
+    def reader():
+        for number, line in enumerate(file, start=1):
+            lines.put((number, line))
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    while True:
+        now = dt.datetime.now(dt.timezone.utc)
+        watcher.advance(now)
+        wait = (watcher.heap[0][0] - now).total_seconds() if watcher.heap else 1.0
+        try:
+            item = lines.get(timeout=max(0.01, min(wait, 1.0)))
+        except queue.Empty:
+            continue
+        if item is None:
+            return
+        watcher.feed_line(*item, replay=False)
+
+
 # -- authoring and review tools (issue 4): each command is thin over its engine module ----------
 # (engine/lint.py, engine/fmt.py, engine/diff.py, engine/render.py, engine/corpus.py)
 

@@ -26,11 +26,20 @@ ELIGIBILITY = ("in_scope", "out_of_scope", "consultation_only", "not_accepted")
 # stage -> the stage values visible to its rules
 STAGES = ("definitions", "acceptance", "scope", "tier_rules", "delay_reasons", "notices", "billing")
 STAGE_VALUES = {
-    "accepted": ("scope", "tier_rules", "delay_reasons", "notices", "billing"),
-    "eligibility": ("tier_rules", "delay_reasons", "notices", "billing"),
-    "tier": ("delay_reasons", "notices", "billing"),
+    "accepted": ("scope", "tier_rules", "delay_reasons", "notices", "billing", "lifecycle"),
+    "eligibility": ("tier_rules", "delay_reasons", "notices", "billing", "lifecycle"),
+    "tier": ("delay_reasons", "notices", "billing", "lifecycle"),
 }
 RULE_LISTS = ("acceptance", "scope", "tier_rules", "delay_reasons", "notices")
+EVENT_TYPES = ("agent_replied", "customer_replied", "status_changed", "escalated", "severity_changed", "resolved", "reopened")
+
+
+def _value_fits(typ, value) -> bool:
+    if typ.values is not None:
+        return value in typ.values
+    return {"bool": isinstance(value, bool), "int": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "string": isinstance(value, str)}.get(typ.kind, True)
 
 
 @dataclass
@@ -140,9 +149,11 @@ class Checker:
             assumption_ids.add(a["id"])
         self.assumption_ids = assumption_ids
         seen = {}
-        for name in RULE_LISTS + ("billing",):
-            rules = (data.get("billing") or {}).get("rates") or [] if name == "billing" else data.get(name) or []
-            base = ("billing", "rates") if name == "billing" else (name,)
+        nested = {"billing": ("billing", "rates"), "lifecycle": ("lifecycle", "rules"),
+                  "pauses": ("lifecycle", "pauses")}
+        for name in RULE_LISTS + tuple(nested):
+            base = nested.get(name, (name,))
+            rules = (data.get(base[0]) or {}).get(base[1]) or [] if len(base) == 2 else data.get(name) or []
             for i, rule in enumerate(rules):
                 rid = rule["id"]
                 if rid in seen:
@@ -259,6 +270,36 @@ class Checker:
                     self.check_expr((list_name, i, "when"), list_name, want_bool=True)
         for i, rate in enumerate((self.data.get("billing") or {}).get("rates") or []):
             self.check_expr(("billing", "rates", i, "when"), "billing", want_bool=True)
+        self.check_lifecycle()
+
+    def check_lifecycle(self):
+        from .calendar import CalendarError, parse_target
+
+        for i, rule in enumerate((self.data.get("lifecycle") or {}).get("rules") or []):
+            base = ("lifecycle", "rules", i)
+            if "when" in rule:
+                self.check_expr(base + ("when",), "lifecycle", want_bool=True)
+            if "unless" in rule:
+                event, _, duration = rule["unless"].strip().partition(" within ")
+                if event.strip() not in EVENT_TYPES:
+                    hint = did_you_mean(event.strip(), EVENT_TYPES)
+                    self.error("unknown-event", f"'{event.strip()}' is not an event type", self.at(base + ("unless",)),
+                               f"did you mean '{hint}'?" if hint else f"event types: {', '.join(EVENT_TYPES)}")
+                try:
+                    parse_target(duration.strip())
+                except CalendarError as exc:
+                    self.error("bad-target", str(exc), self.at(base + ("unless",)))
+            for key, value in (rule.get("set") or {}).items():
+                typ = self.vocab
+                for part in key.split("."):
+                    typ = typ.field(part) if typ is not None and typ.kind == "object" else None
+                if typ is None:
+                    hint = did_you_mean(key, self.all_paths())
+                    self.error("unknown-field", f"'{key}' is not a ticket field", self.loaded.key_span(base + ("set", key)),
+                               f"did you mean '{hint}'?" if hint else None)
+                elif not _value_fits(typ, value):
+                    self.error("type-mismatch", f"'{key}' cannot be set to {value!r} ({typ} expected)",
+                               self.at(base + ("set", key)))
 
     def check_usage(self):
         for name in self.data.get("calendars") or {}:

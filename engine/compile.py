@@ -312,6 +312,9 @@ class Rule:
     code: str | None = None  # delay reasons
     multiplier: float | None = None  # billing rates
     assumptions: tuple = ()
+    on: str | None = None  # lifecycle rules: the event that triggers the rule
+    unless: tuple | None = None  # lifecycle rules: (event type, Target) that cancels it
+    set: dict | None = None  # lifecycle rules: facts to set
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,9 @@ class CompiledPolicy:
     data: dict
     file: str
     warnings: list = field(default_factory=list)
+    lifecycle_rules: tuple = ()
+    next_response: dict | None = None  # lifecycle.next_response (enabled when present)
+    pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
@@ -384,6 +390,9 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
                 assumptions=tuple(dict.fromkeys(tuple(r.get("assumptions") or ()) + def_assumptions(path)))))
         return tuple(out)
 
+    from .calendar import Calendar
+
+    always = Calendar.from_spec({"week": "24x7"}, default_timezone=data["timezone"])  # elapsed targets
     tiers = {}
     for tier_id, t in (data.get("tiers") or {}).items():
         deadlines = []
@@ -395,7 +404,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
             deadlines.append(Deadline(
                 name=name, kind=kind, target=parsed,
                 text=str(parsed) if parsed is not None else "no guarantee",
-                calendar_name=cal_name, calendar=checked.calendars.get(cal_name), source=str(target["source"]),
+                calendar_name=cal_name, calendar=checked.calendars.get(cal_name) if cal_name else always,
+                source=str(target["source"]),
                 assumptions=tuple(dict.fromkeys(tuple(target.get("assumptions") or ()) + cal_assumptions))))
         tiers[tier_id] = Tier(tier_id, t["name"], str(t["source"]), tuple(deadlines), tuple(t.get("assumptions") or ()))
     billing = data.get("billing") or {}
@@ -412,4 +422,22 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         billing_minimum=billing.get("minimum_minutes"),
         assumptions={a["id"]: a for a in data.get("assumptions") or []},
         calendars=checked.calendars, data=data, file=checked.loaded.file,
-        warnings=[d for d in checked.diagnostics if d.severity != "error"])
+        warnings=[d for d in checked.diagnostics if d.severity != "error"],
+        lifecycle_rules=_lifecycle_rules(rules, data),
+        next_response=(data.get("lifecycle") or {}).get("next_response"),
+        pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
+                     for p in (data.get("lifecycle") or {}).get("pauses") or []))
+
+
+def _lifecycle_rules(rules, data):
+    from .calendar import parse_target
+
+    raw = (data.get("lifecycle") or {}).get("rules") or []
+    out = []
+    for rule, r in zip(rules("lifecycle", raw, ("lifecycle", "rules")), raw):
+        unless = None
+        if r.get("unless"):
+            event, _, duration = r["unless"].strip().partition(" within ")
+            unless = (event.strip(), parse_target(duration.strip()))
+        out.append(Rule(**{**rule.__dict__, "on": r["on"], "unless": unless, "set": dict(r["set"])}))
+    return tuple(out)

@@ -80,8 +80,7 @@ def load_yaml(text: str, file: str) -> Loaded:
                 if not isinstance(key_node, yaml.ScalarNode):
                     problems.append(Diagnostic("yaml-key", "mapping keys must be plain text", _span(file, key_node)))
                     continue
-                key = _scalar(key_node)
-                key = key if isinstance(key, str) else str(key)
+                key = key_node.value  # keys are text: `on:` stays "on", not YAML 1.1's True
                 if key in out:
                     problems.append(Diagnostic("duplicate-key", f"key '{key}' appears twice in this mapping",
                                                _span(file, key_node)))

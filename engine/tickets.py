@@ -120,6 +120,12 @@ def validate_ticket(obj) -> dict:
     if problems:
         raise TicketError(problems)
     ticket = _normalise(obj, vocabulary(), "", problems)
+    events = ticket.get("events") or []
+    for i in range(1, len(events)):
+        if events[i]["at"] and events[i - 1]["at"] and events[i]["at"] < events[i - 1]["at"]:
+            problems.append((f"events[{i}].at", "is before the previous event: events must be oldest first"))
+    if events and events[0]["at"] and ticket.get("created_at") and events[0]["at"] < ticket["created_at"]:
+        problems.append(("events[0].at", "is before created_at"))
     if problems:
         raise TicketError(problems)
     return ticket

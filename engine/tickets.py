@@ -107,8 +107,119 @@ def _normalise(value, typ: Type, path: str, problems: list):
     return value
 
 
+_TS_RE = None
+
+
+def _fast_checker(typ: Type, schema: dict):
+    """A closure that returns the normalised value, or raises _Invalid; built from the schema once.
+
+    It accepts exactly what the JSON Schema accepts (the schema stays the source of truth: on any
+    doubt the slow path runs jsonschema and reports every problem with its field path)."""
+    import re
+
+    if "enum" in schema:
+        values = frozenset(schema["enum"])
+
+        def enum_check(v):
+            if v.__class__ is not str or v not in values:
+                raise _Invalid
+            return v
+        return enum_check
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        checkers = {k: _fast_checker(typ.field(k), sub) for k, sub in props.items()}
+        required = tuple(schema.get("required") or ())
+        closed = schema.get("additionalProperties") is False
+        if "allOf" in schema or "if" in schema:
+            return None  # conditional schemas (events): slow path
+
+        def obj_check(v):
+            if v.__class__ is not dict:
+                raise _Invalid
+            for key in required:
+                if key not in v:
+                    raise _Invalid
+            out = {}
+            for key, val in v.items():
+                check = checkers.get(key)
+                if check is None:  # unknown key, or a part only the slow path checks (events)
+                    if closed or key in checkers:
+                        raise _Invalid
+                    out[key] = val
+                    continue
+                out[key] = check(val)
+            return out
+        return obj_check
+    if kind == "array":
+        item = _fast_checker(typ.item, schema.get("items") or {})
+        if item is None:
+            return None
+
+        def list_check(v):
+            if v.__class__ is not list:
+                raise _Invalid
+            return [item(x) for x in v]
+        return list_check
+    if kind == "boolean":
+        def bool_check(v):
+            if v.__class__ is not bool:
+                raise _Invalid
+            return v
+        return bool_check
+    if kind == "integer":
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+
+        def int_check(v):
+            if v.__class__ is not int or (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise _Invalid
+            return v
+        return int_check
+    if kind == "string":
+        pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+        min_length = schema.get("minLength", 0)
+        fmt = schema.get("format")
+
+        def str_check(v):
+            if v.__class__ is not str or len(v) < min_length or (pattern is not None and not pattern.search(v)):
+                raise _Invalid
+            if fmt == "date-time":
+                try:
+                    return _parse_timestamp(v)
+                except ValueError:
+                    raise _Invalid from None
+            if fmt == "date":
+                try:
+                    return dt.date.fromisoformat(v)
+                except ValueError:
+                    raise _Invalid from None
+            return v
+        return str_check
+    return None
+
+
+class _Invalid(Exception):
+    pass
+
+
+@lru_cache(maxsize=None)
+def _fast_validator():
+    return _fast_checker(vocabulary(), schema_json("ticket"))
+
+
 def validate_ticket(obj) -> dict:
     """Check a decoded JSON ticket against the vocabulary; return it normalised."""
+    if obj.__class__ is dict:
+        fast = _fast_validator()
+        if fast is not None:
+            try:
+                return fast(obj)
+            except _Invalid:
+                pass  # the slow path below names every problem
+    return _validate_slow(obj)
+
+
+def _validate_slow(obj) -> dict:
     if not isinstance(obj, dict):
         raise TicketError([("", f"a ticket must be a JSON object, not {type(obj).__name__}")])
     problems, seen = [], set()

@@ -315,6 +315,7 @@ class Rule:
     on: str | None = None  # lifecycle rules: the event that triggers the rule
     unless: tuple | None = None  # lifecycle rules: (event type, Target) that cancels it
     set: dict | None = None  # lifecycle rules: facts to set
+    fast: object = None  # generated function f(ticket, stage) (engine.codegen), None without `when`
 
 
 @dataclass(frozen=True)
@@ -367,8 +368,11 @@ class CompiledPolicy:
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
     import zoneinfo
 
+    from .codegen import generate
+
     data = checked.data
     fns = compile_expressions(checked)
+    fast = generate(checked, zoneinfo.ZoneInfo(data["timezone"]))
     exprs = checked.exprs
 
     def def_assumptions(path):
@@ -385,7 +389,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         for i, r in enumerate(items or []):
             path = base + (i, "when")
             out.append(Rule(
-                id=r["id"], stage=stage, fn=fns.get(path), source=str(r["source"]), message=r.get("message"),
+                id=r["id"], stage=stage, fn=fns.get(path), fast=fast.get(path), source=str(r["source"]),
+                message=r.get("message"),
                 status=r.get("status"), tier=r.get("tier"), code=r.get("code"), multiplier=r.get("multiplier"),
                 assumptions=tuple(dict.fromkeys(tuple(r.get("assumptions") or ()) + def_assumptions(path)))))
         return tuple(out)

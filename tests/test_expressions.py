@@ -40,3 +40,17 @@ def test_expression(case):
     if "missing" in case:
         missing = entries[0].get("missing", []) if entries else []
         assert sorted(missing) == sorted(case["missing"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i}:{c['expr']}" for i, c in enumerate(CASES)])
+def test_generated_code_agrees_with_closures(case):
+    """The fast path (engine.codegen) and the closures (engine.compile) give the same result."""
+    from engine.compile import UNKNOWN, Env
+
+    policy = policy_with(case["expr"])
+    ticket = validate_ticket(merged(case["ticket"]))
+    rule = next(r for r in policy.acceptance if r.id == "probe")
+    env = Env(ticket, policy)
+    slow = rule.fn(env)
+    fast = rule.fast(ticket, {})
+    assert (fast is UNKNOWN and slow is UNKNOWN) or fast == slow

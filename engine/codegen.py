@@ -1,0 +1,192 @@
+"""Stage 5b: generate Python source from the checked expression trees (the fast path).
+
+Each expression becomes one Python function `f(t, s)` (t: the normalised ticket, s: the stage
+values) returning True / False / UNKNOWN, with Kleene logic written out inline. The source is
+generated from the typed tree only: identifiers are ours or vocabulary names, literals go into
+the function's namespace as constants, never as text. So no policy text is ever evaluated.
+
+The fast path does not record which facts were missing: when a rule's result is UNKNOWN the
+evaluator runs that rule's closure (engine.compile) to learn them. Both are built from the same
+tree and a test runs both on the same tickets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from . import ast
+from .compile import UNKNOWN, add_months
+
+_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def _quantify(kind):
+    want = kind == "any"
+
+    def q(items, cond):
+        if items is UNKNOWN:
+            return UNKNOWN
+        unknown = False
+        for item in items:
+            v = cond(item)
+            if v is want:
+                return want
+            if v is UNKNOWN:
+                unknown = True
+        return UNKNOWN if unknown else (not want)
+    return q
+
+
+class _Gen:
+    def __init__(self, checked, tz):
+        self.checked = checked
+        self.tz = tz
+        self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all")}
+        self.counter = itertools.count()
+        self.expr = None
+        self.def_names = {}
+
+    def const(self, value) -> str:
+        name = f"_k{next(self.counter)}"
+        self.ns[name] = value
+        return name
+
+    def var(self) -> str:
+        return f"_v{next(self.counter)}"
+
+    def gen(self, node) -> str:
+        return getattr(self, "g_" + type(node).__name__)(node)
+
+    def g_Literal(self, node):
+        if node.type in ("string", "number", "bool"):
+            return repr(node.value)
+        return self.const(node.value)
+
+    def g_Path(self, node):
+        kind, *rest = self.expr.resolved[id(node)]
+        if kind == "field":
+            parts = rest[0]
+            code = "t"
+            for part in parts[:-1]:
+                code = f"{code}.get({part!r}, _E)"
+            return f"{code}.get({parts[-1]!r}, U)"
+        if kind == "var":
+            name, parts = rest
+            code = f"_q_{name}"
+            if not parts:
+                return code
+            for part in parts[:-1]:
+                code = f"{code}.get({part!r}, _E)"
+            return f"{code}.get({parts[-1]!r}, U)"
+        if kind == "def":
+            return f"{self.def_names[rest[0]]}(t, s)"
+        return f"s[{rest[0]!r}]"
+
+    def g_ListExpr(self, node):
+        if all(isinstance(i, ast.Literal) for i in node.items):
+            return self.const([i.value for i in node.items])
+        items = ", ".join(self.gen(i) for i in node.items)
+        v = self.var()
+        return f"(U if any(_x is U for _x in ({v} := [{items}])) else {v})"
+
+    def g_Not(self, node):
+        v = self.var()
+        return f"(U if ({v} := {self.gen(node.operand)}) is U else not {v})"
+
+    def g_BoolOp(self, node):
+        stop, other = ("False", "True") if node.op == "and" else ("True", "False")
+        names = [self.var() for _ in node.operands]
+        code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
+        for name, operand in reversed(list(zip(names, node.operands))):
+            code = f"({stop} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+        return code
+
+    def g_Compare(self, node):
+        a, op = self.var(), _OPS[node.op]
+        if isinstance(node.right, ast.Literal):
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
+        b = self.var()
+        return (f"(U if ({a} := {self.gen(node.left)}) is U or ({b} := {self.gen(node.right)}) is U "
+                f"else {a} {op} {b})")
+
+    def g_Membership(self, node):
+        a = self.var()
+        op = "not in" if node.negated else "in"
+        if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
+            values = self.const(frozenset(i.value for i in node.container.items))
+            return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
+        b = self.var()
+        return (f"(U if ({a} := {self.gen(node.item)}) is U or ({b} := {self.gen(node.container)}) is U "
+                f"else {a} {op} {b})")
+
+    def g_Arith(self, node):
+        tz = self.tz
+        sign = 1 if node.op == "+" else -1
+
+        def arith(a, b):
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            if isinstance(b, ast.Duration):
+                if isinstance(a, dt.datetime):
+                    if b.months:
+                        return add_months(a.astimezone(tz), sign * b.months).astimezone(dt.timezone.utc)
+                    return a + dt.timedelta(seconds=sign * b.seconds)
+                if b.months:
+                    return add_months(a, sign * b.months)
+                return a + dt.timedelta(days=sign * int(b.seconds // 86400))
+            return a + b if sign > 0 else a - b
+        return f"{self.const(arith)}({self.gen(node.left)}, {self.gen(node.right)})"
+
+    def g_Call(self, node):
+        tz = self.tz
+        if node.name == "exists":
+            return f"({self.gen(node.args[0])} is not U)"
+        if node.name == "is_open":
+            calendar = self.checked.calendars.get(node.args[1].value)
+            v = self.var()
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
+
+        def as_date(v):
+            return v.astimezone(tz).date() if isinstance(v, dt.datetime) else v
+
+        impl = {
+            "days_between": lambda a, b: (as_date(b) - as_date(a)).days,
+            "hours_between": lambda a, b: (b - a).total_seconds() / 3600.0,
+            "date": as_date,
+            "lower": str.lower,
+            "len": len,
+        }[node.name]
+
+        def call(*args):
+            for a in args:
+                if a is UNKNOWN:
+                    return UNKNOWN
+            return impl(*args)
+        return f"{self.const(call)}({', '.join(self.gen(a) for a in node.args)})"
+
+    def g_Quantifier(self, node):
+        helper = "_any" if node.kind == "any" else "_all"
+        return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+
+
+def generate(checked, tz) -> dict:
+    """key path -> fast function f(t, s), for every expression of a checked policy."""
+    gen = _Gen(checked, tz)
+    lines = []
+    names = {}
+    order = sorted(checked.exprs.items(), key=lambda kv: kv[0][0] != "definitions")  # definitions first
+    for name in (checked.data.get("definitions") or {}):
+        gen.def_names[name] = f"_def_{len(gen.def_names)}"
+    for i, (path, expr) in enumerate(order):
+        gen.expr = expr
+        body = gen.gen(expr.tree)
+        fname = gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}"
+        names[path] = fname
+        lines.append(f"def {fname}(t, s):\n    return {body}\n")
+    source = "\n".join(lines)
+    code = compile(source, f"<slapolicy:{checked.data.get('id')}>", "exec")
+    namespace = dict(gen.ns)
+    exec(code, namespace)  # generated from the checked tree (see the module docstring), not policy text
+    out = {path: namespace[fname] for path, fname in names.items()}
+    out["__source__"] = source
+    return out

@@ -23,3 +23,20 @@ def test_calendar_case(case):
     pauses = [(instant(a), instant(b)) for a, b in case.get("pauses") or []]
     due = calendar.add(instant(case["start"]), Target.from_mapping(case["target"]), pauses)
     assert due == instant(case["due"])
+
+
+OWN = yaml.safe_load((__import__("pathlib").Path(__file__).parent / "cases" / "calendar.yaml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", OWN, ids=[c["name"] for c in OWN])
+def test_own_calendar_case(case):
+    from engine.calendar import CalendarError
+
+    if "error" in case:
+        with pytest.raises(CalendarError) as info:
+            Calendar.from_spec(case["calendar"], default_timezone="Europe/Kyiv")
+        assert ".".join(info.value.key_path) == case["error"]
+        return
+    calendar = Calendar.from_spec(case["calendar"])
+    pauses = [(instant(a), instant(b)) for a, b in case.get("pauses") or []]
+    assert calendar.add(instant(case["start"]), Target.from_mapping(case["target"]), pauses) == instant(case["due"])

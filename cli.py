@@ -287,6 +287,38 @@ def watch(policy, policies, replay, until, warning_share, file):
 
 # -- service (issue 6): engine/server.py ------------------------------------------------------
 
+@main.command()
+@policies_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on.")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=1 << 20, show_default=True,
+              help="Larger request bodies get 413.")
+@click.option("--decision-log", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Append one JSON line per decision (request id, policy hash, ticket, decision).")
+@click.option("--reload-interval", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds between checks of the policy files for changes (0: no hot reload).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True)
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+    """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
+    from pathlib import Path
+
+    try:
+        from engine.server import serve as run
+    except ImportError as exc:
+        click.echo(f"slapolicy: the HTTP service needs its extra: pip install 'slapolicy[server]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    if policies is not None and not Path(policies).is_dir():
+        click.echo(f"slapolicy: --policies: '{policies}' is not a directory", err=True)
+        sys.exit(BAD_INPUT)
+    try:
+        run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log)
+    except OSError as exc:  # the decision log cannot be opened
+        click.echo(f"slapolicy: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+
 
 if __name__ == "__main__":
     main()

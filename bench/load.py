@@ -1,0 +1,337 @@
+"""Load figures of the HTTP service: requests/s and p50/p99 latency, single and batch evaluation.
+
+    python bench/load.py [--policy ID] [--requests N] [--seconds S] [--concurrency C] [--batch-size B]
+    python bench/load.py --frameworks      # the Starlette vs FastAPI measurement behind the choice
+
+Starts `slapolicy serve` on 127.0.0.1 (a port the OS picks) with the bundled policies (or, while
+none is bundled, the test fixture tests/fixtures/mini.yaml), drives it from this process with C
+keep-alive connections (a small asyncio HTTP/1.1 client, so the client costs little CPU), and stops
+by itself: each scenario ends after N requests or S seconds, whichever comes first; then the
+server is stopped. Loopback only: it never talks to another address.
+
+Tickets are the decided (not refused) tickets of the policy's test file, cycled; the server's CPU
+time per request is read from /proc (Linux) and printed beside the wall-clock figures, since on a
+2-core machine the client and the server share the cores.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # loopback only, by design
+
+FALLBACK_TICKETS = [
+    {"id": "B-1", "created_at": "2026-03-10T11:00:00+02:00", "channel": "portal", "customer": {"segment": "commercial"},
+     "topic": "billing", "problems_count": 2},
+    {"id": "B-2", "created_at": "2026-03-13T19:30:00+02:00", "channel": "chat", "customer": {"segment": "partner"},
+     "topic": "migration"},
+    {"id": "B-3", "created_at": "2026-03-14T09:00:00+02:00", "channel": "email", "customer": {"segment": "demo"},
+     "topic": "product_error"},
+    {"id": "B-4", "created_at": "2026-03-16T08:00:00+02:00", "channel": "portal", "customer": {"segment": "commercial"},
+     "escalation": "project_manager_failed", "attachments": [{"name": "a.bmp", "format": "bmp"}]},
+]
+
+
+# -- the server -----------------------------------------------------------------------------------
+def start_server(args_list, log_path: Path):
+    exe = shutil.which("slapolicy")
+    cmd = ([exe] if exe else [sys.executable, str(ROOT / "cli.py")]) + args_list
+    return _start(cmd, log_path, r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+def _start(cmd, log_path: Path, pattern):
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        m = re.search(pattern, log_path.read_text("utf-8", "replace"))
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    sys.exit("the server did not start:\n" + log_path.read_text("utf-8", "replace"))
+
+
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# -- a small HTTP/1.1 client ----------------------------------------------------------------------
+def request_bytes(path: str, body: bytes, content_type="application/json") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("ascii") + body
+
+
+async def _connection(port, requests, budget, latencies, statuses):
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        i = 0
+        while budget.take():
+            payload = requests[i % len(requests)]
+            i += 1
+            start = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+class Budget:
+    """At most `count` requests and `seconds` of wall time, shared by the connections."""
+
+    def __init__(self, count, seconds):
+        self.left, self.until = count, time.perf_counter() + seconds
+
+    def take(self):
+        if self.left <= 0 or time.perf_counter() > self.until:
+            return False
+        self.left -= 1
+        return True
+
+
+async def drive(port, requests, count, seconds, concurrency):
+    latencies, statuses = [], {}
+    budget = Budget(count, seconds)
+    start = time.perf_counter()
+    await asyncio.gather(*[_connection(port, requests, budget, latencies, statuses) for _ in range(concurrency)])
+    return time.perf_counter() - start, latencies, statuses
+
+
+def quantile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def run_scenario(port, pid, name, requests, per_request, args, warmup=200):
+    asyncio.run(drive(port, requests, min(warmup, args.requests), args.seconds, args.concurrency))
+    cpu0 = cpu_seconds(pid)
+    count = max(200, args.requests // per_request) if per_request > 1 else args.requests
+    elapsed, lat, statuses = asyncio.run(drive(port, requests, count, args.seconds, args.concurrency))
+    cpu1 = cpu_seconds(pid)
+    lat.sort()
+    n = len(lat)
+    return {"scenario": name, "requests": n, "req/s": n / elapsed, "tickets/s": n * per_request / elapsed,
+            "p50 ms": quantile(lat, 0.50) * 1e3, "p99 ms": quantile(lat, 0.99) * 1e3,
+            "server CPU us/ticket": (cpu1 - cpu0) / (n * per_request) * 1e6 if cpu0 is not None and n else float("nan"),
+            "statuses": ",".join(f"{k}:{v}" for k, v in sorted(statuses.items()))}
+
+
+def print_table(rows, note=""):
+    cols = ["scenario", "requests", "req/s", "tickets/s", "p50 ms", "p99 ms", "server CPU us/ticket", "statuses"]
+    cells = [[c for c in cols]] + [[_fmt(r[c]) for c in cols] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    for j, row in enumerate(cells):
+        print(" | ".join(v.ljust(w) if i in (0, len(cols) - 1) else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+        if j == 0:
+            print("-+-".join("-" * w for w in widths))
+    if note:
+        print(note)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:,.0f}" if v >= 100 else f"{v:.2f}"
+    return str(v)
+
+
+# -- tickets ----------------------------------------------------------------------------------------
+def pick_policy(requested):
+    from engine.api import default_policies_dir, policy_ids
+
+    bundled = policy_ids(default_policies_dir())
+    if requested:
+        return requested, None
+    if bundled:
+        return bundled[0], None
+    tmp = Path(tempfile.mkdtemp(prefix="slapolicy-bench-"))
+    shutil.copy(ROOT / "tests" / "fixtures" / "mini.yaml", tmp / "mini.yaml")
+    return "mini", tmp
+
+
+def tickets_for(policy_id, policies_dir):
+    from engine.api import default_policies_dir, load_policy
+
+    directory = Path(policies_dir or default_policies_dir())
+    tests = directory / f"{policy_id}.tests.yaml"
+    candidates = FALLBACK_TICKETS
+    if tests.exists():
+        import yaml
+
+        candidates = [c["ticket"] for c in yaml.safe_load(tests.read_text("utf-8")) or []
+                      if isinstance(c, dict) and "ticket" in c and not (c.get("expect") or {}).get("error")]
+    policy = load_policy(str(directory / f"{policy_id}.yaml"))
+    good = []
+    for t in candidates:
+        t = json.loads(json.dumps(t, default=str))
+        try:
+            policy.evaluate(t)
+        except Exception:
+            continue
+        good.append(t)
+    if not good:
+        sys.exit(f"no decidable ticket for policy '{policy_id}'")
+    return good
+
+
+# -- the main measurement ---------------------------------------------------------------------------
+def main_service(args):
+    sys.path.insert(0, str(ROOT))
+    policy_id, tmp_dir = pick_policy(args.policy)
+    policies_dir = args.policies or tmp_dir
+    tickets = tickets_for(policy_id, policies_dir)
+    work = Path(tempfile.mkdtemp(prefix="slapolicy-load-"))
+    serve_args = ["serve", "--host", HOST, "--port", "0", "--log-level", "info"]
+    if policies_dir:
+        serve_args += ["--policies", str(policies_dir)]
+    proc, port = start_server(serve_args, work / "serve.log")
+    rows = []
+    try:
+        base = f"/v1/policies/{policy_id}"
+        singles = [request_bytes(f"{base}/evaluate", json.dumps(t).encode()) for t in tickets]
+        singles_nx = [request_bytes(f"{base}/evaluate?explain=false", json.dumps(t).encode()) for t in tickets]
+        batch = [tickets[i % len(tickets)] for i in range(args.batch_size)]
+        batch_json = [request_bytes(f"{base}/evaluate-batch", json.dumps(batch).encode())]
+        batch_lines = [request_bytes(f"{base}/evaluate-batch", "".join(json.dumps(t) + "\n" for t in batch).encode(),
+                                     "application/x-ndjson")]
+        rows.append(run_scenario(port, proc.pid, "single", singles, 1, args))
+        rows.append(run_scenario(port, proc.pid, "single, explain=false", singles_nx, 1, args))
+        rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON list)", batch_json,
+                                 args.batch_size, args, warmup=10))
+        rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON Lines)", batch_lines,
+                                 args.batch_size, args, warmup=10))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"policy {policy_id}, {len(tickets)} distinct tickets, {args.concurrency} connections, "
+          f"at most {args.requests} tickets or {args.seconds:g} s per scenario, {os.cpu_count()} cores")
+    print_table(rows)
+
+
+# -- Starlette vs FastAPI: the same endpoint, the same evaluation ---------------------------------------
+def framework_app(kind, policy_ref):
+    from engine.api import load_policy
+
+    policy = load_policy(policy_ref)
+
+    def work(body, query):
+        decision = policy.evaluate(json.loads(body), explain=query.get("explain", "true") != "false")
+        return json.dumps(decision, ensure_ascii=False, separators=(",", ":")).encode()
+
+    if kind == "starlette":
+        from starlette.applications import Starlette
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def evaluate(request):
+            return Response(work(await request.body(), request.query_params), media_type="application/json")
+
+        return Starlette(routes=[Route("/v1/policies/{id}/evaluate", evaluate, methods=["POST"])])
+    from fastapi import FastAPI, Query, Request
+    from fastapi.responses import Response
+
+    app = FastAPI()
+
+    @app.post("/v1/policies/{id}/evaluate")
+    async def evaluate_fastapi(id: str, request: Request, as_of: str | None = Query(None), explain: bool = Query(True)):
+        return Response(work(await request.body(), request.query_params), media_type="application/json")
+
+    return app
+
+
+def main_frameworks(args):
+    sys.path.insert(0, str(ROOT))
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        sys.exit("--frameworks needs FastAPI installed (pip install fastapi); it is not a dependency of slapolicy")
+    policy_id, tmp_dir = pick_policy(args.policy)
+    directory = Path(args.policies or tmp_dir or ROOT / "policies")
+    tickets = tickets_for(policy_id, directory)
+    work = Path(tempfile.mkdtemp(prefix="slapolicy-fw-"))
+    rows = []
+    for round_ in range(args.rounds):
+        for kind in ("starlette", "fastapi"):
+            cmd = [sys.executable, __file__, "--serve-framework", kind, "--policy-file", str(directory / f"{policy_id}.yaml")]
+            proc, port = _start(cmd, work / f"{kind}.log", r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+            try:
+                reqs = [request_bytes(f"/v1/policies/{policy_id}/evaluate", json.dumps(t).encode()) for t in tickets]
+                rows.append(run_scenario(port, proc.pid, f"{kind} (round {round_ + 1})", reqs, 1, args))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+    print(f"the same endpoint (read body, policy.evaluate, JSON out) in both frameworks, uvicorn with "
+          f"{_http_impl()}; policy {policy_id}")
+    print_table(rows, "server CPU us/ticket is the figure to compare: wall-clock rates move with the machine's load")
+
+
+def _http_impl():
+    import importlib.util
+
+    return ("httptools" if importlib.util.find_spec("httptools") else "h11") + " + " + (
+        "uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+
+
+def serve_framework(kind, policy_file):
+    import importlib.util
+    import socket
+
+    import uvicorn
+
+    sys.path.insert(0, str(ROOT))
+    app = framework_app(kind, policy_file)
+    sock = socket.socket()
+    sock.bind((HOST, 0))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+    print(f"Uvicorn running on http://{HOST}:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                  http="httptools" if importlib.util.find_spec("httptools") else "h11",
+                                  loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")).run(sockets=[sock])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--policy", help="policy id (default: the first bundled one, else the mini test fixture)")
+    p.add_argument("--policies", help="directory of policies (default: the bundled ones)")
+    p.add_argument("--requests", type=int, default=5000, help="tickets per scenario (default 5000)")
+    p.add_argument("--seconds", type=float, default=15.0, help="at most this long per scenario (default 15)")
+    p.add_argument("--concurrency", type=int, default=8, help="keep-alive connections (default 8)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--frameworks", action="store_true", help="measure Starlette vs FastAPI instead")
+    p.add_argument("--rounds", type=int, default=3, help="with --frameworks: alternating rounds (default 3)")
+    p.add_argument("--serve-framework", choices=["starlette", "fastapi"], help=argparse.SUPPRESS)
+    p.add_argument("--policy-file", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve_framework:
+        serve_framework(args.serve_framework, args.policy_file)
+    elif args.frameworks:
+        main_frameworks(args)
+    else:
+        main_service(args)
+
+
+if __name__ == "__main__":
+    main()

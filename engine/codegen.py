@@ -37,11 +37,45 @@ def _quantify(kind):
     return q
 
 
+def _quantify_tracked(kind):
+    want = kind == "any"
+
+    def q(m, items, cond):
+        if items is UNKNOWN:
+            return UNKNOWN
+        mark = len(m)
+        unknown = False
+        for item in items:
+            v = cond(item)
+            if v is want:
+                del m[mark:]
+                return want
+            if v is UNKNOWN:
+                unknown = True
+        return UNKNOWN if unknown else (not want)
+    return q
+
+
+def _miss(m, path):
+    m.append(path)
+    return UNKNOWN
+
+
+def _cut(m, mark, value):
+    del m[mark:]
+    return value
+
+
 class _Gen:
-    def __init__(self, checked, tz):
+    """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
+    with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
+
+    def __init__(self, checked, tz, track=False):
         self.checked = checked
         self.tz = tz
-        self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all")}
+        self.track = track
+        self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
+                   "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut}
         self.counter = itertools.count()
         self.expr = None
         self.def_names = {}
@@ -69,7 +103,7 @@ class _Gen:
             code = "t"
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
-            return f"{code}.get({parts[-1]!r}, U)"
+            return self.tracked(f"{code}.get({parts[-1]!r}, U)", ".".join(parts))
         if kind == "var":
             name, parts = rest
             code = f"_q_{name}"
@@ -77,10 +111,16 @@ class _Gen:
                 return code
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
-            return f"{code}.get({parts[-1]!r}, U)"
+            return self.tracked(f"{code}.get({parts[-1]!r}, U)", f"{name}." + ".".join(parts))
         if kind == "def":
-            return f"{self.def_names[rest[0]]}(t, s)"
+            return f"{self.def_names[rest[0]]}(t, s, m)" if self.track else f"{self.def_names[rest[0]]}(t, s)"
         return f"s[{rest[0]!r}]"
+
+    def tracked(self, access: str, label: str) -> str:
+        if not self.track:
+            return access
+        v = self.var()
+        return f"({v} if ({v} := {access}) is not U else _miss(m, {label!r}))"
 
     def g_ListExpr(self, node):
         if all(isinstance(i, ast.Literal) for i in node.items):
@@ -97,9 +137,11 @@ class _Gen:
         stop, other = ("False", "True") if node.op == "and" else ("True", "False")
         names = [self.var() for _ in node.operands]
         code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
+        mark = self.var() if self.track else None
+        decided = f"_cut(m, {mark}, {stop})" if self.track else stop
         for name, operand in reversed(list(zip(names, node.operands))):
-            code = f"({stop} if ({name} := {self.gen(operand)}) is {stop} else {code})"
-        return code
+            code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+        return f"({mark} := len(m), {code})[1]" if self.track else code
 
     def g_Compare(self, node):
         a, op = self.var(), _OPS[node.op]
@@ -140,6 +182,9 @@ class _Gen:
     def g_Call(self, node):
         tz = self.tz
         if node.name == "exists":
+            if self.track:
+                mark = self.var()
+                return f"({mark} := len(m), {self.gen(node.args[0])} is not U, _cut(m, {mark}, None))[1]"
             return f"({self.gen(node.args[0])} is not U)"
         if node.name == "is_open":
             calendar = self.checked.calendars.get(node.args[1].value)
@@ -166,12 +211,15 @@ class _Gen:
 
     def g_Quantifier(self, node):
         helper = "_any" if node.kind == "any" else "_all"
+        if self.track:
+            return f"{helper}_t(m, {self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
         return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
 
 
-def generate(checked, tz) -> dict:
-    """key path -> fast function f(t, s), for every expression of a checked policy."""
-    gen = _Gen(checked, tz)
+def generate(checked, tz, track: bool = False) -> dict:
+    """key path -> generated function, for every expression of a checked policy:
+    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+    gen = _Gen(checked, tz, track)
     lines = []
     names = {}
     order = sorted(checked.exprs.items(), key=lambda kv: kv[0][0] != "definitions")  # definitions first
@@ -182,7 +230,8 @@ def generate(checked, tz) -> dict:
         body = gen.gen(expr.tree)
         fname = gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}"
         names[path] = fname
-        lines.append(f"def {fname}(t, s):\n    return {body}\n")
+        params = "t, s, m" if track else "t, s"
+        lines.append(f"def {fname}({params}):\n    return {body}\n")
     source = "\n".join(lines)
     code = compile(source, f"<slapolicy:{checked.data.get('id')}>", "exec")
     namespace = dict(gen.ns)

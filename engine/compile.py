@@ -316,6 +316,7 @@ class Rule:
     unless: tuple | None = None  # lifecycle rules: (event type, Target) that cancels it
     set: dict | None = None  # lifecycle rules: facts to set
     fast: object = None  # generated function f(ticket, stage) (engine.codegen), None without `when`
+    track: object = None  # generated f(ticket, stage, missing): the same, also listing missing facts
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,7 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
     data = checked.data
     fns = compile_expressions(checked)
     fast = generate(checked, zoneinfo.ZoneInfo(data["timezone"]))
+    track = generate(checked, zoneinfo.ZoneInfo(data["timezone"]), track=True)
     exprs = checked.exprs
 
     def def_assumptions(path):
@@ -389,7 +391,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         for i, r in enumerate(items or []):
             path = base + (i, "when")
             out.append(Rule(
-                id=r["id"], stage=stage, fn=fns.get(path), fast=fast.get(path), source=str(r["source"]),
+                id=r["id"], stage=stage, fn=fns.get(path), fast=fast.get(path), track=track.get(path),
+                source=str(r["source"]),
                 message=r.get("message"),
                 status=r.get("status"), tier=r.get("tier"), code=r.get("code"), multiplier=r.get("multiplier"),
                 assumptions=tuple(dict.fromkeys(tuple(r.get("assumptions") or ()) + def_assumptions(path)))))

@@ -34,11 +34,11 @@ class _Run:
     def test(self, rule):
         """True / False / None (unknown) for a rule; records the explanation."""
         env = self.env
-        if not self.explain and rule.fast is not None:  # generated code; the closure only to learn what is missing
+        if not self.explain and rule.fast is not None:  # generated code (engine.codegen)
             value = rule.fast(env.ticket, env.stage)
             if value is not UNKNOWN:
                 return value
-            rule.fn(env)
+            rule.track(env.ticket, env.stage, env.missing)  # the same code, listing what is missing
             return None
         if rule.fn is None:
             if self.explain:

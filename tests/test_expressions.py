@@ -54,3 +54,18 @@ def test_generated_code_agrees_with_closures(case):
     slow = rule.fn(env)
     fast = rule.fast(ticket, {})
     assert (fast is UNKNOWN and slow is UNKNOWN) or fast == slow
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i}:{c['expr']}" for i, c in enumerate(CASES)])
+def test_generated_tracking_lists_the_same_missing_facts(case):
+    from engine.compile import UNKNOWN, Env
+
+    policy = policy_with(case["expr"])
+    ticket = validate_ticket(merged(case["ticket"]))
+    rule = next(r for r in policy.acceptance if r.id == "probe")
+    env = Env(ticket, policy)
+    slow = rule.fn(env)
+    missing = []
+    tracked = rule.track(ticket, {}, missing)
+    assert (tracked is UNKNOWN and slow is UNKNOWN) or tracked == slow
+    assert sorted(set(missing)) == sorted(set(env.missing))

@@ -72,3 +72,20 @@ def test_every_rule_cites_its_clause_and_is_covered(policy_id):
     rules = [r.id for g in (c.acceptance, c.scope, c.tier_rules, c.delay_reasons, c.notices, c.billing_rates) for r in g]
     uncovered = [r for r in rules if r not in named]
     assert not uncovered, f"rules not named by any clause in the coverage list: {uncovered}"
+
+
+@pytest.mark.parametrize("path", TEST_FILES, ids=[p.name.split(".")[0] for p in TEST_FILES])
+def test_fast_path_decides_like_the_explained_path(path):
+    """explain off runs generated code; explain on runs the closures: the decisions must be equal."""
+    policy_id = path.name.split(".")[0]
+    policy = load_policy(policy_id)
+    compared = 0
+    for case, _ in load_cases(path):
+        if (case.get("expect") or {}).get("error"):
+            continue
+        slow = policy.evaluate(case["ticket"], as_of=case.get("as_of"), explain=True)
+        fast = policy.evaluate(case["ticket"], as_of=case.get("as_of"), explain=False)
+        slow.pop("explanation"), fast.pop("explanation")
+        assert fast == slow, case.get("name")
+        compared += 1
+    assert compared

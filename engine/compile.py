@@ -408,7 +408,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
             kind = "within" if "within" in target else "from" if "from" in target else "none"
             cal_name = target.get("calendar")
             parsed = checked.targets.get((tier_id, name))
-            cal_assumptions = tuple((data["calendars"].get(cal_name) or {}).get("assumptions") or ()) if cal_name else ()
+            cal_assumptions = (tuple((data["calendars"].get(cal_name) or {}).get("assumptions") or ())
+                               if cal_name and "no_guarantee" not in target else ())  # no time, no calendar relied on
             deadlines.append(Deadline(
                 name=name, kind=kind, target=parsed,
                 text=str(parsed) if parsed is not None else "no guarantee",

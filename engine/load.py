@@ -56,7 +56,7 @@ class _Builder(yaml.constructor.SafeConstructor):
     pass
 
 
-def load_yaml(text: str, file: str) -> Loaded:
+def load_yaml(text: str, file: str, allow_aliases: bool = False) -> Loaded:
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Diagnostic("file-too-large", f"policy file is larger than {MAX_BYTES} bytes",
                                       Span(file, 1, 1, 1, 2))], {file: text})
@@ -103,7 +103,7 @@ def load_yaml(text: str, file: str) -> Loaded:
 
     if node is None:
         raise PolicyError([Diagnostic("empty-policy", "the policy file is empty", Span(file, 1, 1, 1, 2))], {file: text})
-    if _has_alias(node):
+    if not allow_aliases and _has_alias(node):
         problems.append(Diagnostic("yaml-alias", "anchors and aliases are not allowed in a policy", _span(file, node)))
     loaded.data = build(node, ())
     if problems:

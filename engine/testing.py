@@ -113,7 +113,7 @@ def load_cases(path: Path):
     from .load import load_yaml
 
     text = path.read_text("utf-8")
-    loaded = load_yaml(text, str(path))
+    loaded = load_yaml(text, str(path), allow_aliases=True)  # test files may share tickets with anchors
     if not isinstance(loaded.data, list):
         from .diagnostics import Diagnostic, PolicyError
 

@@ -207,16 +207,25 @@ def _fast_validator():
     return _fast_checker(vocabulary(), schema_json("ticket"))
 
 
+DEFAULTS = {"escalation": "none"}  # CONTRACT section 2: `escalation` is `none` by default
+
+
 def validate_ticket(obj) -> dict:
     """Check a decoded JSON ticket against the vocabulary; return it normalised."""
+    ticket = None
     if obj.__class__ is dict:
         fast = _fast_validator()
         if fast is not None:
             try:
-                return fast(obj)
+                ticket = fast(obj)
             except _Invalid:
                 pass  # the slow path below names every problem
-    return _validate_slow(obj)
+    if ticket is None:
+        ticket = _validate_slow(obj)
+    for key, value in DEFAULTS.items():
+        if key not in ticket:
+            ticket[key] = value
+    return ticket
 
 
 def _validate_slow(obj) -> dict:

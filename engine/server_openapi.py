@@ -143,14 +143,17 @@ def openapi_document() -> dict:
             "parameters": [POLICY_ID, AS_OF, EXPLAIN, EDITION],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"type": "array", "items": _ref("Ticket")}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "array", "items": _ref("Ticket"),
+                                                    "description": "JSON Lines: one ticket (JSON object) per line"}},
             }},
             "responses": {
                 "200": {"description": "one decision or item error per ticket, in order",
                         "headers": {"X-Items-Failed": {"schema": {"type": "integer"}}},
                         "content": {"application/json": {"schema": {"type": "array", "items": {
                                         "anyOf": [_ref("Decision"), _ref("ItemError")]}}},
-                                    "application/x-ndjson": {"schema": {"type": "string"}}}},
+                                    "application/x-ndjson": {"schema": {
+                                        "type": "array", "items": {"anyOf": [_ref("Decision"), _ref("ItemError")]},
+                                        "description": "JSON Lines: one decision or item error per line"}}}},
                 **EVALUATION_ERRORS,
                 "422": _error("the body is not a JSON list (`invalid-batch`), or a bad query parameter"),
             },

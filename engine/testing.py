@@ -14,7 +14,8 @@ from pathlib import Path
 KNOWN_KEYS = {"eligibility", "tier", "first_response_due", "first_response_not_before", "deadlines",
               "delay_reasons", "delay_reasons_include", "delay_reasons_exclude", "rules_fired_include",
               "rules_fired_exclude", "missing_facts_include", "missing_facts", "assumptions_include",
-              "notices_include", "notices_exclude", "billing", "error"}
+              "notices_include", "notices_exclude", "billing", "error", "lifecycle"}
+_INSTANT_KEYS = {"due", "not_before", "met_at", "started", "breached_at", "from", "at"}
 
 
 @dataclass
@@ -100,11 +101,40 @@ def compare(decision: dict, expect: dict) -> list[str]:
     for n in expect.get("notices_exclude") or []:
         if n in notices:
             problems.append(f"notice {n!r} should not be there")
+    if "lifecycle" in expect:
+        problems.extend(_compare_lifecycle(decision.get("lifecycle"), expect["lifecycle"] or {}))
     if "billing" in expect:
         got = decision.get("billing") or {}
         for key, value in (expect["billing"] or {}).items():
             if got.get(key) != value:
                 problems.append(f"billing.{key} {got.get(key)!r}, expected {value!r}")
+    return problems
+
+
+def _compare_lifecycle(life, want) -> list[str]:
+    """lifecycle: {tier, tier_history: [ids], relevelled_by: [rule ids], targets: {name: {field: value}}, alerts: [kinds]}"""
+    if life is None:
+        return ["no lifecycle in the decision (give `as_of` or events)"]
+    problems = []
+    if "tier" in want and life["tier"] != want["tier"]:
+        problems.append(f"lifecycle tier {life['tier']!r}, expected {want['tier']!r}")
+    if "tier_history" in want and [h["tier"] for h in life["tier_history"]] != want["tier_history"]:
+        problems.append(f"tier history {[h['tier'] for h in life['tier_history']]}, expected {want['tier_history']}")
+    if "relevelled_by" in want:
+        rules = [h.get("rule") for h in life["tier_history"][1:]]
+        if rules != want["relevelled_by"]:
+            problems.append(f"re-levelled by {rules}, expected {want['relevelled_by']}")
+    for name, fields in (want.get("targets") or {}).items():
+        got = (life.get("targets") or {}).get(name)
+        if got is None:
+            problems.append(f"no lifecycle target {name!r}")
+            continue
+        for key, value in fields.items():
+            same = _instant(got.get(key)) == _instant(value) if key in _INSTANT_KEYS else got.get(key) == value
+            if not same:
+                problems.append(f"lifecycle {name}.{key} {got.get(key)!r}, expected {value!r}")
+    if "alerts" in want and [a["alert"] for a in life.get("alerts") or []] != want["alerts"]:
+        problems.append(f"alerts {[a['alert'] for a in life.get('alerts') or []]}, expected {want['alerts']}")
     return problems
 
 

@@ -14,8 +14,19 @@ import click
 BAD_INPUT = 2
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+try:  # orjson: several times faster for JSON Lines; the standard library otherwise
+    import orjson as _orjson
+
+    def _loads(text):
+        return _orjson.loads(text)
+
+    def _dumps(obj) -> str:
+        return _orjson.dumps(obj).decode("utf-8")
+except ImportError:  # pragma: no cover - orjson is a dependency, this keeps `python cli.py` working without it
+    _loads = json.loads
+
+    def _dumps(obj) -> str:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def _load_policy(policy: str, policies: str | None):
@@ -85,39 +96,52 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, file):
     compiled = _load_policy(policy, policies)
     when = _parse_as_of(as_of)
     _check_edition(compiled, edition)
-    origin = "<stdin>" if file.name in ("<stdin>", "-") else file.name
     if not jsonl:
-        text = _read_input(file)
-        try:
-            ticket = json.loads(text)
-        except json.JSONDecodeError as exc:
-            click.echo(_json_error(origin, text, exc), err=True)
-            sys.exit(BAD_INPUT)
-        try:
-            decision = compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
-        except TicketError as exc:
-            click.echo(exc.format(origin), err=True)
-            sys.exit(BAD_INPUT)
+        decision = _decide_one(compiled, file, when, edition, explain)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
+    origin = _origin(file)
     failed = 0
     out = sys.stdout
     for number, line in enumerate(file, start=1):
+        failed += 1  # until decided
         try:
-            ticket = json.loads(line)
-            record = compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
+            record = compiled.evaluate(_loads(line), as_of=when, explain=explain, edition=edition)
+            failed -= 1
         except json.JSONDecodeError as exc:
-            failed += 1
-            error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
             click.echo(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}", err=True)
-            record = {"line": number, "error": error}
+            record = {"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}
         except TicketError as exc:
-            failed += 1
             click.echo(exc.format(f"{origin}:{number}"), err=True)
             record = {"line": number, "error": exc.to_json()}
+        except Exception as exc:  # a defect must not lose the other lines: report it in place
+            click.echo(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}", err=True)
+            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
         out.write(_dumps(record) + "\n")
     out.flush()
     if failed:
+        sys.exit(BAD_INPUT)
+
+
+def _origin(file) -> str:
+    return "<stdin>" if file.name in ("<stdin>", "-") else file.name
+
+
+def _decide_one(compiled, file, when, edition, explain=True) -> dict:
+    """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
+    from engine.api import TicketError
+
+    origin = _origin(file)
+    text = _read_input(file)
+    try:
+        ticket = json.loads(text)
+    except json.JSONDecodeError as exc:
+        click.echo(_json_error(origin, text, exc), err=True)
+        sys.exit(BAD_INPUT)
+    try:
+        return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
+    except TicketError as exc:
+        click.echo(exc.format(origin), err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -129,23 +153,11 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, file):
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 def explain(policy, policies, as_of, edition, file):
     """The decision for one ticket as readable text: why this tier, which clauses, what is missing."""
-    from engine.api import TicketError
     from engine.explain import render_text
 
     compiled = _load_policy(policy, policies)
     _check_edition(compiled, edition)
-    origin = "<stdin>" if file.name in ("<stdin>", "-") else file.name
-    text = _read_input(file)
-    try:
-        ticket = json.loads(text)
-    except json.JSONDecodeError as exc:
-        click.echo(_json_error(origin, text, exc), err=True)
-        sys.exit(BAD_INPUT)
-    try:
-        decision = compiled.evaluate(ticket, as_of=_parse_as_of(as_of), edition=edition)
-    except TicketError as exc:
-        click.echo(exc.format(origin), err=True)
-        sys.exit(BAD_INPUT)
+    decision = _decide_one(compiled, file, _parse_as_of(as_of), edition)
     click.echo(render_text(decision, compiled.compiled))
 
 
@@ -182,39 +194,41 @@ def check(paths, fmt, warnings):
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @policies_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--coverage", is_flag=True, help="Report the rules no test made fire.")
-def test_cmd(paths, policies, fmt, coverage):
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]), default="text",
+              help="junit: JUnit XML for CI test reports; github: workflow annotations at each failing case.")
+@click.option("--coverage", is_flag=True, help="Report, per policy, the rules no test made fire (and why).")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
+              help="Exit 1 if a policy's rule coverage is below N percent.")
+def test_cmd(paths, policies, fmt, coverage, min_coverage):
     """Run policy test files (*.tests.yaml; default: those beside the bundled policies)."""
+    from engine import report
     from engine.api import PolicyError, default_policies_dir
     from engine.testing import run_file, test_files
 
     files = test_files(paths or [default_policies_dir()])
-    results, broken = [], 0
+    results, broken = [], []
     for f in files:
         try:
             results.extend(run_file(f, policies))
         except PolicyError as exc:
-            broken += 1
-            click.echo(exc.format(), err=True)
-    passed = sum(r.passed for r in results)
-    failed = len(results) - passed
-    if fmt == "json":
-        click.echo(json.dumps([{"file": r.file, "line": r.line, "name": r.name, "policy": r.policy,
-                                "passed": r.passed, "problems": r.problems} for r in results], ensure_ascii=False, indent=2))
-    else:
-        for r in results:
-            if not r.passed:
-                click.echo(f"FAIL {r.file}:{r.line}: {r.name}")
-                for p in r.problems:
-                    click.echo(f"    {p}")
-        if coverage:
-            from engine.coverage import rule_coverage
+            broken.append((str(f), exc.format()))
+            if fmt == "text":
+                click.echo(exc.format(), err=True)
+    entries = None
+    if coverage or min_coverage is not None:
+        from engine.coverage import coverage_report
 
-            for line in rule_coverage(results, policies):
-                click.echo(line)
-        click.echo(f"{passed} passed, {failed} failed")
-    sys.exit(BAD_INPUT if broken else (1 if failed else 0))
+        entries = coverage_report(results, policies, explain_missed=coverage)
+    if fmt == "github":
+        click.echo(report.github(results, broken, entries, min_coverage))
+    else:
+        click.echo(report.FORMATS[fmt](results, broken, entries if (coverage or fmt != "text") else None))
+    low = [e for e in entries or [] if min_coverage is not None and not e.get("error") and e["percent"] < min_coverage]
+    for e in low:
+        click.echo(f"slapolicy: rule coverage of {e['policy']} is {e['percent']:.1f}%, below --min-coverage "
+                   f"{min_coverage:g}", err=True)
+    failed = sum(not r.passed for r in results)
+    sys.exit(BAD_INPUT if broken else (1 if failed or low else 0))
 
 
 @main.command()
@@ -284,6 +298,151 @@ def watch(policy, policies, replay, until, warning_share, file):
 
 # -- authoring and review tools (issue 4): each command is thin over its engine module ----------
 # (engine/lint.py, engine/fmt.py, engine/diff.py, engine/render.py, engine/corpus.py)
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--info/--no-info", "show_info", default=False,
+              help="Text format: also show info findings (overlapping rules, topics left to the default rule).")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option("--max-tickets", type=click.IntRange(100), default=40_000, show_default=True,
+              help="Enumerate the ticket space up to this size; sample (seeded) beyond it.")
+def lint(paths, fmt, show_info, strict, max_tickets):
+    """Find gaps, shadowed and overlapping rules, unclassified topics, tiers without targets, unused
+    calendars and assumptions, by running the rules over the declared fact domains. Exit 1 on errors."""
+    from engine.api import default_policies_dir
+    from engine.lint import lint_paths
+
+    results = lint_paths(paths or [default_policies_dir()], limit=max_tickets)
+    broken = [r for r in results if r.diagnostics]
+    findings = [f for r in results for f in r.findings]
+    if fmt == "json":
+        click.echo(json.dumps({"files": [{"file": r.file, "analysis": r.stats,
+                                          "check_errors": [d.to_json() for d in r.diagnostics],
+                                          "findings": [f.to_json() for f in r.findings]} for r in results]},
+                              ensure_ascii=False, indent=2, default=str))
+    for r in results:
+        for d in r.diagnostics:
+            if fmt == "github":
+                click.echo(f"::error file={d.span.file},line={d.span.line},col={d.span.col},title={d.code}::{d.message}")
+            elif fmt == "text":
+                click.echo(d.format(r.text), err=True)
+        for f in r.findings:
+            if fmt == "github":
+                click.echo(f.github())
+            elif fmt == "text" and (show_info or f.severity != "info"):
+                click.echo(f.format(r.text))
+    if fmt == "text":
+        count = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+        hidden = "" if show_info or not count["info"] else " (--info shows them)"
+        click.echo(f"{len(results)} policy file(s) linted: {count['error']} error(s), {count['warning']} warning(s), "
+                   f"{count['info']} info{hidden}" + (f"; {len(broken)} file(s) do not check" if broken else ""))
+    failing = any(f.severity == "error" or (strict and f.severity == "warning") for f in findings)
+    sys.exit(BAD_INPUT if broken else (1 if failing else 0))
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--check", is_flag=True, help="Change nothing; list the files that would change and exit 1 if any.")
+@click.option("--stdout", "to_stdout", is_flag=True,
+              help="Print the canonical form instead of writing (git textconv; a file that does not parse is printed as it is).")
+def fmt_cmd(paths, check, to_stdout):
+    """Canonical layout of policy files (comments kept, stable key order); rewrites them in place."""
+    from pathlib import Path
+
+    from engine.api import default_policies_dir
+    from engine.fmt import format_paths
+
+    results = format_paths(paths or [default_policies_dir()])
+    errors = would = 0
+    for r in results:
+        if r.error is not None:
+            if to_stdout:
+                click.echo(f"slapolicy fmt: {r.file}: not formatted: {r.error.diagnostics[0].message}", err=True)
+                sys.stdout.write(r.text)
+                continue
+            errors += 1
+            click.echo(r.error.format(), err=True)
+            continue
+        if to_stdout:
+            sys.stdout.write(r.formatted)
+        elif r.changed:
+            would += 1
+            if check:
+                click.echo(f"would reformat {r.file}")
+            else:
+                Path(r.file).write_text(r.formatted, "utf-8")
+                click.echo(f"reformatted {r.file}")
+    if not to_stdout and not check:
+        click.echo(f"{would} file(s) reformatted, {len(results) - would - errors} unchanged", err=True)
+    elif check:
+        click.echo(f"{would} file(s) would be reformatted, {len(results) - would - errors} already canonical", err=True)
+    sys.exit(BAD_INPUT if errors else (1 if check and would else 0))
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--corpus", "corpus_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Tickets (JSON Lines) to measure the impact on; default: a generated corpus.")
+@click.option("--n", "n", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="Size of the generated corpus.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated corpus.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
+@click.option("--fail-on-impact", is_flag=True, help="Exit 1 if any ticket's decision changes (CI).")
+def diff_cmd(old, new, corpus_file, n, seed, fmt, fail_on_impact):
+    """What changes between two policies (files, directories, git revisions such as HEAD~1 or
+    main:policies/advantshop.yaml), clause by clause, and what it does to tickets."""
+    from engine.diff import RENDERERS, DiffError, any_impact, diff
+
+    try:
+        diffs = diff(old, new, corpus=corpus_file, n=n, seed=seed)
+    except DiffError as exc:
+        click.echo(f"slapolicy diff: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    click.echo(RENDERERS[fmt](diffs).rstrip("\n"))
+    sys.exit(1 if fail_on_impact and any_impact(diffs) else 0)
+
+
+@main.command()
+@click.argument("policy", metavar="ID")
+@policies_option
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to this file.")
+def render(policy, policies, fmt, out):
+    """The regulation as a readable document (Markdown or self-contained HTML) generated from the policy."""
+    from pathlib import Path
+
+    from engine.render import render as render_doc
+
+    text = render_doc(_load_policy(policy, policies), fmt)
+    if out:
+        Path(out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@main.group()
+def corpus():
+    """Synthetic ticket corpora (for diff impact and benchmarks)."""
+
+
+@corpus.command("generate")
+@policy_option
+@policies_option
+@click.option("--n", "n", type=click.IntRange(1, 10_000_000), default=1000, show_default=True, help="Number of tickets.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same tickets.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="JSON Lines file (default: stdout).")
+def corpus_generate(policy, policies, n, seed, out):
+    """Realistic tickets across the whole vocabulary, with edge times of the policy's calendars."""
+    from engine.corpus import generate, write_jsonl
+
+    tickets = generate(_load_policy(policy, policies), n, seed)
+    if out:
+        with open(out, "w", encoding="utf-8") as stream:
+            write_jsonl(tickets, stream)
+    else:
+        write_jsonl(tickets, sys.stdout)
+
 
 # -- service (issue 6): engine/server.py ------------------------------------------------------
 

@@ -11,11 +11,11 @@ tree and a test runs both on the same tickets.
 """
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
 from . import ast
-from .compile import UNKNOWN, add_months
+from .builtins import arith, functions
+from .compile import UNKNOWN
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -162,25 +162,13 @@ class _Gen:
                 f"else {a} {op} {b})")
 
     def g_Arith(self, node):
-        tz = self.tz
-        sign = 1 if node.op == "+" else -1
+        apply = arith(self.tz, 1 if node.op == "+" else -1)
 
-        def arith(a, b):
-            if a is UNKNOWN or b is UNKNOWN:
-                return UNKNOWN
-            if isinstance(b, ast.Duration):
-                if isinstance(a, dt.datetime):
-                    if b.months:
-                        return add_months(a.astimezone(tz), sign * b.months).astimezone(dt.timezone.utc)
-                    return a + dt.timedelta(seconds=sign * b.seconds)
-                if b.months:
-                    return add_months(a, sign * b.months)
-                return a + dt.timedelta(days=sign * int(b.seconds // 86400))
-            return a + b if sign > 0 else a - b
-        return f"{self.const(arith)}({self.gen(node.left)}, {self.gen(node.right)})"
+        def arith_(a, b):
+            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else apply(a, b)
+        return f"{self.const(arith_)}({self.gen(node.left)}, {self.gen(node.right)})"
 
     def g_Call(self, node):
-        tz = self.tz
         if node.name == "exists":
             if self.track:
                 mark = self.var()
@@ -191,16 +179,7 @@ class _Gen:
             v = self.var()
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
-        def as_date(v):
-            return v.astimezone(tz).date() if isinstance(v, dt.datetime) else v
-
-        impl = {
-            "days_between": lambda a, b: (as_date(b) - as_date(a)).days,
-            "hours_between": lambda a, b: (b - a).total_seconds() / 3600.0,
-            "date": as_date,
-            "lower": str.lower,
-            "len": len,
-        }[node.name]
+        impl = functions(self.tz)[node.name]
 
         def call(*args):
             for a in args:

@@ -7,11 +7,10 @@ UNKNOWN except `false and x`, `true or x`; `exists()` is never UNKNOWN.
 """
 from __future__ import annotations
 
-import calendar as _cal
-import datetime as dt
 import operator
 
 from . import ast
+from .builtins import arith, functions
 
 
 class _Unknown:
@@ -46,11 +45,6 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
             ">": operator.gt, ">=": operator.ge}
 
 
-def add_months(value, months: int):
-    year, month0 = divmod(value.month - 1 + months, 12)
-    year += value.year
-    day = min(value.day, _cal.monthrange(year, month0 + 1)[1])
-    return value.replace(year=year, month=month0 + 1, day=day)
 
 
 class Compiler:
@@ -195,24 +189,15 @@ class Compiler:
         return member
 
     def c_Arith(self, node):
-        left, right, sign = self.c(node.left), self.c(node.right), 1 if node.op == "+" else -1
-        tz = self.checked_tz()
+        left, right = self.c(node.left), self.c(node.right)
+        apply = arith(self.checked_tz(), 1 if node.op == "+" else -1)
 
-        def arith(env):
+        def arith_(env):
             a, b = left(env), right(env)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
-            if isinstance(b, ast.Duration):
-                if isinstance(a, dt.datetime):
-                    if b.months:
-                        local = a.astimezone(tz)
-                        return add_months(local, sign * b.months).astimezone(dt.timezone.utc)
-                    return a + dt.timedelta(seconds=sign * b.seconds)
-                if b.months:
-                    return add_months(a, sign * b.months)
-                return a + dt.timedelta(days=sign * int(b.seconds // 86400))
-            return a + b if sign > 0 else a - b
-        return arith
+            return apply(a, b)
+        return arith_
 
     def checked_tz(self):
         import zoneinfo
@@ -231,11 +216,6 @@ class Compiler:
                 del env.missing[mark:]
                 return v is not UNKNOWN
             return exists
-        tz = self.checked_tz()
-
-        def as_date(v):
-            return v.astimezone(tz).date() if isinstance(v, dt.datetime) else v
-
         if name == "is_open":
             calendar = self.checked.calendars.get(node.args[1].value)
             when = args[0]
@@ -244,13 +224,7 @@ class Compiler:
                 t = when(env)
                 return UNKNOWN if t is UNKNOWN else calendar.is_open(t)
             return is_open
-        impl = {
-            "days_between": lambda a, b: (as_date(b) - as_date(a)).days,
-            "hours_between": lambda a, b: (b - a).total_seconds() / 3600.0,
-            "date": as_date,
-            "lower": str.lower,
-            "len": len,
-        }[name]
+        impl = functions(self.checked_tz())[name]
 
         def call(env):
             values = [f(env) for f in args]

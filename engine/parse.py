@@ -200,7 +200,7 @@ def parse_expression(text: str) -> ast.Node:
                               max(len(str(tok)), 1)) from None
     except lark.UnexpectedCharacters as exc:
         raise ExprSyntaxError(f"unexpected character {text[exc.pos_in_stream]!r}", exc.line, exc.column) from None
-    except lark.UnexpectedEOF as exc:
+    except lark.UnexpectedEOF:
         raise ExprSyntaxError("the expression ends too early", 1, len(text) + 1) from None
     node = _build(tree)
     if _depth(node) > MAX_DEPTH * 2:

@@ -1,7 +1,7 @@
 """A policy as a readable HTML page, for GET /v1/policies/{id}/render.
 
-Uses `engine.render.render(policy, "html")` when that module is there (the review tools' renderer);
-otherwise a plain page made from the policy data: header, calendars, tiers and targets, acceptance,
+Uses `engine.render.render(compiled, "html")` when that module is there (the review tools' renderer,
+`slapolicy render`); otherwise, or if it fails, a plain page made from the policy data: header, calendars, tiers and targets, acceptance,
 scope, tier rules, delay reasons, notices, billing, definitions and assumptions, each with its clause.
 Every piece of text from the policy is HTML-escaped.
 """
@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import logging
+
+log = logging.getLogger("slapolicy.server")
 
 
 def render_html(policy, compiled=None) -> str:
+    """The page for one edition of a policy (default: the current one)."""
     compiled = compiled or policy.compiled
-    if compiled is policy.compiled and importlib.util.find_spec("engine.render") is not None:
-        from .render import render
+    if importlib.util.find_spec("engine.render") is not None:
+        try:
+            from .render import render
 
-        return render(policy, "html")
+            return render(compiled, "html")
+        except Exception:  # the page must not go down with the renderer: log it, serve the plain page
+            log.exception("engine.render failed for policy '%s'; serving the plain page", compiled.id)
     return fallback_html(compiled.data, compiled.content_hash)
 
 

@@ -266,6 +266,30 @@ def test_chunked_body_over_the_limit_is_413(mini):
     assert r.status == 413 and r.json()["error"]["limit"] == MINI_LIMIT
 
 
+def test_a_defect_in_the_evaluation_is_a_json_500_and_loses_nothing(mini, monkeypatch, caplog):
+    """Not bad input but a bug: 500 with a JSON body (single), an error in place (batch), logged."""
+    from engine.api import Policy
+
+    evaluate = Policy.evaluate
+
+    def flaky(self, ticket, *args, **kwargs):
+        if isinstance(ticket, dict) and ticket.get("id") == "BOOM":
+            raise RuntimeError("boom")
+        return evaluate(self, ticket, *args, **kwargs)
+
+    monkeypatch.setattr(Policy, "evaluate", flaky)
+    boom = dict(BASE_TICKET, id="BOOM")
+    r = mini.call("POST", "/v1/policies/mini/evaluate", boom)
+    assert r.status == 500 and r.json()["error"]["code"] == "internal-error" and "boom" not in r.body.decode()
+    r = mini.call("POST", "/v1/policies/mini/evaluate-batch", [BASE_TICKET, boom, BASE_TICKET])
+    assert r.status == 200 and r.headers["x-items-failed"] == "1"
+    out = r.json()
+    assert out[1] == {"index": 1, "error": out[1]["error"]} and out[1]["error"]["code"] == "internal-error"
+    assert out[0]["ticket"] == out[2]["ticket"] == "T-1"
+    assert "RuntimeError: boom" in caplog.text
+    assert mini.call("POST", "/v1/policies/mini/evaluate", BASE_TICKET).status == 200
+
+
 # -- evaluation options and batches -------------------------------------------------------------------
 def test_query_options_match_the_cli(mini):
     ticket = dict(BASE_TICKET, topic="billing", events=[{"type": "agent_replied", "at": "2026-03-10T12:00:00+02:00"}])
@@ -346,22 +370,41 @@ def test_policy_list_and_policy_json(mini):
     assert [e["version"] for e in listed["editions"]["editions"]] == ["1", "2"]
 
 
-def test_render_is_escaped_html_with_clauses(tmp_path):
+@pytest.fixture
+def hostile_policy(tmp_path):
     text = (FIXTURES / "mini.yaml").read_text("utf-8")
     text = text.replace("title: Mini regulation for engine tests", 'title: "Mini <script>alert(1)</script> & co"')
     text = text.replace("message: BMP screenshots must be archived", 'message: "Archive <b>BMP</b> files"')
     (tmp_path / "mini.yaml").write_text(text, "utf-8")
-    live = Live(create_app(tmp_path, reload_interval=0))
+    return tmp_path
+
+
+def _check_page(page: str):
+    assert "<script>" not in page and "<b>BMP" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page and "Archive &lt;b&gt;BMP&lt;/b&gt; files" in page
+    for word in ("office", "coupon-year", "2.4", "multiple_problems", "special", "Archive"):
+        assert word in page, word
+
+
+def test_render_is_escaped_html_with_clauses(hostile_policy):
+    live = Live(create_app(hostile_policy, reload_interval=0))
     try:
         r = live.call("GET", "/v1/policies/mini/render")
     finally:
         live.stop()
     assert r.status == 200 and r.headers["content-type"].startswith("text/html")
-    page = r.body.decode("utf-8")
-    assert "<script>" not in page and "<b>BMP" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page and "Archive &lt;b&gt;BMP&lt;/b&gt; files" in page
-    for word in ("office", "Europe/Kyiv", "coupon-year", "2.4", "multiple_problems", "special"):
-        assert word in page, word
+    _check_page(r.body.decode("utf-8"))
+
+
+def test_plain_page_without_engine_render(hostile_policy):
+    """The page served while engine.render is absent (or fails)."""
+    from engine.api import load_policy
+    from engine.server_render import fallback_html
+
+    compiled = load_policy(str(hostile_policy / "mini.yaml")).compiled
+    page = fallback_html(compiled.data, compiled.content_hash)
+    _check_page(page)
+    assert "Europe/Kyiv" in page and compiled.content_hash in page
 
 
 # -- health, readiness, metrics, OpenAPI --------------------------------------------------------------
@@ -448,8 +491,8 @@ def fuzz_schema():
                     p["schema"] = dict(p["schema"], pattern=RECENT)
     for content in doc["paths"]["/v1/policies/{id}/evaluate-batch"]["post"]["requestBody"]["content"].values():
         content["schema"]["maxItems"] = 3  # small batches: generating long lists of tickets is slow
-    # Timestamps of this century only: engine.calendar cannot span more than 60 years in one process
-    # (see test_ticket_from_another_century_is_not_a_server_error below).
+    # Timestamps of this century only: the engine does not yet refuse a created_at in year 1 or 9999 as an
+    # invalid ticket (its calendar raises), which this test would rightly report as a 500.
     ticket = doc["components"]["schemas"]["Ticket"]["properties"]
     ticket["created_at"]["pattern"] = RECENT
     ticket["events"]["items"]["properties"]["at"]["pattern"] = RECENT
@@ -557,17 +600,3 @@ def test_hot_reload_refuses_a_broken_file_and_swaps_in_a_fixed_one(tmp_path):
         record = by_id[response.headers["x-request-id"]]
         assert record["decision"] == response.json() and record["hash"] == response.json()["policy"]["hash"]
         assert record["ticket"] == BASE_TICKET
-
-
-@pytest.mark.xfail(strict=True, reason="engine.calendar: a ticket from 1950 decided first makes every later "
-                   "ticket fail ('a calendar range of more than 60 years'); the engine should refuse such a "
-                   "created_at as an invalid ticket (reported)")
-def test_ticket_from_another_century_is_not_a_server_error(tmp_path):
-    shutil.copy(FIXTURES / "mini.yaml", tmp_path / "mini.yaml")
-    live = Live(create_app(tmp_path, reload_interval=0))
-    try:
-        old = live.call("POST", "/v1/policies/mini/evaluate", dict(BASE_TICKET, created_at="1950-01-02T10:00:00+00:00"))
-        now = live.call("POST", "/v1/policies/mini/evaluate", BASE_TICKET)
-    finally:
-        live.stop()
-    assert old.status in (200, 422) and now.status == 200, (old, now)

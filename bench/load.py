@@ -9,7 +9,8 @@ keep-alive connections (a small asyncio HTTP/1.1 client, so the client costs lit
 by itself: each scenario ends after N requests or S seconds, whichever comes first; then the
 server is stopped. Loopback only: it never talks to another address.
 
-Tickets are the decided (not refused) tickets of the policy's test file, cycled; the server's CPU
+Tickets are the decided (not refused) tickets of each policy's test file, all policies interleaved
+(batches: one policy per batch, the policies in turn); the server's CPU
 time per request is read from /proc (Linux) and printed beside the wall-clock figures, since on a
 2-core machine the client and the server share the cores.
 """
@@ -159,20 +160,22 @@ def _fmt(v):
 
 
 # -- tickets ----------------------------------------------------------------------------------------
-def pick_policy(requested):
+def pick_policies(requested, policies_dir):
+    """(policy ids, directory): the one asked for, else every bundled policy, else the mini test fixture."""
     from engine.api import default_policies_dir, policy_ids
 
-    bundled = policy_ids(default_policies_dir())
     if requested:
-        return requested, None
+        return [requested], policies_dir
+    bundled = policy_ids(policies_dir or default_policies_dir())
     if bundled:
-        return bundled[0], None
+        return bundled, policies_dir
     tmp = Path(tempfile.mkdtemp(prefix="slapolicy-bench-"))
     shutil.copy(ROOT / "tests" / "fixtures" / "mini.yaml", tmp / "mini.yaml")
-    return "mini", tmp
+    return ["mini"], tmp
 
 
 def tickets_for(policy_id, policies_dir):
+    """The tickets of the policy's test file that it decides (or a few generic ones without a test file)."""
     from engine.api import default_policies_dir, load_policy
 
     directory = Path(policies_dir or default_policies_dir())
@@ -192,17 +195,16 @@ def tickets_for(policy_id, policies_dir):
         except Exception:
             continue
         good.append(t)
-    if not good:
-        sys.exit(f"no decidable ticket for policy '{policy_id}'")
     return good
 
 
 # -- the main measurement ---------------------------------------------------------------------------
 def main_service(args):
     sys.path.insert(0, str(ROOT))
-    policy_id, tmp_dir = pick_policy(args.policy)
-    policies_dir = args.policies or tmp_dir
-    tickets = tickets_for(policy_id, policies_dir)
+    ids, policies_dir = pick_policies(args.policy, args.policies)
+    tickets = {pid: t for pid in ids if (t := tickets_for(pid, policies_dir))}
+    if not tickets:
+        sys.exit("no policy decides any of the tickets at hand")
     work = Path(tempfile.mkdtemp(prefix="slapolicy-load-"))
     serve_args = ["serve", "--host", HOST, "--port", "0", "--log-level", "info"]
     if policies_dir:
@@ -210,13 +212,17 @@ def main_service(args):
     proc, port = start_server(serve_args, work / "serve.log")
     rows = []
     try:
-        base = f"/v1/policies/{policy_id}"
-        singles = [request_bytes(f"{base}/evaluate", json.dumps(t).encode()) for t in tickets]
-        singles_nx = [request_bytes(f"{base}/evaluate?explain=false", json.dumps(t).encode()) for t in tickets]
-        batch = [tickets[i % len(tickets)] for i in range(args.batch_size)]
-        batch_json = [request_bytes(f"{base}/evaluate-batch", json.dumps(batch).encode())]
-        batch_lines = [request_bytes(f"{base}/evaluate-batch", "".join(json.dumps(t) + "\n" for t in batch).encode(),
-                                     "application/x-ndjson")]
+        pairs = [(pid, t) for i in range(max(map(len, tickets.values())))
+                 for pid, ts in tickets.items() if i < len(ts) for t in [ts[i]]]  # interleaved policies
+        singles = [request_bytes(f"/v1/policies/{pid}/evaluate", json.dumps(t).encode()) for pid, t in pairs]
+        singles_nx = [request_bytes(f"/v1/policies/{pid}/evaluate?explain=false", json.dumps(t).encode())
+                      for pid, t in pairs]
+        batches = {pid: [ts[i % len(ts)] for i in range(args.batch_size)] for pid, ts in tickets.items()}
+        batch_json = [request_bytes(f"/v1/policies/{pid}/evaluate-batch", json.dumps(b).encode())
+                      for pid, b in batches.items()]
+        batch_lines = [request_bytes(f"/v1/policies/{pid}/evaluate-batch",
+                                     "".join(json.dumps(t) + "\n" for t in b).encode(), "application/x-ndjson")
+                       for pid, b in batches.items()]
         rows.append(run_scenario(port, proc.pid, "single", singles, 1, args))
         rows.append(run_scenario(port, proc.pid, "single, explain=false", singles_nx, 1, args))
         rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON list)", batch_json,
@@ -226,8 +232,8 @@ def main_service(args):
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"policy {policy_id}, {len(tickets)} distinct tickets, {args.concurrency} connections, "
-          f"at most {args.requests} tickets or {args.seconds:g} s per scenario, {os.cpu_count()} cores")
+    print(f"policies {', '.join(f'{p} ({len(t)} tickets)' for p, t in tickets.items())}; {args.concurrency} "
+          f"connections; at most {args.requests} tickets or {args.seconds:g} s per scenario; {os.cpu_count()} cores")
     print_table(rows)
 
 
@@ -268,8 +274,9 @@ def main_frameworks(args):
         import fastapi  # noqa: F401
     except ImportError:
         sys.exit("--frameworks needs FastAPI installed (pip install fastapi); it is not a dependency of slapolicy")
-    policy_id, tmp_dir = pick_policy(args.policy)
-    directory = Path(args.policies or tmp_dir or ROOT / "policies")
+    ids, directory = pick_policies(args.policy, args.policies)
+    directory = Path(directory or ROOT / "policies")
+    policy_id = max(ids, key=lambda pid: len(tickets_for(pid, directory)))
     tickets = tickets_for(policy_id, directory)
     work = Path(tempfile.mkdtemp(prefix="slapolicy-fw-"))
     rows = []
@@ -314,7 +321,7 @@ def serve_framework(kind, policy_file):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--policy", help="policy id (default: the first bundled one, else the mini test fixture)")
+    p.add_argument("--policy", help="one policy id (default: every bundled one, else the mini test fixture)")
     p.add_argument("--policies", help="directory of policies (default: the bundled ones)")
     p.add_argument("--requests", type=int, default=5000, help="tickets per scenario (default 5000)")
     p.add_argument("--seconds", type=float, default=15.0, help="at most this long per scenario (default 15)")

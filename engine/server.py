@@ -523,5 +523,6 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
     app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
                      reload_interval=reload_interval)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, server_header=False,
+                log_config=None,  # uvicorn's loggers go through the root handler above: one log format
                 http="httptools" if importlib.util.find_spec("httptools") else "h11",
                 loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")

@@ -16,6 +16,8 @@ from .diagnostics import Diagnostic, PolicyError
 from .source import Span
 
 MAX_BYTES = 2_000_000
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -61,7 +63,7 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False) -> Loaded:
         raise PolicyError([Diagnostic("file-too-large", f"policy file is larger than {MAX_BYTES} bytes",
                                       Span(file, 1, 1, 1, 2))], {file: text})
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else Span(file, 1, 1)

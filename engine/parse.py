@@ -37,8 +37,11 @@ def parser():
             if _parser is None:
                 import lark
 
-                _parser = lark.Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                                    maybe_placeholders=False)
+                options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False)
+                try:  # lark keeps the analysed LALR tables in a temp file keyed by the grammar's hash
+                    _parser = lark.Lark(grammar_text(), cache=True, **options)
+                except OSError:  # no writable temp dir: build the tables every time
+                    _parser = lark.Lark(grammar_text(), **options)
     return _parser
 
 

@@ -44,8 +44,7 @@ FALLBACK_TICKETS = [
 
 # -- the server -----------------------------------------------------------------------------------
 def start_server(args_list, log_path: Path):
-    exe = shutil.which("slapolicy")
-    cmd = ([exe] if exe else [sys.executable, str(ROOT / "cli.py")]) + args_list
+    cmd = [sys.executable, str(ROOT / "cli.py")] + args_list  # this checkout, whatever is on PATH
     return _start(cmd, log_path, r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 

@@ -303,6 +303,8 @@ def format_text(text: str, file: str = "<policy>") -> str:
         raise FormatError([Diagnostic("yaml-syntax", str(exc.problem or exc.context), span)], {file: text}) from None
     except YAMLError as exc:
         raise FormatError([Diagnostic("yaml-syntax", str(exc), Span(file, 1, 1, 1, 2))], {file: text}) from None
+    if not _maps(doc):  # not a policy (a test or coverage list): there is no canonical form to give it
+        return text
     canonicalise(doc)
     out = io.StringIO()
     y.dump(doc, out)

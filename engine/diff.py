@@ -76,7 +76,10 @@ def _read_rev(rev: str, path: str, cwd) -> "OrderedDict[str, tuple[str, str]]":
     rel = path if path.startswith("./") or path.startswith("/") else "./" + path
     if rel.startswith("/"):
         top = _git(["rev-parse", "--show-toplevel"], cwd).strip()
-        rel = str(Path(rel).resolve().relative_to(Path(top).resolve()))
+        try:
+            rel = str(Path(rel).resolve().relative_to(Path(top).resolve()))
+        except ValueError:
+            raise DiffError(f"'{path}' is not inside the git repository {top}") from None
     kind = _git(["cat-file", "-t", f"{rev}:{rel}"], cwd).strip()
     out: OrderedDict = OrderedDict()
     if kind == "tree":
@@ -478,7 +481,7 @@ def diff(old_spec: str, new_spec: str, corpus=None, n: int = 1000, seed: int = 0
     old_files = resolve(old_spec, new_spec, cwd)
     new_files = resolve(new_spec, old_spec, cwd)
     if len(old_files) == 1 and len(new_files) == 1:  # two single files: compare them whatever their names
-        (ko, vo), (kn, vn) = next(iter(old_files.items())), next(iter(new_files.items()))
+        (_, vo), (kn, vn) = next(iter(old_files.items())), next(iter(new_files.items()))
         old_files, new_files = OrderedDict([(kn, vo)]), OrderedDict([(kn, vn)])
     old_c, new_c = compile_side(old_files), compile_side(new_files)
     tickets = load_corpus(corpus) if corpus else None

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast
-from .compile import UNKNOWN
 from .diagnostics import Diagnostic
 from .source import Span, excerpt
 
@@ -743,9 +742,6 @@ class Analysis:
             + (f" (relying on assumption {', '.join(raw['assumptions'])})" if documented else
                "; name them in a scope rule") + f": {', '.join(left)}",
             self.rule_span("scope", len(scope) - 1), raw["id"], count=len(left)))
-
-    def usage_topics(self, paths) -> set:
-        return {v for v in _Usage(self.checked, paths).literals.get("topic", ()) if isinstance(v, str)}
 
     def static(self):
         data = self.compiled.data

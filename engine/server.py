@@ -63,7 +63,7 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status, a stable code (docs/diagnostics.md) and details."""
+    """An error answer: HTTP status, a stable code (the OpenAPI document's ErrorBody lists them) and details."""
 
     def __init__(self, status: int, code: str, message: str, **extra):
         super().__init__(message)
@@ -96,7 +96,8 @@ def parse_json(body: bytes):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(body[:exc.start].decode("utf-8", "replace"), exc.start)
+        before = body[:exc.start].decode("utf-8", "replace")
+        line, col = _line_col(before, len(before))
         raise ApiError(400, "json-syntax", f"the body is not UTF-8 text ({exc.reason})", line=line, column=col) from None
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -268,6 +268,16 @@ def test_json_syntax_error_names_line_and_column(mini):
     assert r.json()["error"] == {"code": "json-syntax", "message": "Expecting ',' delimiter", "line": 2, "column": 23}
 
 
+def test_bytes_that_are_not_utf8_are_located(mini):
+    r = mini.call("POST", "/v1/policies/mini/evaluate", '{"id": "T-1",\n "channel": "é'.encode("utf-8") + b"\xff\"}")
+    assert r.status == 400 and (r.json()["error"]["line"], r.json()["error"]["column"]) == (2, 15)
+
+
+def test_serve_refuses_a_missing_directory(tmp_path):
+    code, out, err = run_cli("serve", "--policies", str(tmp_path / "nowhere"), "--port", "0")
+    assert code == 2 and "is not a directory" in err and "Traceback" not in err
+
+
 def test_chunked_body_over_the_limit_is_413(mini):
     chunks = (b"x" * 8192 for _ in range(MINI_LIMIT // 8192 + 2))
     r = mini.call("POST", "/v1/policies/mini/evaluate", chunks, {"Transfer-Encoding": "chunked"}, encode_chunked=True)

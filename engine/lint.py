@@ -756,21 +756,22 @@ class Analysis:
         for where, items in self._sourced():
             for path, obj in items:
                 if not str(obj.get("source", "")).strip():
-                    self.findings.append(Finding("missing-source", WARNING, f"{where} has no clause in 'source'",
-                                                 loaded.span(path + ("source",)), obj.get("id")))
+                    name = obj.get("id") or ".".join(str(p) for p in path[1:] if p != "targets")
+                    self.findings.append(Finding("missing-source", WARNING, f"{where} '{name}' cites no clause: its "
+                                                 "'source' is blank", loaded.span(path + ("source",)), name))
 
     def _sourced(self):
         data = self.compiled.data
         out = []
         for name in ("acceptance", "scope", "tier_rules", "delay_reasons", "notices"):
-            out.append((f"a rule of '{name}'", [((name, i), r) for i, r in enumerate(data.get(name) or [])]))
-        out.append(("a billing rate", [(("billing", "rates", i), r)
+            out.append((f"{name} rule", [((name, i), r) for i, r in enumerate(data.get(name) or [])]))
+        out.append(("billing rate", [(("billing", "rates", i), r)
                                        for i, r in enumerate((data.get("billing") or {}).get("rates") or [])]))
-        out.append(("a tier", [(("tiers", t), v) for t, v in (data.get("tiers") or {}).items()]))
-        out.append(("a target", [(("tiers", t, "targets", n), v) for t, tv in (data.get("tiers") or {}).items()
+        out.append(("tier", [(("tiers", t), v) for t, v in (data.get("tiers") or {}).items()]))
+        out.append(("target", [(("tiers", t, "targets", n), v) for t, tv in (data.get("tiers") or {}).items()
                                  for n, v in (tv.get("targets") or {}).items()]))
-        out.append(("a calendar", [(("calendars", c), v) for c, v in (data.get("calendars") or {}).items()]))
-        out.append(("a definition", [(("definitions", d), v) for d, v in (data.get("definitions") or {}).items()]))
+        out.append(("calendar", [(("calendars", c), v) for c, v in (data.get("calendars") or {}).items()]))
+        out.append(("definition", [(("definitions", d), v) for d, v in (data.get("definitions") or {}).items()]))
         return out
 
     def run(self):

@@ -164,6 +164,8 @@ OUTCOME = {"scope": "status", "tier_rules": "tier", "delay_reasons": "code"}
 def _rules(data, name):
     if name == "billing":
         return (data.get("billing") or {}).get("rates") or []
+    if name == "lifecycle":
+        return (data.get("lifecycle") or {}).get("rules") or []
     return data.get(name) or []
 
 
@@ -179,7 +181,7 @@ def semantic_changes(old, new) -> list[Change]:
     out += _calendar_changes(old, new)
     out += _tier_changes(a, b)
     out += _probe_changes(old, new)
-    for name, label in RULE_LISTS + (("billing", "billing rate"),):
+    for name, label in RULE_LISTS + (("billing", "billing rate"), ("lifecycle", "lifecycle rule")):
         out += _rule_changes(name, label, _rules(a, name), _rules(b, name))
     ma, mb = (a.get("billing") or {}).get("minimum_minutes"), (b.get("billing") or {}).get("minimum_minutes")
     if ma != mb:
@@ -190,8 +192,8 @@ def semantic_changes(old, new) -> list[Change]:
     out += _keyed_changes("definition", a.get("definitions") or {}, b.get("definitions") or {},
                           ("expr", "source", "assumptions"), "source")
     if a.get("lifecycle") != b.get("lifecycle"):
-        for key in sorted(set(a.get("lifecycle") or {}) | set(b.get("lifecycle") or {})):
-            if (a.get("lifecycle") or {}).get(key) != (b.get("lifecycle") or {}).get(key):
+        for key in sorted(set(a.get("lifecycle") or {}) | set(b.get("lifecycle") or {}) - {"rules"}):
+            if key != "rules" and (a.get("lifecycle") or {}).get(key) != (b.get("lifecycle") or {}).get(key):
                 out.append(Change("lifecycle", f"lifecycle {key} changed"))
     return out
 
@@ -304,7 +306,8 @@ def _rule_changes(name, label, old_rules, new_rules) -> list[Change]:
     for rid, (i, r) in ib.items():
         if rid not in ia:
             what = f" -> {outcome_key} {r.get(outcome_key)}" if outcome_key else ""
-            when = f" when {_short(r['when'])}" if "when" in r else " (default)"
+            when = (f" on {r['on']}" if "on" in r else "") + (f" when {_short(r['when'])}" if "when" in r else
+                                                               ("" if "on" in r else " (default)"))
             out.append(Change("rule", f"{label} '{rid}' added{when}{what}", str(r.get("source") or "") or None))
     for rid, (i, r) in ia.items():
         if rid not in ib:
@@ -317,7 +320,7 @@ def _rule_changes(name, label, old_rules, new_rules) -> list[Change]:
         if " ".join(str(q.get("when", "")).split()) != " ".join(str(r.get("when", "")).split()):
             out.append(Change("rule", f"{label} '{rid}' condition changed: {_short(q.get('when', '(default)'))} -> "
                                       f"{_short(r.get('when', '(default)'))}", clause))
-        for key in ("status", "tier", "code", "multiplier"):
+        for key in ("status", "tier", "code", "multiplier", "on", "unless", "set"):
             if q.get(key) != r.get(key):
                 out.append(Change("rule", f"{label} '{rid}' {key} changed: {q.get(key)} -> {r.get(key)}", clause))
         if q.get("message") != r.get("message"):

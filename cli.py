@@ -14,19 +14,16 @@ import click
 BAD_INPUT = 2
 
 
-try:  # orjson: several times faster for JSON Lines; the standard library otherwise
-    import orjson as _orjson
+def _loads(text):
+    from engine.jsonio import loads
 
-    def _loads(text):
-        return _orjson.loads(text)
+    return loads(text)
 
-    def _dumps(obj) -> str:
-        return _orjson.dumps(obj).decode("utf-8")
-except ImportError:  # pragma: no cover - orjson is a dependency, this keeps `python cli.py` working without it
-    _loads = json.loads
 
-    def _dumps(obj) -> str:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def _dumps(obj) -> str:
+    from engine.jsonio import dumps
+
+    return dumps(obj)
 
 
 def _load_policy(policy: str, policies: str | None):
@@ -134,7 +131,7 @@ def _decide_one(compiled, file, when, edition, explain=True) -> dict:
     origin = _origin(file)
     text = _read_input(file)
     try:
-        ticket = json.loads(text)
+        ticket = _loads(text)  # the same parser as --jsonl: the same messages
     except json.JSONDecodeError as exc:
         click.echo(_json_error(origin, text, exc), err=True)
         sys.exit(BAD_INPUT)

@@ -109,7 +109,9 @@ def policy_ids(policies_dir=None) -> list[str]:
 
 def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
     candidate = Path(id_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+    # a path has a YAML suffix or a directory part; a bare word is an id (a file named like an id in the
+    # working directory must not replace the bundled policy)
+    if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:
         if not candidate.is_file():
             raise PolicyNotFound(f"policy file '{id_or_path}' does not exist")
         return candidate
@@ -215,9 +217,9 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
                                           Span(_display(f), 1, 1, 1, 2))]) from None
     key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
     with _lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
+        hit = _cache.get(key[0][0])
+    if hit is not None and hit[0] == key:
+        return hit[1]
     compiled = [_compile_text(t, _display(f)) for f, t in texts]
     current = compiled[0]
     problems = []
@@ -232,5 +234,5 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
         raise PolicyError(problems)
     policy = Policy(current, [(c.effective_from or "", c) for c in compiled])
     with _lock:
-        _cache[key] = policy
+        _cache[key[0][0]] = (key, policy)  # one entry per policy file: an edited file replaces its old entry
     return policy

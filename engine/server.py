@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import jsonio
 from .api import TicketError, parse_timestamp
 from .server_metrics import Metrics
 from .server_store import PolicyStore
@@ -285,7 +286,7 @@ class Service:
         for number, line in enumerate(lines, start=1):
             error = None
             try:
-                ticket = orjson.loads(line)
+                ticket = jsonio.loads(line)
             except json.JSONDecodeError as exc:  # orjson.JSONDecodeError is one
                 error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
                 self.metrics.error(route, "json-syntax")

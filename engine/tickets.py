@@ -74,10 +74,15 @@ def vocabulary() -> Type:
     return _from_schema(schema_json("ticket"))
 
 
+YEARS = (1970, 2200)  # instants outside this range are refused: no support ticket lives there
+
+
 def _parse_timestamp(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("no UTC offset")
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"outside the years {YEARS[0]}-{YEARS[1]}")
     return value.astimezone(dt.timezone.utc)
 
 
@@ -87,8 +92,9 @@ def _normalise(value, typ: Type, path: str, problems: list):
     if typ.kind == "timestamp" and isinstance(value, str):
         try:
             return _parse_timestamp(value)
-        except ValueError:
-            problems.append((path, f"{value!r} is not a valid RFC 3339 timestamp with a UTC offset"))
+        except ValueError as exc:
+            reason = f" ({exc})" if "outside" in str(exc) else ""
+            problems.append((path, f"{value!r} is not a valid RFC 3339 timestamp with a UTC offset{reason}"))
             return None
     if typ.kind == "date" and isinstance(value, str):
         try:

@@ -1,5 +1,4 @@
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +11,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def run_cli(*args, input=None):
-    """Run the CLI as a user does (python cli.py from the checkout): (exit code, stdout, stderr)."""
-    exe = shutil.which("slapolicy")
-    cmd = [exe, *args] if exe else [sys.executable, str(ROOT / "cli.py"), *args]
+    """Run this checkout's CLI (`python cli.py`, as the contract allows): (exit code, stdout, stderr).
+    Not a `slapolicy` found on PATH: that may be another checkout's."""
+    cmd = [sys.executable, str(ROOT / "cli.py"), *args]
     proc = subprocess.run(cmd, input=input, capture_output=True, text=True, cwd=ROOT, timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 

@@ -18,7 +18,8 @@ def generate(n_tickets: int, seed: int = 1, start="2026-03-09T08:00:00+02:00", o
     created = 0
     types, weights = zip(*EVENT_WEIGHTS)
     while created < n_tickets or open_tickets:
-        t += dt.timedelta(minutes=rng.choice([1, 3, 7, 15, 40, 90, 240]))
+        # a busy helpdesk: about one event a minute on average, so a million events span about two years
+        t += dt.timedelta(seconds=rng.choice([5, 20, 40, 60, 90, 120, 240]) * 50 // max(len(open_tickets), 50))
         if created < n_tickets and (len(open_tickets) < open_at_once and rng.random() < 0.5 or not open_tickets):
             created += 1
             tid = f"T-{seed}-{created}"

@@ -137,14 +137,26 @@ def _fast_checker(typ: Type, schema: dict):
         checkers = {k: _fast_checker(typ.field(k), sub) for k, sub in props.items()}
         required = tuple(schema.get("required") or ())
         closed = schema.get("additionalProperties") is False
-        if "allOf" in schema or "if" in schema:
-            return None  # conditional schemas (events): slow path
+        conditions = []  # (key, value, keys required then): the events' "if type is X then Y is required"
+        for part in schema.get("allOf") or ():
+            cond, then = part.get("if") or {}, part.get("then") or {}
+            props_if = cond.get("properties") or {}
+            if set(part) != {"if", "then"} or set(cond) != {"properties"} or set(then) != {"required"} \
+                    or len(props_if) != 1 or set(next(iter(props_if.values()))) != {"const"}:
+                return None  # another kind of conditional schema: the slow path
+            (key, const), = ((k, v["const"]) for k, v in props_if.items())
+            conditions.append((key, const, tuple(then["required"])))
+        if "if" in schema:
+            return None
 
         def obj_check(v):
             if v.__class__ is not dict:
                 raise _Invalid
             for key in required:
                 if key not in v:
+                    raise _Invalid
+            for key, const, needed in conditions:
+                if v.get(key) == const and any(n not in v for n in needed):
                     raise _Invalid
             out = {}
             for key, val in v.items():
@@ -228,6 +240,10 @@ def validate_ticket(obj) -> dict:
                 pass  # the slow path below names every problem
     if ticket is None:
         ticket = _validate_slow(obj)
+    elif ticket.get("events"):
+        problems = _event_order(ticket)
+        if problems:
+            raise TicketError(problems)
     for key, value in DEFAULTS.items():
         if key not in ticket:
             ticket[key] = value
@@ -246,15 +262,21 @@ def _validate_slow(obj) -> dict:
     if problems:
         raise TicketError(problems)
     ticket = _normalise(obj, vocabulary(), "", problems)
+    problems.extend(_event_order(ticket))
+    if problems:
+        raise TicketError(problems)
+    return ticket
+
+
+def _event_order(ticket) -> list:
+    problems = []
     events = ticket.get("events") or []
     for i in range(1, len(events)):
         if events[i]["at"] and events[i - 1]["at"] and events[i]["at"] < events[i - 1]["at"]:
             problems.append((f"events[{i}].at", "is before the previous event: events must be oldest first"))
     if events and events[0]["at"] and ticket.get("created_at") and events[0]["at"] < ticket["created_at"]:
         problems.append(("events[0].at", "is before created_at"))
-    if problems:
-        raise TicketError(problems)
-    return ticket
+    return problems
 
 
 def _ticket_message(err) -> tuple[str, str]:

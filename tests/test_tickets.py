@@ -25,7 +25,12 @@ ticket = st.fixed_dictionaries(
     optional={"severity": values, "problems_count": values, "reproducible": values, "topic": st.sampled_from(["billing", "biling", "meeting"]),
               "attachments": st.lists(st.fixed_dictionaries({"format": st.sampled_from(["png", "BMP", "zip"])}, optional={"name": st.just("a")}), max_size=2),
               "form": st.fixed_dictionaries({}, optional={"phone": st.sampled_from(["+380", 5]), "fax": st.just("1")}),
-              "topc": st.just("billing")})
+              "topc": st.just("billing"),
+              "events": st.lists(st.fixed_dictionaries(
+                  {"type": st.sampled_from(["agent_replied", "status_changed", "escalated", "severity_changed", "nope"]),
+                   "at": st.sampled_from(TIMESTAMPS)},
+                  optional={"status": st.sampled_from(["open", "Open"]), "to": st.sampled_from(["development", "ceo"]),
+                            "severity": values, "extra": st.just(1)}), max_size=3)})
 
 
 @settings(max_examples=400, deadline=None)

@@ -462,6 +462,9 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
+    from .workbench import routes as workbench_routes  # the web workbench at / (issue 8, engine/workbench.py)
+
+    routes += workbench_routes(service)
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service

@@ -85,14 +85,19 @@ as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation t
 @as_of_option
 @edition_option
 @click.option("--explain/--no-explain", default=True, help="Include the explanation (rules fired, facts, assumptions).")
+@click.option("--backend", type=click.Choice(["python", "durable"]), default="python", show_default=True,
+              help="Executor: the engine, or the rules run as a durable-rules ruleset (extra 'durable'; "
+                   "no explanation, missing facts or lifecycle).")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def evaluate(policy, policies, jsonl, as_of, edition, explain, file):
+def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from engine.api import TicketError
 
     compiled = _load_policy(policy, policies)
     when = _parse_as_of(as_of)
     _check_edition(compiled, edition)
+    if backend == "durable":
+        compiled = _durable_backend(compiled, policy, policies, when)
     if not jsonl:
         decision = _decide_one(compiled, file, when, edition, explain)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
@@ -117,6 +122,26 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, file):
         out.write(_dumps(record) + "\n")
     out.flush()
     if failed:
+        sys.exit(BAD_INPUT)
+
+
+def _durable_backend(compiled, policy, policies, when):
+    """The policy as a durable-rules ruleset (engine/backends/durable.py); exit 2 without the extra."""
+    if when is not None:
+        click.echo("slapolicy: --as-of: the durable backend decides without the lifecycle; use --backend python", err=True)
+        sys.exit(BAD_INPUT)
+    try:
+        from engine.backends.durable import DurableBackendError, DurablePolicy
+    except ImportError as exc:  # the extra is not installed, or durable-rules does not load on this Python
+        click.echo(f"slapolicy: --backend durable is not available: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    from engine.api import edition_files, resolve_policy_path
+
+    path = resolve_policy_path(policy, policies)
+    try:
+        return DurablePolicy(compiled, [path] + edition_files(path))
+    except DurableBackendError as exc:
+        click.echo(f"slapolicy: --backend durable: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 

@@ -83,12 +83,13 @@ def _read_rev(rev: str, path: str, cwd) -> "OrderedDict[str, tuple[str, str]]":
     kind = _git(["cat-file", "-t", f"{rev}:{rel}"], cwd).strip()
     out: OrderedDict = OrderedDict()
     if kind == "tree":
-        names = _git(["ls-tree", "--name-only", f"{rev}:{rel}"], cwd).split()
+        # --full-tree: from a subdirectory, ls-tree would otherwise filter the tree by that subdirectory
+        names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{rel}"], cwd).split()
         for name in sorted(n for n in names if _policy_name(n)):
-            out[name[:-5]] = (f"{rev}:{path.rstrip('/')}/{name}", _git(["show", f"{rev}:{rel.rstrip('/')}/{name}"], cwd))
+            out[name[:-5]] = (f"{rev}:{rel.rstrip('/')}/{name}", _git(["show", f"{rev}:{rel.rstrip('/')}/{name}"], cwd))
         return out
     name = Path(path).name
-    out[name[:-5] if name.endswith(".yaml") else name] = (f"{rev}:{path}", _git(["show", f"{rev}:{rel}"], cwd))
+    out[name[:-5] if name.endswith(".yaml") else name] = (f"{rev}:{rel}", _git(["show", f"{rev}:{rel}"], cwd))
     return out
 
 
@@ -110,7 +111,7 @@ def resolve(spec: str, other: str | None = None, cwd=None) -> "OrderedDict[str, 
             return _read_rev(spec, _display(Path(other)) if not Path(other).is_absolute() else other, cwd)
         if other is not None and ":" in other:
             return _read_rev(spec, other.partition(":")[2], cwd)
-        return _read_rev(spec, _display(default_policies_dir()), cwd)
+        return _read_rev(spec, str(default_policies_dir().resolve()), cwd)  # absolute: right from any cwd
     raise DiffError(f"'{spec}' is neither a policy file, a directory nor a git revision")
 
 

@@ -199,3 +199,17 @@ def test_markdown_is_ready_for_a_pr_comment(tmp_path):
     assert md.startswith("### Policy `shop`")
     assert "- tier 'partner' first response target changed" in md and "— clause 3.2" in md
     assert re.search(r"\| first response due earlier \| \d+ \| .+ / .+ \| GEN11?", md) or "| first response due earlier |" in md
+
+
+def test_revisions_resolve_from_a_subdirectory():
+    """`git ls-tree` filters by the working directory unless told --full-tree: diff must not care where it runs."""
+    import subprocess
+
+    from engine.diff import resolve
+
+    root = Path(__file__).resolve().parents[1]
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    from_top = resolve("HEAD", None, cwd=root)
+    from_sub = resolve("HEAD", None, cwd=root / "policies")
+    assert sorted(from_top) == sorted(from_sub) and len(from_top) >= 5

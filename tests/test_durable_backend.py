@@ -281,3 +281,18 @@ def test_cli_backend_durable_refuses_as_of(cli):
     code, out, err = cli("evaluate", "--policy", "bitrix-inc", "--backend", "durable",
                          "--as-of", "2026-03-10T10:00:00Z", "samples/bitrix-inc.json")
     assert code == 2 and "--as-of" in err and not out
+
+
+def test_editions_agree():
+    """Each edition is its own ruleset; the edition in force at created_at decides, as in the engine."""
+    path = FIXTURES / "editions" / "mini.yaml"
+    python, durable = load_policy(path), durable_for(path)
+    assert len(durable.definitions()) == len(python.editions) > 1
+    chosen = set()
+    for created in ("2024-06-01T10:00:00+00:00", "2025-06-01T10:00:00+00:00", "2026-03-10T10:00:00+00:00"):
+        for extra in TRANSLATOR_TICKETS:
+            ticket = merged(dict(extra, created_at=created))
+            a, b = python.evaluate(ticket, explain=False), durable.evaluate(ticket)
+            assert essentials(a, False) == essentials(b, False)
+            chosen.add(b["policy"]["edition"])
+    assert len(chosen) > 1

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic, PolicyError, TicketError
+from .evaluate import evaluate
+from .tickets import validate_ticket
 from .source import Span
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
@@ -172,9 +174,6 @@ class Policy:
 
     def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
         """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
-        from .evaluate import evaluate
-        from .tickets import validate_ticket
-
         normal = validate_ticket(ticket)
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)

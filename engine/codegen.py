@@ -66,6 +66,14 @@ def _cut(m, mark, value):
     return value
 
 
+_NS = object()  # "not computed yet"
+
+
+def _memo(s, key, value):
+    s[key] = value
+    return value
+
+
 class _Gen:
     """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
     with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
@@ -75,7 +83,8 @@ class _Gen:
         self.tz = tz
         self.track = track
         self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
-                   "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut}
+                   "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
+                   "_NS": _NS, "_memo": _memo}
         self.counter = itertools.count()
         self.expr = None
         self.def_names = {}
@@ -113,7 +122,11 @@ class _Gen:
                 code = f"{code}.get({part!r}, _E)"
             return self.tracked(f"{code}.get({parts[-1]!r}, U)", f"{name}." + ".".join(parts))
         if kind == "def":
-            return f"{self.def_names[rest[0]]}(t, s, m)" if self.track else f"{self.def_names[rest[0]]}(t, s)"
+            if self.track:  # not memoised: each use must list the missing facts again
+                return f"{self.def_names[rest[0]]}(t, s, m)"
+            # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
+            key, v = repr("#" + rest[0]), self.var()
+            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
         return f"s[{rest[0]!r}]"
 
     def tracked(self, access: str, label: str) -> str:

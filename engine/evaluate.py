@@ -73,6 +73,20 @@ def _jsonable(v):
     return v
 
 
+def compute_deadlines(tier, created: dt.datetime, tz) -> dict:
+    """deadlines of a tier's targets counted from `created` ({"first_response": None} without a tier);
+    shared by every executor (engine.backends.durable too)."""
+    deadlines = {"first_response": None}
+    for d in tier.deadlines if tier is not None else ():
+        due = not_before = None
+        if d.kind != "none":
+            instant = d.calendar.add(created, d.target)
+            due, not_before = (instant, None) if d.kind == "within" else (None, instant)
+        deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
+                             "calendar": d.calendar_name, "source": d.source}
+    return deadlines
+
+
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
     env = Env(ticket, policy, explain)
     run = _Run(env, explain)
@@ -106,16 +120,10 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
                 break
     env.stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
-    deadlines = {"first_response": None}
+    deadlines = compute_deadlines(tier, ticket["created_at"], tz)
     if tier is not None:
         created = ticket["created_at"]
         for d in tier.deadlines:
-            due = not_before = None
-            if d.kind != "none":
-                instant = d.calendar.add(created, d.target)
-                due, not_before = (instant, None) if d.kind == "within" else (None, instant)
-            deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
-                                 "calendar": d.calendar_name, "source": d.source}
             run.rely(d.assumptions)
             if explain:
                 run.explanation.append({"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source,

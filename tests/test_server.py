@@ -10,13 +10,12 @@ import http.client
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+
 
 import pytest
 import yaml
@@ -26,6 +25,7 @@ from conftest import BASE_TICKET, FIXTURES, ROOT, SHARED
 uvicorn = pytest.importorskip("uvicorn")
 from engine.api import policy_ids  # noqa: E402
 from engine.server import create_app  # noqa: E402
+from live import LiveServer  # noqa: E402
 
 EXAMPLES = SHARED / "acceptance" / "examples.yaml"
 BUNDLED = ROOT / "policies"
@@ -48,26 +48,8 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
-class Live:
+class Live(LiveServer):
     """uvicorn serving `app` on 127.0.0.1, on a port the OS picked, in a thread."""
-
-    def __init__(self, app):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
 
     def call(self, method, path, body=None, headers=None, **kwargs) -> Response:
         return call(self.port, method, path, body, headers, **kwargs)

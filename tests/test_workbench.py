@@ -15,10 +15,7 @@ import importlib.util
 import json
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 import urllib.parse
 import zoneinfo
 
@@ -32,6 +29,7 @@ from engine.api import load_policy, parse_timestamp  # noqa: E402
 from engine.server import create_app  # noqa: E402
 from engine.workbench_form import (decode_ticket, encode_ticket, form_fields, form_values,  # noqa: E402
                                    ticket_from_form)
+from live import LiveServer  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 FRIDAY = json.loads((SAMPLES / "advantshop-friday-evening.json").read_text("utf-8"))
@@ -40,23 +38,7 @@ XSS_ATTR = '"><img src=x onerror=alert(2)>'
 
 
 # -- a live server ---------------------------------------------------------------------------------
-class Live:
-    def __init__(self, app):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-
+class Live(LiveServer):
     def get(self, path, headers=None):
         return self.call("GET", path, None, headers)
 

@@ -55,6 +55,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
                       f"pip install 'slapolicy[durable]' ({exc})") from exc
 
 from .. import ast
+from ..evaluate import compute_deadlines
 
 __all__ = ["DurablePolicy", "DurableBackendError", "ruleset_definition", "load"]
 
@@ -713,17 +714,9 @@ class DurablePolicy:
         try:
             stage = {}
             accepted, status, reasons, tier = self._first_stages(edition, sid, base, stage, rely)
-            deadlines = {"first_response": None}
-            if tier is not None:
-                created = ticket["created_at"]
-                for d in tier.deadlines:
-                    due = not_before = None
-                    if d.kind != "none":
-                        instant = d.calendar.add(created, d.target)
-                        due, not_before = (instant, None) if d.kind == "within" else (None, instant)
-                    deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
-                                         "calendar": d.calendar_name, "source": d.source}
-                    rely(d.assumptions)
+            deadlines = compute_deadlines(tier, ticket["created_at"], tz)  # the engine's: the calendar is shared
+            for d in tier.deadlines if tier is not None else ():
+                rely(d.assumptions)
             delays = []
             if accepted:
                 for i in self._run_stage(edition, sid, "delay_reasons", base, stage):
@@ -774,8 +767,6 @@ class DurablePolicy:
         return decision
 
 
-def _iso(instant, tz):
-    return None if instant is None else instant.astimezone(tz).isoformat()
 
 
 def _status_text(rule) -> str:

@@ -289,6 +289,7 @@ class Rule:
     on: str | None = None  # lifecycle rules: the event that triggers the rule
     unless: tuple | None = None  # lifecycle rules: (event type, Target) that cancels it
     set: dict | None = None  # lifecycle rules: facts to set
+    output: dict | None = None  # delay reasons / notices: the decision's entry, built once
     fast: object = None  # generated function f(ticket, stage) (engine.codegen), None without `when`
     track: object = None  # generated f(ticket, stage, missing): the same, also listing missing facts
 
@@ -369,7 +370,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
                 source=str(r["source"]),
                 message=r.get("message"),
                 status=r.get("status"), tier=r.get("tier"), code=r.get("code"), multiplier=r.get("multiplier"),
-                assumptions=tuple(dict.fromkeys(tuple(r.get("assumptions") or ()) + def_assumptions(path)))))
+                assumptions=tuple(dict.fromkeys(tuple(r.get("assumptions") or ()) + def_assumptions(path))),
+                output=_output(stage, r)))
         return tuple(out)
 
     from .calendar import Calendar
@@ -410,6 +412,15 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []))
+
+
+def _output(stage, r):
+    if stage == "delay_reasons":
+        return {"code": r["code"], "rule": r["id"], "source": str(r["source"]),
+                "message": r.get("message") or r["code"].replace("_", " ")}
+    if stage == "notices":
+        return {"rule": r["id"], "source": str(r["source"]), "message": r.get("message")}
+    return None
 
 
 def _lifecycle_rules(rules, data):

@@ -32,14 +32,9 @@ class _Run:
         self.assumptions = {}
 
     def test(self, rule):
-        """True / False / None (unknown) for a rule; records the explanation."""
+        """True / False / None (unknown) for a rule, through the closures; records the explanation.
+        (Without explanation, `_fast_test` runs the generated code instead.)"""
         env = self.env
-        if not self.explain and rule.fast is not None:  # generated code (engine.codegen)
-            value = rule.fast(env.ticket, env.stage)
-            if value is not UNKNOWN:
-                return value
-            rule.track(env.ticket, env.stage, env.missing)  # the same code, listing what is missing
-            return None
         if rule.fn is None:
             if self.explain:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
@@ -63,6 +58,20 @@ class _Run:
     def rely(self, ids):
         for a in ids:
             self.assumptions[a] = True
+
+
+def _fast_test(t, s, missing):
+    """test(rule) for explain off: the generated function, and its tracking twin when it is unknown."""
+    def test(rule):
+        fast = rule.fast
+        if fast is None:  # a rule without `when`
+            return True
+        value = fast(t, s)
+        if value is UNKNOWN:
+            rule.track(t, s, missing)  # the same code, listing what is missing
+            return None
+        return value
+    return test
 
 
 def _jsonable(v):
@@ -91,16 +100,17 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     env = Env(ticket, policy, explain)
     run = _Run(env, explain)
     tz = policy.timezone
+    test = run.test if explain else _fast_test(ticket, env.stage, env.missing)
 
     # 1 acceptance
-    refusals = [r for r in policy.acceptance if run.test(r)]
+    refusals = [r for r in policy.acceptance if test(r)]
     accepted = not refusals
     env.stage["accepted"] = accepted
     # 2 scope
     if accepted:
         status, chosen = None, None
         for rule in policy.scope:
-            if run.test(rule):
+            if test(rule):
                 status, chosen = rule.status, rule
                 break
         reasons = [chosen]
@@ -113,7 +123,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     tier = None
     if accepted:
         for rule in policy.tier_rules:
-            if run.test(rule):
+            if test(rule):
                 tier = policy.tiers[rule.tier]
                 run.rely(rule.assumptions)
                 run.rely(tier.assumptions)
@@ -134,16 +144,15 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     delays = []
     if accepted:
         for rule in policy.delay_reasons:
-            if run.test(rule):
+            if test(rule):
                 run.rely(rule.assumptions)
-                delays.append({"code": rule.code, "rule": rule.id, "source": rule.source,
-                               "message": rule.message or rule.code.replace("_", " ")})
+                delays.append(dict(rule.output))
     # 7 notices
     notices = []
     for rule in policy.notices:
-        if run.test(rule):
+        if test(rule):
             run.rely(rule.assumptions)
-            notices.append({"rule": rule.id, "source": rule.source, "message": rule.message})
+            notices.append(dict(rule.output))
     decision = {
         "ticket": ticket.get("id"),
         "policy": {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
@@ -158,7 +167,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     }
     # 8 billing
     if policy.billing_minimum is not None or policy.billing_rates:
-        fired = [r for r in policy.billing_rates if accepted and run.test(r)]
+        fired = [r for r in policy.billing_rates if accepted and test(r)]
         for r in fired:
             run.rely(r.assumptions)
         decision["billing"] = {

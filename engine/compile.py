@@ -68,18 +68,6 @@ class Compiler:
         if kind == "field":
             parts = rest[0]
             dotted = ".".join(parts)
-            if len(parts) == 1:
-                key = parts[0]
-
-                def field1(env):
-                    value = env.ticket.get(key)
-                    if value is None:
-                        env.missing.append(dotted)
-                        return UNKNOWN
-                    if env.read is not None:
-                        env.read.append((dotted, value))
-                    return value
-                return field1
 
             def field(env):
                 value = env.ticket

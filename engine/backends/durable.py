@@ -55,7 +55,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
                       f"pip install 'slapolicy[durable]' ({exc})") from exc
 
 from .. import ast
-from ..evaluate import compute_deadlines
+from ..evaluate import _status_text, compute_deadlines
 
 __all__ = ["DurablePolicy", "DurableBackendError", "ruleset_definition", "load"]
 
@@ -769,9 +769,6 @@ class DurablePolicy:
 
 
 
-def _status_text(rule) -> str:
-    return {"in_scope": "covered by support", "out_of_scope": "not covered by support",
-            "consultation_only": "consultation only"}.get(rule.status or "", rule.id)
 
 
 def load(id_or_path: str, policies_dir=None) -> DurablePolicy:

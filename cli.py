@@ -1,13 +1,28 @@
-"""slapolicy command line: a thin click layer over engine.api.
+"""slapolicy command line: a thin click layer over slapolicy.api.
 
 Exit codes: 0 success; 1 tests failed / files would change; 2 bad input (unparseable JSON, a ticket
 that violates the vocabulary, an unknown policy, an invalid policy file), with a message on stderr
 naming the field or file:line:column. Heavy modules are imported inside the commands only.
+
+Installed, this file is `slapolicy.cli` (engine/cli.py links to it; pyproject.toml maps engine/ to the
+package `slapolicy`). Run from a checkout as `python cli.py ...`, it first makes the checkout's engine/
+the package `slapolicy`, so the same modules are never loaded under two names.
 """
 from __future__ import annotations
 
 import json
 import sys
+
+if __name__ == "__main__":  # python cli.py in a checkout: this checkout's engine/ is `slapolicy`
+    import importlib.util
+    import os
+
+    _engine = os.path.join(os.path.dirname(os.path.realpath(__file__)), "engine")
+    if "slapolicy" not in sys.modules and os.path.isfile(os.path.join(_engine, "__init__.py")):
+        _spec = importlib.util.spec_from_file_location("slapolicy", os.path.join(_engine, "__init__.py"),
+                                                       submodule_search_locations=[_engine])
+        sys.modules["slapolicy"] = _package = importlib.util.module_from_spec(_spec)
+        _spec.loader.exec_module(_package)
 
 import click
 
@@ -15,19 +30,19 @@ BAD_INPUT = 2
 
 
 def _loads(text):
-    from engine.jsonio import loads
+    from slapolicy.decide.jsonio import loads
 
     return loads(text)
 
 
 def _dumps(obj) -> str:
-    from engine.jsonio import dumps
+    from slapolicy.decide.jsonio import dumps
 
     return dumps(obj)
 
 
 def _load_policy(policy: str, policies: str | None):
-    from engine.api import PolicyError, PolicyNotFound, load_policy
+    from slapolicy.api import PolicyError, PolicyNotFound, load_policy
 
     try:
         return load_policy(policy, policies)
@@ -41,7 +56,7 @@ def _load_policy(policy: str, policies: str | None):
 def _parse_as_of(as_of: str | None):
     if as_of is None:
         return None
-    from engine.api import parse_timestamp
+    from slapolicy.api import parse_timestamp
 
     try:
         return parse_timestamp(as_of)
@@ -91,7 +106,7 @@ as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation t
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
-    from engine.api import TicketError
+    from slapolicy.api import TicketError
 
     compiled = _load_policy(policy, policies)
     when = _parse_as_of(as_of)
@@ -126,16 +141,16 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
 
 
 def _durable_backend(compiled, policy, policies, when):
-    """The policy as a durable-rules ruleset (engine/backends/durable.py); exit 2 without the extra."""
+    """The policy as a durable-rules ruleset (engine/backends/durable/); exit 2 without the extra."""
     if when is not None:
         click.echo("slapolicy: --as-of: the durable backend decides without the lifecycle; use --backend python", err=True)
         sys.exit(BAD_INPUT)
     try:
-        from engine.backends.durable import DurableBackendError, DurablePolicy
+        from slapolicy.backends.durable import DurableBackendError, DurablePolicy
     except ImportError as exc:  # the extra is not installed, or durable-rules does not load on this Python
         click.echo(f"slapolicy: --backend durable is not available: {exc}", err=True)
         sys.exit(BAD_INPUT)
-    from engine.api import edition_files, resolve_policy_path
+    from slapolicy.api import edition_files, resolve_policy_path
 
     path = resolve_policy_path(policy, policies)
     try:
@@ -151,7 +166,7 @@ def _origin(file) -> str:
 
 def _decide_one(compiled, file, when, edition, explain=True) -> dict:
     """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
-    from engine.api import TicketError
+    from slapolicy.api import TicketError
 
     origin = _origin(file)
     text = _read_input(file)
@@ -175,7 +190,7 @@ def _decide_one(compiled, file, when, edition, explain=True) -> dict:
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 def explain(policy, policies, as_of, edition, file):
     """The decision for one ticket as readable text: why this tier, which clauses, what is missing."""
-    from engine.explain import render_text
+    from slapolicy.decide.explain import render_text
 
     compiled = _load_policy(policy, policies)
     _check_edition(compiled, edition)
@@ -189,7 +204,7 @@ def explain(policy, policies, as_of, edition, file):
 @click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")
 def check(paths, fmt, warnings):
     """Validate and type-check policy files (default: the bundled policies). Exit 2 on errors."""
-    from engine.api import check_paths, default_policies_dir
+    from slapolicy.api import check_paths, default_policies_dir
 
     results = check_paths(paths or [default_policies_dir()])
     errors = 0
@@ -223,9 +238,9 @@ def check(paths, fmt, warnings):
               help="Exit 1 if a policy's rule coverage is below N percent.")
 def test_cmd(paths, policies, fmt, coverage, min_coverage):
     """Run policy test files (*.tests.yaml; default: those beside the bundled policies)."""
-    from engine import report
-    from engine.api import PolicyError, default_policies_dir
-    from engine.testing import run_file, test_files
+    from slapolicy.tools import testreport as report
+    from slapolicy.api import PolicyError, default_policies_dir
+    from slapolicy.tools.testing import run_file, test_files
 
     files = test_files(paths or [default_policies_dir()])
     results, broken = [], []
@@ -238,7 +253,7 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
                 click.echo(exc.format(), err=True)
     entries = None
     if coverage or min_coverage is not None:
-        from engine.coverage import coverage_report
+        from slapolicy.tools.coverage import coverage_report
 
         entries = coverage_report(results, policies, explain_missed=coverage)
     if fmt == "github":
@@ -257,7 +272,7 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
 @click.argument("which", type=click.Choice(["ticket", "policy"]))
 def schema(which):
     """Print the JSON Schema of a ticket or of a policy file."""
-    from engine.schema import schema_json
+    from slapolicy.language.schema import schema_json
 
     click.echo(json.dumps(schema_json(which), ensure_ascii=False, indent=2))
 
@@ -274,7 +289,7 @@ def watch(policy, policies, replay, until, warning_share, file):
     """Read a JSONL stream of ticket events; write JSONL alerts (warning, breach, relevelled)."""
     import datetime as dt
 
-    from engine.watch import Watcher
+    from slapolicy.monitor.watch import Watcher
 
     compiled = _load_policy(policy, policies)
     end = _parse_as_of(until)
@@ -319,7 +334,7 @@ def watch(policy, policies, replay, until, warning_share, file):
 
 
 # -- authoring and review tools (issue 4): each command is thin over its engine module ----------
-# (engine/lint.py, engine/fmt.py, engine/diff.py, engine/render.py, engine/corpus.py)
+# (engine/tools/lint/, engine/tools/fmt.py, engine/tools/diff.py, engine/tools/render.py, engine/tools/corpus.py)
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
@@ -332,8 +347,8 @@ def watch(policy, policies, replay, until, warning_share, file):
 def lint(paths, fmt, show_info, strict, max_tickets):
     """Find gaps, shadowed and overlapping rules, unclassified topics, tiers without targets, unused
     calendars and assumptions, by running the rules over the declared fact domains. Exit 1 on errors."""
-    from engine.api import default_policies_dir
-    from engine.lint import lint_paths
+    from slapolicy.api import default_policies_dir
+    from slapolicy.tools.lint import lint_paths
 
     results = lint_paths(paths or [default_policies_dir()], limit=max_tickets)
     broken = [r for r in results if r.diagnostics]
@@ -372,8 +387,8 @@ def fmt_cmd(paths, check, to_stdout):
     """Canonical layout of policy files (comments kept, stable key order); rewrites them in place."""
     from pathlib import Path
 
-    from engine.api import default_policies_dir
-    from engine.fmt import format_paths
+    from slapolicy.api import default_policies_dir
+    from slapolicy.tools.fmt import format_paths
 
     results = format_paths(paths or [default_policies_dir()])
     errors = would = 0
@@ -414,7 +429,7 @@ def fmt_cmd(paths, check, to_stdout):
 def diff_cmd(old, new, corpus_file, n, seed, fmt, fail_on_impact):
     """What changes between two policies (files, directories, git revisions such as HEAD~1 or
     main:policies/advantshop.yaml), clause by clause, and what it does to tickets."""
-    from engine.diff import RENDERERS, DiffError, any_impact, diff
+    from slapolicy.tools.diff import RENDERERS, DiffError, any_impact, diff
 
     try:
         diffs = diff(old, new, corpus=corpus_file, n=n, seed=seed)
@@ -434,7 +449,7 @@ def render(policy, policies, fmt, out):
     """The regulation as a readable document (Markdown or self-contained HTML) generated from the policy."""
     from pathlib import Path
 
-    from engine.render import render as render_doc
+    from slapolicy.tools.render import render as render_doc
 
     text = render_doc(_load_policy(policy, policies), fmt)
     if out:
@@ -456,7 +471,7 @@ def corpus():
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="JSON Lines file (default: stdout).")
 def corpus_generate(policy, policies, n, seed, out):
     """Realistic tickets across the whole vocabulary, with edge times of the policy's calendars."""
-    from engine.corpus import generate, write_jsonl
+    from slapolicy.tools.corpus import generate, write_jsonl
 
     tickets = generate(_load_policy(policy, policies), n, seed)
     if out:
@@ -466,7 +481,7 @@ def corpus_generate(policy, policies, n, seed, out):
         write_jsonl(tickets, sys.stdout)
 
 
-# -- service (issue 6): engine/server.py ------------------------------------------------------
+# -- service (issue 6): engine/service/app.py ------------------------------------------------------
 
 @main.command()
 @policies_option
@@ -486,7 +501,7 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
     from pathlib import Path
 
     try:
-        from engine.server import serve as run
+        from slapolicy.service.app import serve as run
     except ImportError as exc:
         click.echo(f"slapolicy: the HTTP service needs its extra: pip install 'slapolicy[server]' ({exc})", err=True)
         sys.exit(BAD_INPUT)

@@ -90,10 +90,10 @@ def fmt_us(seconds: float) -> str:
 
 
 def generated_tickets(policy, n: int, seed: int) -> list[dict]:
-    """n generated tickets (JSON objects) for a policy: engine.corpus when present (the same
+    """n generated tickets (JSON objects) for a policy: slapolicy.tools.corpus when present (the same
     generator as `slapolicy corpus generate`), else a small deterministic stand-in."""
     try:
-        from engine.corpus import generate
+        from slapolicy.tools.corpus import generate
     except ImportError:
         return _stand_in_tickets(n, seed)
     return generate(policy, n, seed)

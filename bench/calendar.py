@@ -1,4 +1,4 @@
-"""Deadlines in business time: slapolicy (engine.calendar) vs pandas and businesstimedelta.
+"""Deadlines in business time: slapolicy (slapolicy.calendar) vs pandas and businesstimedelta.
 
     python bench/calendar.py [--starts 3000] [--seed 11]
 
@@ -114,8 +114,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
 
-    from engine.api import load_policy
-    from engine.calendar import parse_target
+    from slapolicy.api import load_policy
+    from slapolicy.calendar import parse_target
 
     starts = random_starts(args.starts, args.seed)
     print("# calendar: a deadline N business hours after a start instant")

@@ -1,4 +1,4 @@
-"""Micro-benchmark of engine.calendar: microseconds per deadline (Calendar.add) for 1, 24, 40 and
+"""Micro-benchmark of slapolicy.calendar: microseconds per deadline (Calendar.add) for 1, 24, 40 and
 216 business hours on two calendars, from starts spread over 2025-2026 (the per-year index warm).
 
     python bench/calendar_micro.py [--n 20000]
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.calendar import Calendar, Target  # noqa: E402
+from slapolicy.calendar import Calendar, Target  # noqa: E402
 
 CALENDARS = {
     "Kyiv Mon-Fri 09-20, Sat-Sun 09-18, UA": {

@@ -2,7 +2,7 @@
 
     python bench/cli.py [--n 200000] [--policy bitrix-inc] [--runs 9]
 
-1. Throughput: N generated tickets (engine.corpus, the generator of `slapolicy corpus generate`)
+1. Throughput: N generated tickets (slapolicy.tools.corpus, the generator of `slapolicy corpus generate`)
    written as JSON Lines to a temporary file, then `evaluate --jsonl --no-explain` (and with the
    explanation, and `--backend durable` on a tenth of the tickets when that extra is installed) in a
    child process reading that file and writing to another: tickets/s (wall clock), CPU seconds and
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
 
     import orjson
 
-    from engine.api import load_policy
+    from slapolicy.api import load_policy
 
     policy = load_policy(args.policy)
     cli = [sys.executable, str(ROOT / "cli.py")]

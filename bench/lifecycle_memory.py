@@ -5,7 +5,7 @@
 Memory is the process's resident set (Linux /proc/self/statm); with --trace also tracemalloc's
 traced Python memory (several times slower).
 
-Generates a deterministic log (engine.eventlog) of tickets that open, get replies, escalate and
+Generates a deterministic log (slapolicy.monitor.eventlog) of tickets that open, get replies, escalate and
 resolve, feeds it to the Watcher in replay mode, and prints events processed, open tickets,
 traced memory now and peak, and events/s. Flat memory = resolved tickets are dropped.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (bench/calendar.py is no stdlib calendar)
 
-from engine.api import load_policy  # noqa: E402
-from engine.eventlog import generate  # noqa: E402
-from engine.watch import Watcher  # noqa: E402
+from slapolicy.api import load_policy  # noqa: E402
+from slapolicy.monitor.eventlog import generate  # noqa: E402
+from slapolicy.monitor.watch import Watcher  # noqa: E402
 
 
 def main():

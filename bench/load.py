@@ -161,7 +161,7 @@ def _fmt(v):
 # -- tickets ----------------------------------------------------------------------------------------
 def pick_policies(requested, policies_dir):
     """(policy ids, directory): the one asked for, else every bundled policy, else the mini test fixture."""
-    from engine.api import default_policies_dir, policy_ids
+    from slapolicy.api import default_policies_dir, policy_ids
 
     if requested:
         return [requested], policies_dir
@@ -175,7 +175,7 @@ def pick_policies(requested, policies_dir):
 
 def tickets_for(policy_id, policies_dir):
     """The tickets of the policy's test file that it decides (or a few generic ones without a test file)."""
-    from engine.api import default_policies_dir, load_policy
+    from slapolicy.api import default_policies_dir, load_policy
 
     directory = Path(policies_dir or default_policies_dir())
     tests = directory / f"{policy_id}.tests.yaml"
@@ -238,7 +238,7 @@ def main_service(args):
 
 # -- Starlette vs FastAPI: the same endpoint, the same evaluation ---------------------------------------
 def framework_app(kind, policy_ref):
-    from engine.api import load_policy
+    from slapolicy.api import load_policy
 
     policy = load_policy(policy_ref)
 

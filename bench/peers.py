@@ -4,9 +4,9 @@
 
 The decision: eligibility (acceptance, then the first scope rule) and tier (the first tier rule)
 of the bitrix-inc policy (policies/bitrix-inc.yaml, edition 1.0.0), on generated tickets
-(engine.corpus, the generator of `slapolicy corpus generate`). Implemented as:
+(slapolicy.tools.corpus, the generator of `slapolicy corpus generate`). Implemented as:
 
-  slapolicy, full      engine.api Policy.evaluate(ticket, explain=False): validation, eligibility,
+  slapolicy, full      slapolicy.api Policy.evaluate(ticket, explain=False): validation, eligibility,
                        tier, deadlines, delay reasons, notices (more work than the peers do)
   slapolicy, explain   the same with the explanation on
   slapolicy, bare      the engine's generated rule functions (Rule.fast) in the stage order, on
@@ -14,7 +14,7 @@ of the bitrix-inc policy (policies/bitrix-inc.yaml, edition 1.0.0), on generated
   hand-written Python  the floor: one function written for bitrix-inc, on validated tickets
   GoRules ZEN          zen-engine, a JDM graph of two decision tables (hit policy first)
   Rego                 regopy (rego-cpp), a compiled bundle queried per ticket
-  durable-rules        engine.backends.durable (the rules as a durable ruleset), stages 1-3 only
+  durable-rules        slapolicy.backends.durable (the rules as a durable ruleset), stages 1-3 only
 
 All of them must agree on every ticket (eligibility status and tier id) before anything is timed;
 disagreements are printed and the script exits 1. A peer that is not installed or does not run on
@@ -81,7 +81,7 @@ for _segments, _topics, _status in SCOPE:
 
 
 def floor(t: dict) -> tuple:
-    """bitrix-inc eligibility and tier, on a validated ticket (engine.tickets.validate_ticket)."""
+    """bitrix-inc eligibility and tier, on a validated ticket (slapolicy.decide.tickets.validate_ticket)."""
     channel = t["channel"]
     if channel not in OFFICIAL_CHANNELS:
         return "not_accepted", None
@@ -336,8 +336,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
     args = parser.parse_args(argv)
 
-    from engine.api import load_policy
-    from engine.tickets import validate_ticket
+    from slapolicy.api import load_policy
+    from slapolicy.decide.tickets import validate_ticket
 
     policy = load_policy(POLICY)
     raw = generated_tickets(policy, args.n, args.seed)
@@ -380,11 +380,11 @@ def main(argv=None) -> int:
             skipped.append(f"regopy: {exc}")
     else:
         skipped.append(why)
-    durable, why = optional("engine.backends.durable", "durable-rules")
+    durable, why = optional("slapolicy.backends.durable", "durable-rules")
     if durable is not None:
         try:
             backend = durable.load(POLICY)
-            engines.append(("durable-rules (engine.backends.durable)", "JSON object",
+            engines.append(("durable-rules (slapolicy.backends.durable)", "JSON object",
                             "generated ruleset, stages 1-3, a session per ticket", backend.eligibility_and_tier, raw))
         except Exception as exc:
             skipped.append(f"durable-rules: {exc}")

@@ -1,6 +1,6 @@
 """The facade: load, check and evaluate policies. Used by the CLI, the server and the tests.
 
-    from engine.api import load_policy
+    from slapolicy.api import load_policy
     policy = load_policy("advantshop")              # an id (bundled policies/) or a path
     decision = policy.evaluate({"id": "T-1", ...}, as_of=None)
 
@@ -15,17 +15,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PolicyError, TicketError
-from .evaluate import evaluate
-from .tickets import validate_ticket
-from .source import Span
+from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
+from slapolicy.decide.evaluate import evaluate
+from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.source import Span
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
            "PolicyNotFound", "policy_ids", "resolve_policy_path", "parse_timestamp"]
-
-
-class PolicyNotFound(Exception):
-    pass
 
 
 @dataclass
@@ -48,10 +44,10 @@ def _display(path: Path) -> str:
 
 def _compile_text(text: str, file: str):
     """Run stages 1-5 on a policy text; raise PolicyError with every error found."""
-    from .check import check_policy
-    from .compile import compile_policy
-    from .load import load_yaml
-    from .schema import validate_policy
+    from slapolicy.language.check import check_policy
+    from slapolicy.language.compile import compile_policy
+    from slapolicy.language.load import load_yaml
+    from slapolicy.language.schema import validate_policy
 
     loaded = load_yaml(text, file)
     problems = validate_policy(loaded)
@@ -99,7 +95,7 @@ def check_paths(paths) -> list[CheckResult]:
 
 
 def default_policies_dir() -> Path:
-    from .resources import policies_dir
+    from slapolicy.language.resources import policies_dir
 
     return policies_dir()
 
@@ -160,7 +156,7 @@ class Policy:
                 if edition in (name, compiled.version) or (edition == "current" and compiled is self.compiled):
                     return compiled, "forced"
             raise PolicyNotFound(f"policy '{self.id}' has no edition '{edition}' "
-                                 f"(editions: {', '.join(self.edition_names())})")
+                                 f"(editions: {', '.join(self.edition_names())})", code="unknown-edition")
         if len(self.editions) == 1:
             return self.compiled, "only"
         day = created_at.astimezone(self.compiled.timezone).date().isoformat()
@@ -185,11 +181,24 @@ class Policy:
         return decision
 
 
-def parse_timestamp(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset")
-    return value.astimezone(dt.timezone.utc)
+def parse_timestamp(text: str, field: str = "as_of") -> dt.datetime:
+    """An RFC 3339 timestamp with a UTC offset -> an aware UTC datetime; InputError `invalid-parameter`
+    (naming `field`) for anything else, including instants outside the years tickets may use."""
+    from slapolicy.decide.tickets import YEARS
+
+    problem = f"{text!r} is not an RFC 3339 timestamp with a UTC offset (e.g. 2026-03-10T11:00:00+02:00)"
+    try:
+        value = dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            raise InputError("invalid-parameter", f"{field}: {text!r} has no UTC offset", field)
+        value = value.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError, TypeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("invalid-parameter", f"{field}: {problem}", field) from None
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise InputError("invalid-parameter", f"{field}: {text!r} is outside the years {YEARS[0]}-{YEARS[1]}", field)
+    return value
 
 
 _cache: dict = {}

@@ -1,1 +1,1 @@
-"""Package data: the expression grammar (policy.lark), installed as engine.grammar."""
+"""Package data: the expression grammar (policy.lark), installed as slapolicy.grammar."""

@@ -1,1 +1,1 @@
-"""Package data: the bundled policies, installed as engine.policies."""
+"""Package data: the bundled policies, installed as slapolicy.policies."""

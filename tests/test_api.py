@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.api import PolicyError, PolicyNotFound, TicketError, load_policy
+from slapolicy.api import PolicyError, PolicyNotFound, TicketError, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 

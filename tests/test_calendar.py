@@ -1,4 +1,4 @@
-"""engine.calendar: the shared acceptance cases, the project's table cases, the API's edges, and
+"""slapolicy.calendar: the shared acceptance cases, the project's table cases, the API's edges, and
 hypothesis properties against a brute-force oracle that walks minute by minute.
 
 The oracle reads the spec on its own (a few lines, no code shared with the engine): for every UTC
@@ -16,7 +16,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from engine.calendar import Calendar, CalendarError, Target, parse_target
+from slapolicy.calendar import Calendar, CalendarError, Target, parse_target
 
 UTC = dt.timezone.utc
 HERE = Path(__file__).resolve().parent

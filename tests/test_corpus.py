@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from engine.api import load_policy, parse_timestamp
-from engine.corpus import generate
-from engine.schema import schema_json
-from engine.tickets import validate_ticket
+from slapolicy.api import load_policy, parse_timestamp
+from slapolicy.tools.corpus import generate
+from slapolicy.language.schema import schema_json
+from slapolicy.decide.tickets import validate_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

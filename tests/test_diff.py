@@ -11,13 +11,13 @@ import yaml
 from click.testing import CliRunner
 
 import cli
-from engine.api import load_policy, parse_timestamp
-from engine.corpus import generate
-from engine.diff import diff, render_markdown, render_text
-from engine.evaluate import evaluate
-from engine.lint import topic_scope
-from engine.load import load_yaml
-from engine.tickets import validate_ticket
+from slapolicy.api import load_policy, parse_timestamp
+from slapolicy.tools.corpus import generate
+from slapolicy.tools.diff import diff, render_markdown, render_text
+from slapolicy.decide.evaluate import evaluate
+from slapolicy.tools.lint import topic_scope
+from slapolicy.language.load import load_yaml
+from slapolicy.decide.tickets import validate_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"
@@ -205,7 +205,7 @@ def test_revisions_resolve_from_a_subdirectory():
     """`git ls-tree` filters by the working directory unless told --full-tree: diff must not care where it runs."""
     import subprocess
 
-    from engine.diff import resolve
+    from slapolicy.tools.diff import resolve
 
     root = Path(__file__).resolve().parents[1]
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True).returncode != 0:

@@ -1,4 +1,4 @@
-"""Differential test: the durable-rules backend (engine/backends/durable.py) against the engine.
+"""Differential test: the durable-rules backend (engine/backends/durable/) against the engine.
 
 Two independent executors of the same checked policy must reach identical decisions: eligibility
 (status and reasons), tier, deadlines, delay reasons, notices, billing and the assumptions relied
@@ -15,10 +15,10 @@ import yaml
 
 pytest.importorskip("durable.engine", reason="the durable extra is not installed: pip install -e '.[durable]'")
 
-from engine.api import TicketError, load_policy, policy_ids  # noqa: E402
-from engine.backends.durable import DurablePolicy, load  # noqa: E402
-from engine.testing import compare, load_cases, policy_for  # noqa: E402
-from engine.testing import test_files as _test_files  # noqa: E402
+from slapolicy.api import TicketError, load_policy, policy_ids  # noqa: E402
+from slapolicy.backends.durable import DurablePolicy, load  # noqa: E402
+from slapolicy.tools.testing import compare, load_cases, policy_for  # noqa: E402
+from slapolicy.tools.testing import test_files as _test_files  # noqa: E402
 
 from conftest import BASE_TICKET, FIXTURES, ROOT  # noqa: E402
 
@@ -101,7 +101,7 @@ def test_policy_cases_agree(path):
 
 @pytest.mark.parametrize("policy_id", policy_ids(POLICIES))
 def test_generated_tickets_agree(policy_id):
-    from engine.corpus import generate
+    from slapolicy.tools.corpus import generate
 
     python = load_policy(policy_id)
     tickets = generate(python, GENERATED_PER_POLICY, seed=20260)
@@ -250,7 +250,7 @@ def test_sessions_are_thrown_away():
 def test_cli_backend_durable_jsonl(cli):
     import json
 
-    from engine.corpus import generate
+    from slapolicy.tools.corpus import generate
 
     tickets = generate(load_policy("bitrix-inc"), 50, seed=5)
     lines = "".join(json.dumps(t) + "\n" for t in tickets) + "{broken\n"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from engine.api import PolicyNotFound, load_policy
+from slapolicy.api import PolicyNotFound, load_policy
 
 from conftest import BASE_TICKET
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.api import _compile_text
-from engine.evaluate import evaluate
-from engine.tickets import validate_ticket
+from slapolicy.api import _compile_text
+from slapolicy.decide.evaluate import evaluate
+from slapolicy.decide.tickets import validate_ticket
 
 from conftest import BASE_TICKET, FIXTURES
 
@@ -44,9 +44,9 @@ def test_expression(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{i}:{c['expr']}" for i, c in enumerate(CASES)])
 def test_generated_code_agrees_with_closures(case):
-    """The generated functions (engine.codegen: plain and tracking) and the closures (engine.compile)
+    """The generated functions (slapolicy.language.codegen: plain and tracking) and the closures (slapolicy.language.compile)
     give the same value, and the tracking one lists the same missing facts."""
-    from engine.compile import UNKNOWN, Env
+    from slapolicy.language.compile import UNKNOWN, Env
 
     policy = policy_with(case["expr"])
     ticket = validate_ticket(merged(case["ticket"]))

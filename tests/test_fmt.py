@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from engine.fmt import RULE, TOP, FormatError, format_text
-from engine.load import load_yaml
+from slapolicy.tools.fmt import RULE, TOP, FormatError, format_text
+from slapolicy.language.load import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import check_file
+from slapolicy.api import check_file
 
 from conftest import ROOT, run_cli
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.api import TicketError, load_policy
+from slapolicy.api import TicketError, load_policy
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "lifecycle.yaml").read_text("utf-8"))
 POLICY = "tests/fixtures/lifecycle.yaml"

@@ -7,10 +7,10 @@ import yaml
 from click.testing import CliRunner
 
 import cli
-from engine.compile import Env
-from engine.evaluate import evaluate
-from engine.lint import lint_file, lint_text
-from engine.tickets import validate_ticket
+from slapolicy.language.compile import Env
+from slapolicy.decide.evaluate import evaluate
+from slapolicy.tools.lint import lint_file, lint_text
+from slapolicy.decide.tickets import validate_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

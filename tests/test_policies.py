@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.api import check_file, load_policy
-from engine.coverage import all_rule_ids
-from engine.testing import load_cases, run_file
+from slapolicy.api import check_file, load_policy
+from slapolicy.tools.coverage import all_rule_ids
+from slapolicy.tools.testing import load_cases, run_file
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_DIR = ROOT / "policies"

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from engine.api import load_policy
-from engine.render import build, render, slug, split_clauses
+from slapolicy.api import load_policy
+from slapolicy.tools.render import build, render, slug, split_clauses
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

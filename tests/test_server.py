@@ -1,4 +1,4 @@
-"""The HTTP service (engine/server.py) over real HTTP: uvicorn on a free loopback port.
+"""The HTTP service (engine/service/app.py) over real HTTP: uvicorn on a free loopback port.
 
 Most tests share two servers started in threads (the bundled policies; a temp directory of test
 fixtures); the hot-reload test runs `slapolicy serve` as a subprocess, as an operator would.
@@ -23,8 +23,8 @@ import yaml
 from conftest import BASE_TICKET, FIXTURES, ROOT, SHARED
 
 uvicorn = pytest.importorskip("uvicorn")
-from engine.api import policy_ids  # noqa: E402
-from engine.server import create_app  # noqa: E402
+from slapolicy.api import policy_ids  # noqa: E402
+from slapolicy.service.app import create_app  # noqa: E402
 from live import LiveServer  # noqa: E402
 
 EXAMPLES = SHARED / "acceptance" / "examples.yaml"
@@ -268,7 +268,7 @@ def test_chunked_body_over_the_limit_is_413(mini):
 
 def test_a_defect_in_the_evaluation_is_a_json_500_and_loses_nothing(mini, monkeypatch, caplog):
     """Not bad input but a bug: 500 with a JSON body (single), an error in place (batch), logged."""
-    from engine.api import Policy
+    from slapolicy.api import Policy
 
     evaluate = Policy.evaluate
 
@@ -356,7 +356,7 @@ def test_request_id_is_returned_and_kept_when_sane(mini):
 
 # -- policies: list, JSON, HTML ---------------------------------------------------------------------
 def test_policy_list_and_policy_json(mini):
-    from engine.api import load_policy
+    from slapolicy.api import load_policy
 
     listed = {p["id"]: p for p in mini.call("GET", "/v1/policies").json()["policies"]}
     assert sorted(listed) == ["editions", "lifecycle", "mini"]
@@ -397,9 +397,9 @@ def test_render_is_escaped_html_with_clauses(hostile_policy):
 
 
 def test_plain_page_without_engine_render(hostile_policy):
-    """The page served while engine.render is absent (or fails)."""
-    from engine.api import load_policy
-    from engine.server_render import fallback_html
+    """The page served while slapolicy.tools.render is absent (or fails)."""
+    from slapolicy.api import load_policy
+    from slapolicy.service.render import fallback_html
 
     compiled = load_policy(str(hostile_policy / "mini.yaml")).compiled
     page = fallback_html(compiled.data, compiled.content_hash)
@@ -457,14 +457,14 @@ def test_metrics_count_requests_decisions_and_errors(mini):
 def test_openapi_document_is_valid_and_describes_every_route(mini):
     from openapi_spec_validator import validate
 
-    from engine.schema import schema_json
+    from slapolicy.language.schema import schema_json
 
-    from engine.server_openapi import openapi_document
+    from slapolicy.service.openapi import openapi_document
 
     doc = mini.call("GET", "/openapi.json").json()
     validate(doc)
     assert doc == openapi_document()  # the document the fuzz test below generates requests from
-    from engine.workbench import PATHS  # the web workbench's pages (docs/workbench.md) are not API
+    from slapolicy.service.workbench.app import PATHS  # the web workbench's pages (docs/workbench.md) are not API
 
     routes = {r.path for r in mini.server.config.app.app.routes} - set(PATHS)
     assert set(doc["paths"]) == routes
@@ -479,7 +479,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 def fuzz_schema():
     """The OpenAPI document (the one /openapi.json serves: checked above), tuned to reach the evaluator."""
-    from engine.server_openapi import openapi_document
+    from slapolicy.service.openapi import openapi_document
 
     doc = openapi_document()
     for item in doc["paths"].values():  # generate ids that exist, so that tickets reach the evaluator

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from engine.coverage import coverage_report
-from engine.testing import load_cases, run_file
+from slapolicy.tools.coverage import coverage_report
+from slapolicy.tools.testing import load_cases, run_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

@@ -3,8 +3,8 @@ import datetime as dt
 
 from hypothesis import given, settings, strategies as st
 
-from engine.schema import validator
-from engine.tickets import _Invalid, _fast_validator, _validate_slow, validate_ticket
+from slapolicy.language.schema import validator
+from slapolicy.decide.tickets import _Invalid, _fast_validator, _validate_slow, validate_ticket
 
 SEGMENTS = ["partner", "commercial", "non_commercial", "demo", "vip", ""]
 CHANNELS = ["portal", "chat", "email", "skype", "fax"]

@@ -2,9 +2,9 @@
 import datetime as dt
 import json
 
-from engine.api import load_policy
-from engine.eventlog import generate
-from engine.watch import Watcher
+from slapolicy.api import load_policy
+from slapolicy.monitor.eventlog import generate
+from slapolicy.monitor.watch import Watcher
 
 POLICY = "tests/fixtures/lifecycle.yaml"
 

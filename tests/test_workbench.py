@@ -1,4 +1,4 @@
-"""The web workbench (engine/workbench.py) over real HTTP: pages render, everything is escaped, the
+"""The web workbench (engine/service/workbench/) over real HTTP: pages render, everything is escaped, the
 shareable URL round-trips, and the timeline's data agrees with the engine's own calendar.
 
 Expected values come from the engine itself (the API's decision, `Calendar.is_open`, the `holidays`
@@ -25,9 +25,9 @@ import yaml
 from conftest import FIXTURES, ROOT
 
 uvicorn = pytest.importorskip("uvicorn")
-from engine.api import load_policy, parse_timestamp  # noqa: E402
-from engine.server import create_app  # noqa: E402
-from engine.workbench_form import (decode_ticket, encode_ticket, form_fields, form_values,  # noqa: E402
+from slapolicy.api import load_policy, parse_timestamp  # noqa: E402
+from slapolicy.service.app import create_app  # noqa: E402
+from slapolicy.service.workbench.form import (decode_ticket, encode_ticket, form_fields, form_values,  # noqa: E402
                                    ticket_from_form)
 from live import LiveServer  # noqa: E402
 
@@ -130,7 +130,7 @@ def test_landing_page_shows_the_readme_example_decision_and_its_timeline(bundled
 @pytest.mark.parametrize("name", ["workbench.css", "workbench.js", "favicon.svg"])
 def test_static_files_are_served_from_the_package(bundled, name):
     status, headers, body = bundled.get(f"/workbench/static/{name}")
-    assert status == 200 and body == (ROOT / "engine" / "workbench_static" / name).read_text("utf-8")
+    assert status == 200 and body == (ROOT / "engine" / "service" / "workbench" / "static" / name).read_text("utf-8")
     assert headers["content-type"].split(";")[0] == {"css": "text/css", "js": "text/javascript",
                                                       "svg": "image/svg+xml"}[name.rsplit(".", 1)[1]]
     again = bundled.get(f"/workbench/static/{name}", {"If-None-Match": headers["etag"]})
@@ -222,8 +222,8 @@ def _policy_test_tickets():
 def test_every_policy_test_ticket_survives_the_form_round_trip():
     """form_values -> the posted fields -> ticket_from_form gives back the same ticket, for every valid
     ticket of the bundled policies' test files (hundreds of them, all the vocabulary in use)."""
-    from engine.api import TicketError
-    from engine.tickets import validate_ticket
+    from slapolicy.api import TicketError
+    from slapolicy.decide.tickets import validate_ticket
 
     checked = 0
     for pid, ticket in _policy_test_tickets():
@@ -240,7 +240,7 @@ def test_every_policy_test_ticket_survives_the_form_round_trip():
 
 
 def test_the_form_is_generated_from_the_ticket_schema(bundled):
-    from engine.schema import schema_json
+    from slapolicy.language.schema import schema_json
 
     schema = schema_json("ticket")
     page = bundled.get("/")[2]
@@ -489,14 +489,14 @@ def test_timeline_json_refuses_bad_parameters(bundled):
 def test_regulation_page_links_rules_and_clauses_both_ways(bundled, pid):
     status, _, page = bundled.get(f"/workbench/regulation/{pid}")
     assert status == 200
-    if importlib.util.find_spec("engine.render") is None:
-        assert "engine/render.py is not installed" in page
+    if importlib.util.find_spec("slapolicy.tools.render") is None:
+        assert "engine/tools/render.py is not installed" in page
         return
     anchors = ids(page)
     internal = re.findall(r'href="#([^"]+)"', page)
     assert internal and all(html.unescape(a) in anchors for a in internal)  # no dangling link
     data = load_policy(pid).compiled.data
-    from engine.render import slug
+    from slapolicy.tools.render import slug
 
     for stage in ("acceptance", "scope", "tier_rules", "delay_reasons"):
         for rule in data.get(stage) or []:
@@ -521,7 +521,7 @@ def test_editions_are_offered_and_a_forced_edition_decides(fixtures):
               "customer": {"segment": "commercial"}}
     page = fixtures.get(page_url("editions", ticket))[2]
     select = re.search(r'<select name="edition" id="f-edition">(.*?)</select>', page, re.S).group(1)
-    from engine.api import load_policy as lp
+    from slapolicy.api import load_policy as lp
 
     policy = lp(str(fixtures.directory / "editions.yaml"))
     assert re.findall(r'<option value="([^"]*)"', select) == [""] + [n or "current" for n, _ in policy.editions]
@@ -560,10 +560,10 @@ def repo(tmp_path_factory):
 def test_diff_report_between_two_revisions(repo):
     status, _, page = repo.get("/workbench/diff")
     assert status == 200 and "cut the standard target" in page  # recent commits are offered
-    if importlib.util.find_spec("engine.diff") is None:
+    if importlib.util.find_spec("slapolicy.tools.diff") is None:
         assert 'id="diff-unavailable"' in page
         return
-    from engine.diff import diff, render_markdown
+    from slapolicy.tools.diff import diff, render_markdown
 
     status, _, page = repo.get("/workbench/diff?old=HEAD~1&new=HEAD&n=50")
     assert status == 200, page[:2000]
@@ -580,14 +580,14 @@ def test_diff_report_between_two_revisions(repo):
                                       ("HEAD~1..HEAD", "is not a git revision name"),
                                       ("no-such-branch", "slapolicy diff:")])
 def test_diff_refuses_what_is_not_a_revision(repo, old, text):
-    if importlib.util.find_spec("engine.diff") is None:
-        pytest.skip("engine/diff.py is not in this build")
+    if importlib.util.find_spec("slapolicy.tools.diff") is None:
+        pytest.skip("engine/tools/diff.py is not in this build")
     status, _, page = repo.get("/workbench/diff?" + urllib.parse.urlencode({"old": old}))
     assert status == 422 and text in page
 
 
 def test_the_workbench_paths_are_the_routes_it_adds():
-    from engine.workbench import PATHS
+    from slapolicy.service.workbench.app import PATHS
 
     app = create_app(None, reload_interval=0)
     added = [r.path for r in app.app.routes if r.path == "/" or r.path.startswith("/workbench")]

@@ -237,7 +237,7 @@ def test_clause_links_lead_to_the_regulation_and_back_to_the_rules(browser, serv
     href = link.get_attribute("href")
     link.click()
     wait_for(driver, "#regulation")
-    if "#" not in href:  # engine/render.py is not in this build: the page says so
+    if "#" not in href:  # engine/tools/render.py is not in this build: the page says so
         assert "not installed" in driver.find_element(By.CSS_SELECTOR, ".regulation-head").text
         return
     anchor = href.split("#", 1)[1]

@@ -1,6 +1,6 @@
 """Alternative executors of a checked policy, each isolated in its own module.
 
-The reference executor is the engine itself (engine.compile / engine.codegen / engine.evaluate).
+The reference executor is the engine itself (slapolicy.language.compile / slapolicy.language.codegen / slapolicy.decide.evaluate).
 A backend here decides the same tickets by other means; its value is independence: a differential
 test (tests/test_durable_backend.py) requires both to agree.
 

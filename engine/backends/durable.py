@@ -1,7 +1,7 @@
 """The durable-rules backend: a second, independent executor of a checked policy.
 
-    from engine.api import load_policy
-    from engine.backends.durable import DurablePolicy
+    from slapolicy.api import load_policy
+    from slapolicy.backends.durable import DurablePolicy
     decision = DurablePolicy(load_policy("bitrix-inc")).evaluate(ticket)
 
 The acceptance, scope, tier, delay-reason, notice and billing-rate rules of the checked policy are
@@ -11,7 +11,7 @@ a throw-away durable session: one fact per stage is asserted into it (the ticket
 fields, the stage values decided so far, a few derived values), durable's Rete network says which
 rules match, Python keeps the stage order (every acceptance rule that fires refuses; the first
 scope / tier rule that fires decides; every delay reason / notice / rate that fires counts), and
-the session is deleted. Deadlines reuse engine.calendar. The durable Host runs without its
+the session is deleted. Deadlines reuse slapolicy.calendar. The durable Host runs without its
 background timer threads (nothing here uses timers, and the timer thread racing `delete_state`
 is a known crash).
 
@@ -25,8 +25,8 @@ when that property is missing; such atoms get an explicit `$ex` guard.
 What durable cannot express (arithmetic on dates and durations, the built-in functions, `is_open`,
 anything else) is computed in Python by the small evaluator of this module into a derived value
 (`_d<n>` of the fact, or of each list item under a quantifier) that the rules then compare. The
-evaluator is written from the language's documentation, independently of engine.compile,
-engine.codegen and engine.builtins, so a divergence shows up in the differential test.
+evaluator is written from the language's documentation, independently of slapolicy.language.compile,
+slapolicy.language.codegen and slapolicy.language.builtins, so a divergence shows up in the differential test.
 
 Known durable-rules limits (docs/performance.md): at most 1,024 live sessions per ruleset (so each
 ticket's session is deleted at once); sessions are found by a 32-bit FNV hash of the sid and a
@@ -54,8 +54,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the durable backend needs the durable-rules package: "
                       f"pip install 'slapolicy[durable]' ({exc})") from exc
 
-from .. import ast
-from ..evaluate import _status_text, compute_deadlines
+from slapolicy.language import ast
+from slapolicy.decide.registration import _status_text, compute_deadlines
 
 __all__ = ["DurablePolicy", "DurableBackendError", "ruleset_definition", "load"]
 
@@ -489,7 +489,7 @@ def ruleset_definition(compiled, checked, vocabulary=None):
     `definition` maps rule names ("<stage>#<index>") to {"all": [{"m": condition}]} (plain JSON;
     the actions are added when the ruleset is registered); `rules` maps the same names to
     (stage, index)."""
-    from ..tickets import vocabulary as _vocabulary
+    from slapolicy.decide.tickets import vocabulary as _vocabulary
 
     tr = _Translator(checked, vocabulary or _vocabulary())
     definition, rules = {}, {}
@@ -520,8 +520,8 @@ def _rule_id(data, base, i):
 
 def _checked_for(compiled, files=()):
     """Re-run stages 1-4 on the file of a compiled edition (the compiled policy keeps no trees)."""
-    from ..check import check_policy
-    from ..load import load_yaml
+    from slapolicy.language.check import check_policy
+    from slapolicy.language.load import load_yaml
 
     candidates = [Path(f) for f in files] + [Path(compiled.file)]
     for path in candidates:
@@ -595,7 +595,7 @@ class _Edition:
 
 
 class DurablePolicy:
-    """A policy (engine.api.Policy, all its editions) decided by durable-rules.
+    """A policy (slapolicy.api.Policy, all its editions) decided by durable-rules.
 
     `evaluate(ticket, as_of=None, explain=True, edition=None)` has the signature of
     Policy.evaluate, validates the ticket the same way (TicketError) and returns the decision
@@ -619,7 +619,7 @@ class DurablePolicy:
         return {e.name: e.definition for e in self.editions.values()}
 
     def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
-        from ..tickets import validate_ticket
+        from slapolicy.decide.tickets import validate_ticket
 
         normal = validate_ticket(ticket)
         compiled, why = self.policy.select(normal["created_at"], edition)
@@ -653,7 +653,7 @@ class DurablePolicy:
 
     def eligibility_and_tier(self, ticket: dict, edition: str | None = None) -> tuple:
         """(eligibility status, tier id) only: the acceptance, scope and tier stages (bench/peers.py)."""
-        from ..tickets import validate_ticket
+        from slapolicy.decide.tickets import validate_ticket
 
         normal = validate_ticket(ticket)
         compiled, _ = self.policy.select(normal["created_at"], edition)
@@ -773,7 +773,7 @@ class DurablePolicy:
 
 def load(id_or_path: str, policies_dir=None) -> DurablePolicy:
     """load_policy + the durable rulesets of every edition."""
-    from ..api import edition_files, load_policy, resolve_policy_path
+    from slapolicy.api import edition_files, load_policy, resolve_policy_path
 
     policy = load_policy(id_or_path, policies_dir)
     path = resolve_policy_path(str(id_or_path), policies_dir)

@@ -1,0 +1,159 @@
+"""The calendar spec as written in policy YAML (timezone, week, holidays, hours, overrides) -> its parts."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+from slapolicy.calendar.targets import CalendarError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _parse_time(text: str, part: str, path, *, end: bool) -> int:
+    m = _TIME_RE.match(text)
+    if not m:
+        raise CalendarError(f"'{part}' is not HH:MM-HH:MM (or 'closed')", path)
+    h, mi = int(m.group(1)), int(m.group(2))
+    if mi > 59 or h > 24 or (h == 24 and (mi or not end)):
+        raise CalendarError(f"'{part}' is not a valid time range", path)
+    return h * 60 + mi
+
+
+def _parse_hours(value, path) -> tuple:
+    """'09:00-13:00, 14:00-18:00' | ['09:00-13:00', ...] | 'closed' -> ((start_min, end_min), ...)."""
+    if value is None:
+        raise CalendarError("hours are missing: write 'HH:MM-HH:MM' or 'closed'", path)
+    if isinstance(value, (list, tuple)):
+        parts = [str(v) for v in value]
+        if not parts:
+            return ()
+    else:
+        text = str(value).strip()
+        if text.lower() == "closed":
+            return ()
+        parts = text.split(",")
+    out = []
+    for part in parts:
+        part = part.strip()
+        if part.count("-") != 1:
+            raise CalendarError(f"'{part}' is not HH:MM-HH:MM (or 'closed')", path)
+        a, b = (p.strip() for p in part.split("-"))
+        start, end = _parse_time(a, part, path, end=False), _parse_time(b, part, path, end=True)
+        if end <= start:
+            raise CalendarError(f"'{part}' ends before it starts (an interval ends the same day; use 24:00 "
+                                "for midnight)", path)
+        out.append((start, end))
+    out.sort()
+    for (s1, e1), (s2, e2) in zip(out, out[1:]):
+        if s2 < e1:
+            raise CalendarError(f"'{value}' has overlapping intervals", path)
+    return tuple(out)
+
+
+def _day_keys(key, path) -> list:
+    days = []
+    for part in str(key).split(","):
+        part = part.strip().lower()
+        if "-" in part:
+            a, b = (p.strip() for p in part.split("-", 1))
+            if a not in DAYS or b not in DAYS:
+                bad = a if a not in DAYS else b
+                raise CalendarError(f"'{bad}' in '{key}' is not a day (mon, tue, wed, thu, fri, sat, sun)", path)
+            i, j = DAYS.index(a), DAYS.index(b)
+            if j < i:
+                raise CalendarError(f"'{key}': a day range goes forwards within the week (mon-fri)", path)
+            days.extend(range(i, j + 1))
+        elif part in DAYS:
+            days.append(DAYS.index(part))
+        else:
+            raise CalendarError(f"'{part}' is not a day (mon, tue, wed, thu, fri, sat, sun)", path)
+    if len(set(days)) != len(days):
+        raise CalendarError(f"'{key}' names a day twice", path)
+    return days
+
+
+def _fmt_hours(hours) -> str:
+    if not hours:
+        return "closed"
+    return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
+
+
+_WORKING = "working"
+_ALL_DAY = ((0, 1440),)
+
+
+def _country_code(value):
+    if value is None or value is False:
+        return None
+    code = str(value).strip()
+    if code.lower() in ("none", "", "null"):
+        return None
+    import holidays
+
+    try:
+        holidays.country_holidays(code, years=2025)
+    except (NotImplementedError, KeyError, AttributeError, ValueError):
+        raise CalendarError(f"'{code}' is not a country code of the holidays package (e.g. RU, UA)",
+                            ("holidays",)) from None
+    return code
+
+
+def parse_spec(spec, default_timezone: str | None = None) -> tuple:
+    """(timezone, week, country, holiday_hours, workday_hours, overrides): Calendar's arguments."""
+    if not isinstance(spec, dict):
+        raise CalendarError("a calendar is a mapping (timezone, week, holidays, ...)")
+    known = ("timezone", "week", "holidays", "holiday_hours", "workday_hours", "overrides")
+    for key in spec:
+        if key not in known:
+            raise CalendarError(f"unknown calendar key '{key}' (known: {', '.join(known)})", (key,))
+    tz_name = spec.get("timezone") or default_timezone
+    if not tz_name:
+        raise CalendarError("no time zone: give 'timezone' (an IANA name such as Europe/Kyiv)", ("timezone",))
+    try:
+        tz = zoneinfo.ZoneInfo(str(tz_name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise CalendarError(f"'{tz_name}' is not an IANA time zone (e.g. Europe/Kyiv)", ("timezone",)) from None
+
+    week_spec = spec.get("week")
+    if isinstance(week_spec, str) and week_spec.strip().lower() == "24x7":
+        week = {d: _ALL_DAY for d in range(7)}
+    elif isinstance(week_spec, dict):
+        week, seen = {}, {}
+        for key, hours in week_spec.items():
+            path = ("week", key)
+            days = _day_keys(key, path)
+            parsed = _parse_hours(hours, path)
+            for d in days:
+                if d in seen:
+                    raise CalendarError(f"{DAYS[d]} is given twice (in '{seen[d]}' and '{key}')", path)
+                seen[d] = key
+                week[d] = parsed
+    elif week_spec is None:
+        raise CalendarError("'week' is missing: hours per day ({mon-fri: \"09:00-18:00\"}) or \"24x7\"",
+                            ("week",))
+    else:
+        raise CalendarError("'week' is hours per day ({mon-fri: \"09:00-18:00\"}) or \"24x7\"", ("week",))
+
+    country = _country_code(spec.get("holidays"))
+    holiday_hours = _parse_hours(spec["holiday_hours"], ("holiday_hours",)) if spec.get(
+        "holiday_hours") is not None else ()
+    workday_hours = (_parse_hours(spec["workday_hours"], ("workday_hours",))
+                     if spec.get("workday_hours") is not None else None)
+    overrides_spec = spec.get("overrides") or {}
+    if not isinstance(overrides_spec, dict):
+        raise CalendarError("'overrides' maps dates to hours: {\"2026-12-31\": \"09:00-15:00\"}", ("overrides",))
+    overrides = {}
+    for key, value in overrides_spec.items():
+        if isinstance(key, dt.datetime):
+            key = key.date()
+        try:
+            day = key if isinstance(key, dt.date) else dt.date.fromisoformat(str(key).strip())
+        except ValueError:
+            raise CalendarError(f"'{key}' is not a date (YYYY-MM-DD)", ("overrides", key)) from None
+        if isinstance(value, str) and value.strip().lower() == _WORKING:
+            overrides[day] = _WORKING
+        else:
+            overrides[day] = _parse_hours(value, ("overrides", key))
+    return tz, week, country, holiday_hours, workday_hours, overrides

@@ -1,0 +1,49 @@
+"""A decision: the registration decision (slapolicy.decide.registration), then the SLA clocks at `as_of`
+when the ticket has events or a time is asked for (slapolicy.decide.lifecycle)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.decide.lifecycle import replay
+from slapolicy.decide.registration import _iso, register
+from slapolicy.language.compile import CompiledPolicy
+
+
+def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
+    """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
+    decision, run, tier = register(policy, ticket, explain)
+    tz = policy.timezone
+    deadlines = decision["deadlines"]
+    if as_of is not None or ticket.get("events"):
+        now = as_of or dt.datetime.now(dt.timezone.utc)
+        decision["as_of"] = _iso(now, tz)
+        if tier is not None:
+            life = replay(policy, ticket, now)
+            decision["lifecycle"] = life
+            for name, entries in life["history"].items():
+                if name != "first_response":
+                    deadlines[name] = _lifecycle_deadline(entries[-1])
+            if policy.next_response is not None:
+                deadlines.setdefault("next_response", None)
+                run.rely(policy.next_response.get("assumptions") or ())
+            for rel in life["tier_history"][1:]:
+                if rel.get("rule"):
+                    rule = next(r for r in policy.lifecycle_rules if r.id == rel["rule"])
+                    run.rely(rule.assumptions)
+                    if explain:
+                        run.explanation.append({"stage": "lifecycle", "rule": rule.id, "source": rule.source,
+                                                "result": "fired", "at": rel["from"], "tier": rel["tier"]})
+            decision["assumptions"] = [{"id": a, "clause": str(policy.assumptions[a]["clause"]),
+                                        "text": policy.assumptions[a]["text"]}
+                                       for a in run.assumptions if a in policy.assumptions]
+    decision["explanation"] = run.explanation
+    return decision
+
+
+def _lifecycle_deadline(entry: dict) -> dict | None:
+    """deadlines.<name> for a lifecycle target: the open one (null once it is met or stopped)."""
+    if entry["status"] in ("met", "stopped"):
+        return None
+    return {"due": entry["due"], "not_before": entry.get("not_before"), "target": entry["target"],
+            "calendar": entry["calendar"], "source": entry["source"], "started": entry["started"],
+            "status": entry["status"]}

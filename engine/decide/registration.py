@@ -1,0 +1,189 @@
+"""Stage 6: a compiled policy and a normalised ticket -> the registration decision (CONTRACT section 3).
+
+The order is fixed and documented (docs/evaluation.md):
+  1 acceptance     every rule that fires makes the request not_accepted (all are reported)
+  2 scope          first rule that fires sets the status (in_scope / out_of_scope / consultation_only)
+  3 tier           first tier rule that fires picks the tier (none when not accepted)
+  4 targets        the tier's targets
+  5 deadlines      due / not_before from created_at in the target's calendar
+  6 delay reasons  every rule that fires adds its code (accepted requests only)
+  7 notices        every rule that fires adds its message
+  8 billing        minimum minutes and the largest multiplier of the rates that fire
+A rule whose condition is unknown (a missing fact) does not fire; its missing facts are listed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
+
+
+def _iso(instant: dt.datetime | None, tz) -> str | None:
+    return None if instant is None else instant.astimezone(tz).isoformat()
+
+
+class _Run:
+    __slots__ = ("env", "explain", "explanation", "assumptions")
+
+    def __init__(self, env, explain):
+        self.env = env
+        self.explain = explain
+        self.explanation = []
+        self.assumptions = {}
+
+    def test(self, rule):
+        """True / False / None (unknown) for a rule, through the closures; records the explanation.
+        (Without explanation, `_fast_test` runs the generated code instead.)"""
+        env = self.env
+        if rule.fn is None:
+            if self.explain:
+                self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
+                                         "result": "fired", "facts": {}, "default": True})
+            return True
+        mark = len(env.missing)
+        read_mark = len(env.read) if env.read is not None else 0
+        value = rule.fn(env)
+        if value is UNKNOWN:
+            if self.explain:
+                self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
+                                         "result": "unknown", "missing": sorted(set(env.missing[mark:]))})
+            return None
+        del env.missing[mark:]
+        if value and self.explain:
+            facts = {k: _jsonable(v) for k, v in env.read[read_mark:]}
+            self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
+                                     "result": "fired", "facts": facts})
+        return bool(value)
+
+    def rely(self, ids):
+        for a in ids:
+            self.assumptions[a] = True
+
+
+def _fast_test(t, s, missing):
+    """test(rule) for explain off: the generated function, and its tracking twin when it is unknown."""
+    def test(rule):
+        fast = rule.fast
+        if fast is None:  # a rule without `when`
+            return True
+        value = fast(t, s)
+        if value is UNKNOWN:
+            rule.track(t, s, missing)  # the same code, listing what is missing
+            return None
+        return value
+    return test
+
+
+def _jsonable(v):
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def compute_deadlines(tier, created: dt.datetime, tz) -> dict:
+    """deadlines of a tier's targets counted from `created` ({"first_response": None} without a tier);
+    shared by every executor (slapolicy.backends.durable too)."""
+    deadlines = {"first_response": None}
+    for d in tier.deadlines if tier is not None else ():
+        due = not_before = None
+        if d.kind != "none":
+            instant = d.calendar.add(created, d.target)
+            due, not_before = (instant, None) if d.kind == "within" else (None, instant)
+        deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
+                             "calendar": d.calendar_name, "source": d.source}
+    return deadlines
+
+
+def register(policy: CompiledPolicy, ticket: dict, explain: bool = True) -> tuple:
+    """Stages 1-8 (acceptance .. billing) of a validated ticket: (decision without lifecycle and
+    explanation, the run that collected the explanation and assumptions, the chosen tier or None)."""
+    env = Env(ticket, policy, explain)
+    run = _Run(env, explain)
+    tz = policy.timezone
+    test = run.test if explain else _fast_test(ticket, env.stage, env.missing)
+
+    # 1 acceptance
+    refusals = [r for r in policy.acceptance if test(r)]
+    accepted = not refusals
+    env.stage["accepted"] = accepted
+    # 2 scope
+    if accepted:
+        status, chosen = None, None
+        for rule in policy.scope:
+            if test(rule):
+                status, chosen = rule.status, rule
+                break
+        reasons = [chosen]
+    else:
+        status, reasons = "not_accepted", refusals
+    for r in reasons:
+        run.rely(r.assumptions)
+    env.stage["eligibility"] = status
+    # 3 tier
+    tier = None
+    if accepted:
+        for rule in policy.tier_rules:
+            if test(rule):
+                tier = policy.tiers[rule.tier]
+                run.rely(rule.assumptions)
+                run.rely(tier.assumptions)
+                break
+    env.stage["tier"] = tier.id if tier else None
+    # 4, 5 targets and deadlines
+    deadlines = compute_deadlines(tier, ticket["created_at"], tz)
+    if tier is not None:
+        created = ticket["created_at"]
+        for d in tier.deadlines:
+            run.rely(d.assumptions)
+            if explain:
+                run.explanation.append({"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source,
+                                        "result": d.kind, "text": d.text, "calendar": d.calendar_name,
+                                        "hours": d.calendar.describe() if d.calendar is not None else None,
+                                        "from": _iso(created, tz)})
+    # 6 delay reasons
+    delays = []
+    if accepted:
+        for rule in policy.delay_reasons:
+            if test(rule):
+                run.rely(rule.assumptions)
+                delays.append(dict(rule.output))
+    # 7 notices
+    notices = []
+    for rule in policy.notices:
+        if test(rule):
+            run.rely(rule.assumptions)
+            notices.append(dict(rule.output))
+    decision = {
+        "ticket": ticket.get("id"),
+        "policy": {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
+                   **({"effective_from": policy.effective_from} if policy.effective_from else {})},
+        "eligibility": {"status": status,
+                        "reasons": [{"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
+                                    for r in reasons]},
+        "tier": {"id": tier.id, "name": tier.name, "source": tier.source} if tier else None,
+        "deadlines": deadlines,
+        "delay_reasons": delays,
+        "notices": notices,
+    }
+    # 8 billing
+    if policy.billing_minimum is not None or policy.billing_rates:
+        fired = [r for r in policy.billing_rates if accepted and test(r)]
+        for r in fired:
+            run.rely(r.assumptions)
+        decision["billing"] = {
+            "minimum_minutes": (policy.billing_minimum or {}).get("value"),
+            "minimum_source": str((policy.billing_minimum or {}).get("source", "")) or None,
+            "rate_multiplier": max([r.multiplier for r in fired], default=1),
+            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in fired],
+        }
+    decision["missing_facts"] = sorted(set(env.missing))
+    decision["assumptions"] = [{"id": a, "clause": str(policy.assumptions[a]["clause"]), "text": policy.assumptions[a]["text"]}
+                               for a in run.assumptions if a in policy.assumptions]
+    return decision, run, tier
+
+
+def _status_text(rule) -> str:
+    return {"in_scope": "covered by support", "out_of_scope": "not covered by support",
+            "consultation_only": "consultation only"}.get(rule.status or "", rule.id)

@@ -1,0 +1,233 @@
+"""Stage 5b: generate Python source from the checked expression trees (the fast path).
+
+Each expression becomes one Python function `f(t, s)` (t: the normalised ticket, s: the stage
+values) returning True / False / UNKNOWN, with Kleene logic written out inline. The source is
+generated from the typed tree only: identifiers are ours or vocabulary names, literals go into
+the function's namespace as constants, never as text. So no policy text is ever evaluated.
+
+The fast path does not record which facts were missing: when a rule's result is UNKNOWN the
+evaluator runs that rule's closure (slapolicy.language.compile) to learn them. Both are built from the same
+tree and a test runs both on the same tickets.
+"""
+from __future__ import annotations
+
+import itertools
+
+from slapolicy.language import ast
+from slapolicy.language.builtins import arith, functions
+from slapolicy.language.runtime import UNKNOWN
+
+_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def _quantify(kind):
+    want = kind == "any"
+
+    def q(items, cond):
+        if items is UNKNOWN:
+            return UNKNOWN
+        unknown = False
+        for item in items:
+            v = cond(item)
+            if v is want:
+                return want
+            if v is UNKNOWN:
+                unknown = True
+        return UNKNOWN if unknown else (not want)
+    return q
+
+
+def _quantify_tracked(kind):
+    want = kind == "any"
+
+    def q(m, items, cond):
+        if items is UNKNOWN:
+            return UNKNOWN
+        mark = len(m)
+        unknown = False
+        for item in items:
+            v = cond(item)
+            if v is want:
+                del m[mark:]
+                return want
+            if v is UNKNOWN:
+                unknown = True
+        return UNKNOWN if unknown else (not want)
+    return q
+
+
+def _miss(m, path):
+    m.append(path)
+    return UNKNOWN
+
+
+def _cut(m, mark, value):
+    del m[mark:]
+    return value
+
+
+_NS = object()  # "not computed yet"
+
+
+def _memo(s, key, value):
+    s[key] = value
+    return value
+
+
+class _Gen:
+    """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
+    with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
+
+    def __init__(self, checked, tz, track=False):
+        self.checked = checked
+        self.tz = tz
+        self.track = track
+        self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
+                   "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
+                   "_NS": _NS, "_memo": _memo}
+        self.counter = itertools.count()
+        self.expr = None
+        self.def_names = {}
+
+    def const(self, value) -> str:
+        name = f"_k{next(self.counter)}"
+        self.ns[name] = value
+        return name
+
+    def var(self) -> str:
+        return f"_v{next(self.counter)}"
+
+    def gen(self, node) -> str:
+        return getattr(self, "g_" + type(node).__name__)(node)
+
+    def g_Literal(self, node):
+        if node.type in ("string", "number", "bool"):
+            return repr(node.value)
+        return self.const(node.value)
+
+    def g_Path(self, node):
+        kind, *rest = self.expr.resolved[id(node)]
+        if kind == "field":
+            parts = rest[0]
+            code = "t"
+            for part in parts[:-1]:
+                code = f"{code}.get({part!r}, _E)"
+            return self.tracked(f"{code}.get({parts[-1]!r}, U)", ".".join(parts))
+        if kind == "var":
+            name, parts = rest
+            code = f"_q_{name}"
+            if not parts:
+                return code
+            for part in parts[:-1]:
+                code = f"{code}.get({part!r}, _E)"
+            return self.tracked(f"{code}.get({parts[-1]!r}, U)", f"{name}." + ".".join(parts))
+        if kind == "def":
+            if self.track:  # not memoised: each use must list the missing facts again
+                return f"{self.def_names[rest[0]]}(t, s, m)"
+            # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
+            key, v = repr("#" + rest[0]), self.var()
+            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
+        return f"s[{rest[0]!r}]"
+
+    def tracked(self, access: str, label: str) -> str:
+        if not self.track:
+            return access
+        v = self.var()
+        return f"({v} if ({v} := {access}) is not U else _miss(m, {label!r}))"
+
+    def g_ListExpr(self, node):
+        if all(isinstance(i, ast.Literal) for i in node.items):
+            return self.const([i.value for i in node.items])
+        items = ", ".join(self.gen(i) for i in node.items)
+        v = self.var()
+        return f"(U if any(_x is U for _x in ({v} := [{items}])) else {v})"
+
+    def g_Not(self, node):
+        v = self.var()
+        return f"(U if ({v} := {self.gen(node.operand)}) is U else not {v})"
+
+    def g_BoolOp(self, node):
+        stop, other = ("False", "True") if node.op == "and" else ("True", "False")
+        names = [self.var() for _ in node.operands]
+        code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
+        mark = self.var() if self.track else None
+        decided = f"_cut(m, {mark}, {stop})" if self.track else stop
+        for name, operand in reversed(list(zip(names, node.operands))):
+            code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+        return f"({mark} := len(m), {code})[1]" if self.track else code
+
+    def g_Compare(self, node):
+        a, op = self.var(), _OPS[node.op]
+        if isinstance(node.right, ast.Literal):
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
+        b = self.var()
+        return (f"(U if ({a} := {self.gen(node.left)}) is U or ({b} := {self.gen(node.right)}) is U "
+                f"else {a} {op} {b})")
+
+    def g_Membership(self, node):
+        a = self.var()
+        op = "not in" if node.negated else "in"
+        if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
+            values = self.const(frozenset(i.value for i in node.container.items))
+            return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
+        b = self.var()
+        return (f"(U if ({a} := {self.gen(node.item)}) is U or ({b} := {self.gen(node.container)}) is U "
+                f"else {a} {op} {b})")
+
+    def g_Arith(self, node):
+        apply = arith(self.tz, 1 if node.op == "+" else -1)
+
+        def arith_(a, b):
+            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else apply(a, b)
+        return f"{self.const(arith_)}({self.gen(node.left)}, {self.gen(node.right)})"
+
+    def g_Call(self, node):
+        if node.name == "exists":
+            if self.track:
+                mark = self.var()
+                return f"({mark} := len(m), {self.gen(node.args[0])} is not U, _cut(m, {mark}, None))[1]"
+            return f"({self.gen(node.args[0])} is not U)"
+        if node.name == "is_open":
+            calendar = self.checked.calendars.get(node.args[1].value)
+            v = self.var()
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
+
+        impl = functions(self.tz)[node.name]
+
+        def call(*args):
+            for a in args:
+                if a is UNKNOWN:
+                    return UNKNOWN
+            return impl(*args)
+        return f"{self.const(call)}({', '.join(self.gen(a) for a in node.args)})"
+
+    def g_Quantifier(self, node):
+        helper = "_any" if node.kind == "any" else "_all"
+        if self.track:
+            return f"{helper}_t(m, {self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+        return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+
+
+def generate(checked, tz, track: bool = False) -> dict:
+    """key path -> generated function, for every expression of a checked policy:
+    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+    gen = _Gen(checked, tz, track)
+    lines = []
+    names = {}
+    order = sorted(checked.exprs.items(), key=lambda kv: kv[0][0] != "definitions")  # definitions first
+    for name in (checked.data.get("definitions") or {}):
+        gen.def_names[name] = f"_def_{len(gen.def_names)}"
+    for i, (path, expr) in enumerate(order):
+        gen.expr = expr
+        body = gen.gen(expr.tree)
+        fname = gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}"
+        names[path] = fname
+        params = "t, s, m" if track else "t, s"
+        lines.append(f"def {fname}({params}):\n    return {body}\n")
+    source = "\n".join(lines)
+    code = compile(source, f"<slapolicy:{checked.data.get('id')}>", "exec")
+    namespace = dict(gen.ns)
+    exec(code, namespace)  # generated from the checked tree (see the module docstring), not policy text
+    out = {path: namespace[fname] for path, fname in names.items()}
+    out["__source__"] = source
+    return out

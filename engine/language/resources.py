@@ -1,0 +1,19 @@
+"""Where the package data lives: installed (slapolicy.grammar, slapolicy.policies) or in the checkout."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def data_dir(name: str):
+    """The directory of package data `name` ("grammar" or "policies") as a Traversable/Path."""
+    local = _CHECKOUT / name
+    if (local / "__init__.py").exists():  # running from the checkout (or an editable install)
+        return local
+    return resources.files(f"slapolicy.{name}")
+
+
+def policies_dir() -> Path:
+    return Path(str(data_dir("policies")))

@@ -1,0 +1,401 @@
+"""The HTTP service: the evaluator for other systems (helpdesks, CRMs, bots), as an ASGI app.
+
+    slapolicy serve --policies DIR --host 127.0.0.1 --port 8080
+
+    POST /v1/policies/{id}/evaluate         one ticket (JSON) -> one decision, as `slapolicy evaluate`
+    POST /v1/policies/{id}/evaluate-batch   a JSON list -> a JSON list, or JSON Lines
+                                            (Content-Type: application/x-ndjson) -> JSON Lines; a bad
+                                            item becomes {"index"|"line": N, "error": {...}} in place
+    GET  /v1/policies                       the policies served: id, title, version, effective_from, hash
+    GET  /v1/policies/{id}                  the policy as JSON (its data)
+    GET  /v1/policies/{id}/render           the policy as a readable HTML page
+    GET  /healthz  /readyz  /metrics  /openapi.json
+
+Starlette rather than FastAPI: on this machine FastAPI's request handling cost about twice the
+framework CPU per request (measured; see README "HTTP service"), and the request bodies here are
+raw JSON / JSON Lines read by hand anyway (to report line:column and to cap their size), so the
+OpenAPI document is written out in `server_openapi.py` instead of being derived from models.
+
+The decisions come from `slapolicy.api` exactly as for the CLI. Errors use the CLI's diagnostics:
+400 `json-syntax` with line and column, 422 `invalid-ticket` with every field path
+(`TicketError.to_json()`), 422 `invalid-parameter`, 404 `unknown-policy`, 413 `body-too-large`,
+503 `policy-unavailable`; bad input never gets a 500. Every response carries `X-Request-Id`
+(the caller's, if it sent a sane one); with a decision log, each decision is logged under it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from slapolicy.decide import jsonio
+from slapolicy.api import TicketError
+from slapolicy.service.http import (DEFAULT_MAX_BODY, EVALUATE, EVALUATE_BATCH, JSON, NDJSON, NDJSON_TYPES, POLICY,
+                                    RENDER, _METHODS, _REQUEST_ID, ApiError, _edition, _error_response,
+                                    _evaluation_options, _json_response, _query, dumps, parse_json)
+from slapolicy.service.metrics import Metrics
+from slapolicy.service.store import PolicyStore
+
+log = logging.getLogger("slapolicy.server")
+
+# -- the decision log -----------------------------------------------------------------------------
+class DecisionLog:
+    """JSON Lines, one line per decision: request id, time, policy id and hash, the ticket, the decision."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def write(self, request_id: str, route: str, items):
+        """items: [(position or None, ticket, decision)]"""
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        lines = []
+        for position, ticket, decision in items:
+            record = {"request_id": request_id, "at": at, "route": route, "item": position,
+                      "policy": decision["policy"]["id"], "hash": decision["policy"].get("hash"),
+                      "ticket": ticket, "decision": decision}
+            lines.append(dumps(record).decode("utf-8") + "\n")
+        if not lines:
+            return
+        with self._lock:
+            self._file.write("".join(lines))
+            self._file.flush()
+
+    def close(self):
+        with self._lock:
+            self._file.close()
+
+
+# -- the application ------------------------------------------------------------------------------
+class Service:
+    """State shared by the handlers: the policy store, metrics, limits, the decision log."""
+
+    def __init__(self, policies_dir, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None, reload_interval=1.0):
+        self.metrics = Metrics()
+        self.store = PolicyStore(policies_dir, on_change=self._on_store_change)
+        self.max_body_bytes = int(max_body_bytes)
+        self.reload_interval = reload_interval
+        self.decision_log = DecisionLog(decision_log) if decision_log else None
+        self.started = time.time()
+        self.store.poll()
+
+    def _on_store_change(self, event, pid):
+        self.metrics.reloads.labels(pid, event).inc()
+
+    def policy(self, pid: str):
+        snap = self.store.snapshot
+        policy = snap.policies.get(pid)
+        if policy is not None:
+            return policy
+        refusal = snap.refused.get(pid)
+        if refusal is not None:
+            raise ApiError(503, "policy-unavailable",
+                           f"policy '{pid}' failed its check and no earlier version of it was loaded; "
+                           "see /readyz", diagnostics=list(refusal.diagnostics))
+        known = ", ".join(sorted(snap.policies)) or "none"
+        raise ApiError(404, "unknown-policy", f"unknown policy '{pid}' (served: {known})")
+
+    async def read_body(self, request: Request) -> bytes:
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, "body-too-large", f"the body has {declared} bytes; the limit is {limit}", limit=limit)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "body-too-large", f"the body is larger than the limit of {limit} bytes",
+                               limit=limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def decide(self, policy, ticket, options, route) -> tuple[dict | None, dict | None]:
+        """(decision, None) or (None, error body) for one decoded ticket."""
+        try:
+            decision = policy.evaluate(ticket, **options)
+        except TicketError as exc:
+            self.metrics.error(route, "invalid-ticket")
+            return None, exc.to_json()
+        except Exception:  # a bug, not bad input: logged with its traceback, answered in place
+            log.exception("evaluation failed (policy %s)", policy.id)
+            self.metrics.error(route, "internal-error")
+            return None, {"code": "internal-error", "message": "the evaluation failed; the server log has details"}
+        self.metrics.decision(decision)
+        return decision, None
+
+    def batch_json(self, policy, body: bytes, options, route):
+        tickets = parse_json(body)
+        if not isinstance(tickets, list):
+            raise ApiError(422, "invalid-batch", f"a batch must be a JSON list of tickets, not "
+                           f"{type(tickets).__name__ if tickets is not None else 'null'} "
+                           f"(or JSON Lines with Content-Type: {NDJSON})")
+        out, logged, failed = [], [], 0
+        for index, ticket in enumerate(tickets):
+            decision, error = self.decide(policy, ticket, options, route)
+            if error is not None:
+                failed += 1
+                out.append({"index": index, "error": error})
+            else:
+                out.append(decision)
+                logged.append((index, ticket, decision))
+        return b"[" + b",".join(dumps(r) for r in out) + b"]", JSON, failed, logged
+
+    def batch_lines(self, policy, body: bytes, options, route):
+        """JSON Lines, read exactly as `slapolicy evaluate --jsonl` reads them (universal newlines,
+        orjson per line), so that the records out are the CLI's, byte for byte."""
+        out, logged, failed = [], [], 0
+        lines = io.StringIO(body.decode("utf-8", "replace"), newline=None)
+        for number, line in enumerate(lines, start=1):
+            error = None
+            try:
+                ticket = jsonio.loads(line)
+            except json.JSONDecodeError as exc:  # orjson.JSONDecodeError is one
+                error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
+                self.metrics.error(route, "json-syntax")
+            else:
+                decision, error = self.decide(policy, ticket, options, route)
+            if error is not None:
+                failed += 1
+                out.append(dumps({"line": number, "error": error}))
+            else:
+                out.append(dumps(decision))
+                logged.append((number, ticket, decision))
+        return b"".join(r + b"\n" for r in out), NDJSON, failed, logged
+
+
+def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, decision_log=None,
+               reload_interval: float = 1.0) -> Starlette:
+    """The ASGI app. Loads the policies of `policies_dir` (default: the bundled ones) at once; the
+    watcher thread starts with the app's lifespan and polls every `reload_interval` seconds."""
+    from contextlib import asynccontextmanager
+
+    from slapolicy.api import default_policies_dir
+    from slapolicy.service.openapi import openapi_document
+
+    service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval)
+    metrics = service.metrics
+
+    async def evaluate(request: Request) -> Response:
+        route = EVALUATE
+        try:
+            policy = service.policy(request.path_params["id"])
+            options = _evaluation_options(request, policy)
+            ticket = parse_json(await service.read_body(request))
+        except ApiError as exc:
+            metrics.error(route, exc.code)
+            return _error_response(exc)
+        decision, error = service.decide(policy, ticket, options, route)
+        if error is not None:
+            return _json_response({"error": error}, 500 if error["code"] == "internal-error" else 422)
+        if service.decision_log is not None:
+            service.decision_log.write(request.scope["request_id"], route, [(None, ticket, decision)])
+        return Response(dumps(decision), media_type=JSON, headers={"X-Policy-Hash": decision["policy"]["hash"]})
+
+    async def evaluate_batch(request: Request) -> Response:
+        route = EVALUATE_BATCH
+        try:
+            policy = service.policy(request.path_params["id"])
+            options = _evaluation_options(request, policy)
+            body = await service.read_body(request)
+            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            run = service.batch_lines if kind in NDJSON_TYPES else service.batch_json
+            # off the event loop: a large batch must not hold up /healthz or the other requests
+            payload, media, failed, logged = await run_in_threadpool(run, policy, body, options, route)
+        except ApiError as exc:
+            metrics.error(route, exc.code)
+            return _error_response(exc)
+        if service.decision_log is not None and logged:
+            await run_in_threadpool(service.decision_log.write, request.scope["request_id"], route, logged)
+        # no X-Policy-Hash here: with editions, items may be decided by different texts; each names its own
+        return Response(payload, media_type=media, headers={"X-Items-Failed": str(failed)})
+
+    async def list_policies(request: Request) -> Response:
+        snap = service.store.snapshot
+        items = []
+        for pid in sorted(snap.policies):
+            p = snap.policies[pid]
+            c = p.compiled
+            items.append({"id": pid, "title": c.title, "version": c.version, "effective_from": c.effective_from,
+                          "hash": c.content_hash, "stale": pid in snap.refused,
+                          "editions": [{"effective_from": e.effective_from, "version": e.version,
+                                        "hash": e.content_hash} for _, e in p.editions]})
+        return _json_response({"policies": items})
+
+    async def get_policy(request: Request) -> Response:
+        try:
+            policy = service.policy(request.path_params["id"])
+            compiled = _edition(policy, _query(request, ("edition",)).get("edition"))
+        except ApiError as exc:
+            metrics.error(POLICY, exc.code)
+            return _error_response(exc)
+        return Response(dumps(compiled.data), media_type=JSON, headers={"ETag": f'"{compiled.content_hash}"'})
+
+    async def render_policy(request: Request) -> Response:
+        from slapolicy.service.render import render_html
+
+        try:
+            policy = service.policy(request.path_params["id"])
+            compiled = _edition(policy, _query(request, ("edition",)).get("edition"))
+        except ApiError as exc:
+            metrics.error(RENDER, exc.code)
+            return _error_response(exc)
+        html = await run_in_threadpool(render_html, policy, compiled)
+        return Response(html, media_type="text/html; charset=utf-8", headers={"ETag": f'"{compiled.content_hash}"'})
+
+    async def healthz(request: Request) -> Response:
+        return _json_response({"status": "ok", "uptime_seconds": round(time.time() - service.started, 1)})
+
+    async def readyz(request: Request) -> Response:
+        snap = service.store.snapshot
+        metrics.sync_store(snap)
+        reasons = []
+        if snap.problem:
+            reasons.append(snap.problem)
+        if not snap.policies and not snap.refused:
+            reasons.append(f"no policy files in {service.store.directory}")
+        for pid, refusal in sorted(snap.refused.items()):
+            serving = snap.policies.get(pid)
+            where = (f"still serving version {serving.version} (hash {serving.content_hash})" if serving
+                     else "not served")
+            first = refusal.diagnostics[0] if refusal.diagnostics else {}
+            at = f"{first.get('file')}:{first.get('line')}:{first.get('col')}: " if first.get("file") else ""
+            reasons.append(f"policy '{pid}': the file on disk was refused ({len(refusal.diagnostics)} error(s), "
+                           f"first: {at}{first.get('code', '')}: {first.get('message', '')}); {where}")
+        body = {
+            "status": "not_ready" if reasons else "ready",
+            "reasons": reasons,
+            "policies": {pid: {"version": p.version, "hash": p.content_hash, "status": "stale" if pid in snap.refused else "ok"}
+                         for pid, p in sorted(snap.policies.items())},
+            "refused": [r.to_json(snap.policies.get(pid)) for pid, r in sorted(snap.refused.items())],
+            "checked_at": snap.loaded_at,
+        }
+        return _json_response(body, 503 if reasons else 200)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        metrics.sync_store(service.store.snapshot)
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    document = openapi_document()
+    document_bytes = dumps(document)
+
+    async def openapi(request: Request) -> Response:
+        return Response(document_bytes, media_type=JSON)
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        metrics.error("unmatched" if exc.status_code == 404 else "other", code)
+        headers = dict(exc.headers or {})
+        return Response(dumps({"error": {"code": code, "message": str(exc.detail)}}), status_code=exc.status_code,
+                        media_type=JSON, headers=headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        metrics.error("other", "internal-error")
+        return _json_response({"error": {"code": "internal-error",
+                                         "message": "internal error; the server log has details"}}, 500)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        service.store.start(service.reload_interval)
+        log.info("serving %d policies from %s (reload every %ss)", len(service.store.snapshot.policies),
+                 service.store.directory, service.reload_interval)
+        try:
+            yield
+        finally:
+            service.store.stop()
+            if service.decision_log is not None:
+                service.decision_log.close()
+
+    routes = [
+        Route(EVALUATE, evaluate, methods=["POST"]),
+        Route(EVALUATE_BATCH, evaluate_batch, methods=["POST"]),
+        Route("/v1/policies", list_policies, methods=["GET"]),
+        Route(POLICY, get_policy, methods=["GET"]),
+        Route(RENDER, render_policy, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    from slapolicy.service.workbench.app import routes as workbench_routes  # the web workbench at / (issue 8, engine/service/workbench/)
+
+    routes += workbench_routes(service)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.service = service
+    return ServiceMiddleware(app, metrics)
+
+
+class ServiceMiddleware:
+    """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    @property
+    def state(self):
+        return self.app.state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = None
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID.match(candidate):
+                    request_id = candidate
+                break
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+        scope["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode("latin-1"))
+        status = 500
+
+        async def send_wrapper(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = list(message.get("headers") or ()) + [header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.metrics.requests.labels(label, method if method in _METHODS else "other", str(status)).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - start)
+
+
+def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None,
+          reload_interval=1.0, log_level="info", access_log=False):
+    """Run the service with uvicorn (httptools and uvloop when installed) until interrupted."""
+    import importlib.util
+
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
+                     reload_interval=reload_interval)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, server_header=False,
+                log_config=None,  # uvicorn's loggers go through the root handler above: one log format
+                http="httptools" if importlib.util.find_spec("httptools") else "h11",
+                loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")

@@ -1,0 +1,198 @@
+"""The server's policies: a directory watched for changes, swapped in atomically.
+
+`PolicyStore(directory)` keeps an immutable `Snapshot` (policy id -> Policy, plus the files it
+refused and why). `poll()` reads every policy file of the directory (`<id>.yaml` and its editions
+`<id>@<date>.yaml`; tests and coverage files are not policies), and for each id whose content
+changed runs the whole pipeline through `slapolicy.api.load_policy`:
+
+* it passes: the new Policy replaces the old one in a new Snapshot, assigned in one step (requests
+  that already hold the old snapshot finish with it; no request ever sees half a reload);
+* it fails the checker: the new text is refused, the last good Policy keeps serving, and the
+  refusal (every diagnostic with file:line:col) is kept in the snapshot for /readyz and logged once;
+* the file is gone on two polls in a row (so that an editor that deletes and rewrites is not
+  mistaken for a removal): the policy is no longer served.
+
+A directory that cannot be read keeps everything as it is and is reported as a problem.
+`start(interval)` runs `poll()` on a daemon thread every `interval` seconds.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("slapolicy.server")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A policy text that failed its check (or could not be read): why, and since when."""
+
+    policy: str
+    files: tuple
+    diagnostics: tuple  # Diagnostic.to_json() dicts
+    text: str  # the diagnostics formatted as `slapolicy check` prints them, with caret excerpts
+    since: str
+
+    def to_json(self, serving) -> dict:
+        return {"policy": self.policy, "files": list(self.files), "since": self.since,
+                "serving": None if serving is None else {"version": serving.version, "hash": serving.content_hash},
+                "diagnostics": list(self.diagnostics), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    policies: dict = field(default_factory=dict)  # id -> slapolicy.api.Policy
+    refused: dict = field(default_factory=dict)  # id -> Refusal
+    problem: str | None = None  # the directory itself cannot be read
+    loaded_at: str = ""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class PolicyStore:
+    def __init__(self, directory, on_change=None):
+        self.directory = Path(directory)
+        self.snapshot = Snapshot()
+        self.on_change = on_change  # callback(event: str, policy_id: str) for metrics
+        self._fingerprints: dict = {}  # id -> ((file name, sha256), ...) last attempted
+        self._missing: dict = {}  # id -> consecutive polls without its file
+        self._poll_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.polls = 0
+
+    # -- reading the directory ------------------------------------------------------------------
+    def _scan(self) -> dict:
+        """id -> ((file name, sha256 of its bytes), ...) for every policy file of the directory."""
+        groups: dict = {}
+        for f in sorted(self.directory.glob("*.yaml")):
+            if f.name.count(".") != 1:
+                continue  # <id>.tests.yaml, <id>.coverage.yaml
+            stem = f.stem
+            policy_id = stem.split("@", 1)[0]
+            try:
+                digest = hashlib.sha256(f.read_bytes()).hexdigest()
+            except OSError as exc:
+                digest = f"unreadable: {exc}"
+            groups.setdefault(policy_id, []).append((f.name, digest))
+        # an edition file without its current file is not a policy (as slapolicy.api.policy_ids)
+        return {pid: tuple(files) for pid, files in groups.items() if any(n == f"{pid}.yaml" for n, _ in files)}
+
+    def poll(self) -> bool:
+        """Look at the directory once; load what changed. True if the snapshot changed."""
+        from slapolicy.api import PolicyError, PolicyNotFound, load_policy
+
+        with self._poll_lock:
+            self.polls += 1
+            old = self.snapshot
+            if not self.directory.is_dir():
+                problem = f"policies directory '{self.directory}' does not exist or is not a directory"
+                if old.problem != problem:
+                    log.error("%s; still serving %d policies", problem, len(old.policies))
+                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at)
+                    return True
+                return False
+            try:
+                found = self._scan()
+            except OSError as exc:
+                problem = f"cannot read the policies directory '{self.directory}': {exc}"
+                if old.problem != problem:
+                    log.error("%s; still serving %d policies", problem, len(old.policies))
+                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at)
+                    return True
+                return False
+            policies, refused = dict(old.policies), dict(old.refused)
+            changed = old.problem is not None
+            for pid, fingerprint in found.items():
+                self._missing.pop(pid, None)
+                if self._fingerprints.get(pid) == fingerprint:
+                    continue
+                self._fingerprints[pid] = fingerprint
+                changed = True
+                files = tuple(name for name, _ in fingerprint)
+                try:
+                    # by path, so that a file named like the id in the working directory cannot interfere
+                    policy = load_policy(str(self.directory / f"{pid}.yaml"))
+                except (PolicyError, PolicyNotFound) as exc:
+                    refusal = _refusal(pid, files, exc)
+                    refused[pid] = refusal
+                    prior = policies.get(pid)
+                    keep = (f"still serving version {prior.version} (hash {prior.content_hash})" if prior
+                            else "not served")
+                    log.error("policy '%s' refused (%s):\n%s", pid, keep, refusal.text)
+                    self._notify("refused", pid)
+                    continue
+                prior = policies.get(pid)
+                policies[pid] = policy
+                refused.pop(pid, None)
+                if prior is None:
+                    log.info("policy '%s' loaded: version %s, hash %s", pid, policy.version, policy.content_hash)
+                    self._notify("loaded", pid)
+                elif prior is not policy or pid in old.refused:
+                    log.info("policy '%s' reloaded: version %s, hash %s (was version %s, hash %s)", pid,
+                             policy.version, policy.content_hash, prior.version, prior.content_hash)
+                    self._notify("reloaded", pid)
+            for pid in set(policies) | set(refused):
+                if pid in found:
+                    continue
+                self._missing[pid] = self._missing.get(pid, 0) + 1
+                if self._missing[pid] < 2 and old.loaded_at:  # seen missing once: wait one more poll
+                    continue
+                policies.pop(pid, None)
+                refused.pop(pid, None)
+                self._fingerprints.pop(pid, None)
+                self._missing.pop(pid, None)
+                changed = True
+                log.warning("policy '%s' removed: its file is gone from %s", pid, self.directory)
+                self._notify("removed", pid)
+            if not changed and old.loaded_at:
+                return False
+            self.snapshot = Snapshot(policies, refused, None, _now())
+            return True
+
+    def _notify(self, event, pid):
+        if self.on_change is not None:
+            try:
+                self.on_change(event, pid)
+            except Exception:  # metrics must never break a reload
+                log.exception("on_change callback failed")
+
+    # -- the watcher thread ---------------------------------------------------------------------
+    def start(self, interval: float = 1.0):
+        if interval <= 0 or self._thread is not None:
+            return
+        self._stop.clear()
+
+        def run():
+            while not self._stop.wait(interval):
+                try:
+                    self.poll()
+                except Exception:  # keep watching whatever happens; the last snapshot keeps serving
+                    log.exception("policy watcher: poll failed")
+
+        self._thread = threading.Thread(target=run, name="slapolicy-policy-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+def _refusal(pid, files, exc) -> Refusal:
+    from slapolicy.api import PolicyError
+
+    if isinstance(exc, PolicyError):
+        diagnostics = tuple(d.to_json() for d in exc.diagnostics)
+        text = exc.format()
+    else:
+        diagnostics = ({"code": "not-found", "severity": "error", "message": str(exc)},)
+        text = str(exc)
+    return Refusal(pid, files, diagnostics, text, _now())

@@ -30,7 +30,6 @@ from pathlib import Path  # noqa: E402
 
 from bench._common import ROOT, fmt_rate, generated_tickets, machine, table  # noqa: E402
 
-
 _LAUNCHER = """
 import os, resource, subprocess, sys, time
 stdin = open(sys.argv[1], "rb") if sys.argv[1] != "-" else subprocess.DEVNULL
@@ -68,7 +67,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import orjson
-
     from slapolicy.api import load_policy
 
     policy = load_policy(args.policy)

@@ -39,8 +39,14 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ imports on 
     from slapolicy.api import Policy, check_file, check_paths, load_policy, parse_timestamp, policy_ids
     from slapolicy.decide.decision import Deadline, Decision
     from slapolicy.decide.tickets import validate_ticket
-    from slapolicy.language.diagnostics import (Diagnostic, InputError, PolicyError, PolicyNotFound, SlapolicyError,
-                                                TicketError)
+    from slapolicy.language.diagnostics import (
+        Diagnostic,
+        InputError,
+        PolicyError,
+        PolicyNotFound,
+        SlapolicyError,
+        TicketError,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.source import Span
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from slapolicy.api import PolicyError, PolicyNotFound, TicketError, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]

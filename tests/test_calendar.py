@@ -14,8 +14,8 @@ from pathlib import Path
 import holidays
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
-
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from slapolicy.calendar import Calendar, CalendarError, Target, parse_target
 
 UTC = dt.timezone.utc

@@ -7,12 +7,11 @@ from pathlib import Path
 import holidays
 import pytest
 from click.testing import CliRunner
-
-import cli
+from slapolicy import cli
 from slapolicy.api import load_policy, parse_timestamp
-from slapolicy.tools.corpus import generate
-from slapolicy.language.schema import schema_json
 from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.schema import schema_json
+from slapolicy.tools.corpus import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

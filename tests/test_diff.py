@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
-import cli
+from slapolicy import cli
 from slapolicy.api import load_policy, parse_timestamp
+from slapolicy.decide.evaluate import evaluate
+from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.load import load_yaml
 from slapolicy.tools.corpus import generate
 from slapolicy.tools.diff import diff, render_markdown, render_text
-from slapolicy.decide.evaluate import evaluate
 from slapolicy.tools.lint import topic_scope
-from slapolicy.language.load import load_yaml
-from slapolicy.decide.tickets import validate_ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

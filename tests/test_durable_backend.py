@@ -15,12 +15,11 @@ import yaml
 
 pytest.importorskip("durable.engine", reason="the durable extra is not installed: pip install -e '.[durable]'")
 
+from conftest import BASE_TICKET, FIXTURES, ROOT  # noqa: E402
 from slapolicy.api import TicketError, load_policy, policy_ids  # noqa: E402
 from slapolicy.backends.durable import DurablePolicy, load  # noqa: E402
 from slapolicy.tools.testing import compare, load_cases, policy_for  # noqa: E402
 from slapolicy.tools.testing import test_files as _test_files  # noqa: E402
-
-from conftest import BASE_TICKET, FIXTURES, ROOT  # noqa: E402
 
 POLICIES = ROOT / "policies"
 GENERATED_PER_POLICY = 2000

@@ -2,10 +2,8 @@
 import json
 
 import pytest
-
-from slapolicy.api import PolicyNotFound, load_policy
-
 from conftest import BASE_TICKET
+from slapolicy.api import PolicyNotFound, load_policy
 
 EDITIONS = "tests/fixtures/editions/mini.yaml"
 

@@ -4,12 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
+from conftest import BASE_TICKET, FIXTURES
 from slapolicy.api import _compile_text
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
-
-from conftest import BASE_TICKET, FIXTURES
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "expressions.yaml").read_text("utf-8"))
 MINI = (FIXTURES / "mini.yaml").read_text("utf-8")

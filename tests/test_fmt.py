@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-import cli
-from slapolicy.tools.fmt import RULE, TOP, FormatError, format_text
+from slapolicy import cli
 from slapolicy.language.load import load_yaml
+from slapolicy.tools.fmt import RULE, TOP, FormatError, format_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

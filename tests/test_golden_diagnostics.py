@@ -4,10 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from slapolicy.api import check_file
-
 from conftest import ROOT, run_cli
+from slapolicy.api import check_file
 
 GOLDEN = Path(__file__).parent / "golden"
 POLICIES = sorted((GOLDEN / "policies").glob("*.yaml"))

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from slapolicy.api import TicketError, load_policy
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "lifecycle.yaml").read_text("utf-8"))

@@ -5,12 +5,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
-import cli
-from slapolicy.language.compile import Env
+from slapolicy import cli
 from slapolicy.decide.evaluate import evaluate
-from slapolicy.tools.lint import lint_file, lint_text
 from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.compile import Env
+from slapolicy.tools.lint import lint_file, lint_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tests" / "fixtures" / "tools"

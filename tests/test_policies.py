@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from slapolicy.api import check_file, load_policy
 from slapolicy.tools.coverage import all_rule_ids
 from slapolicy.tools.testing import load_cases, run_file

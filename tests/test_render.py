@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-import cli
+from slapolicy import cli
 from slapolicy.api import load_policy
 from slapolicy.tools.render import build, render, slug, split_clauses
 

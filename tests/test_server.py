@@ -16,16 +16,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-
 import pytest
 import yaml
-
 from conftest import BASE_TICKET, FIXTURES, ROOT, SHARED
 
 uvicorn = pytest.importorskip("uvicorn")
+from live import LiveServer  # noqa: E402
 from slapolicy.api import policy_ids  # noqa: E402
 from slapolicy.service.app import create_app  # noqa: E402
-from live import LiveServer  # noqa: E402
 
 EXAMPLES = SHARED / "acceptance" / "examples.yaml"
 BUNDLED = ROOT / "policies"
@@ -456,9 +454,7 @@ def test_metrics_count_requests_decisions_and_errors(mini):
 
 def test_openapi_document_is_valid_and_describes_every_route(mini):
     from openapi_spec_validator import validate
-
     from slapolicy.language.schema import schema_json
-
     from slapolicy.service.openapi import openapi_document
 
     doc = mini.call("GET", "/openapi.json").json()

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-import cli
+from slapolicy import cli
 from slapolicy.tools.coverage import coverage_report
 from slapolicy.tools.testing import load_cases, run_file
 

@@ -1,10 +1,10 @@
 """Ticket validation: the fast path never accepts what the JSON Schema refuses, and normalises alike."""
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from slapolicy.decide.tickets import _fast_validator, _Invalid, _validate_slow, validate_ticket
 from slapolicy.language.schema import validator
-from slapolicy.decide.tickets import _Invalid, _fast_validator, _validate_slow, validate_ticket
 
 SEGMENTS = ["partner", "commercial", "non_commercial", "demo", "vip", ""]
 CHANNELS = ["portal", "chat", "email", "skype", "fax"]

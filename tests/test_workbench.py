@@ -21,15 +21,13 @@ import zoneinfo
 
 import pytest
 import yaml
-
 from conftest import FIXTURES, ROOT
 
 uvicorn = pytest.importorskip("uvicorn")
+from live import LiveServer  # noqa: E402
 from slapolicy.api import load_policy, parse_timestamp  # noqa: E402
 from slapolicy.service.app import create_app  # noqa: E402
-from slapolicy.service.workbench.form import (decode_ticket, encode_ticket, form_fields, form_values,  # noqa: E402
-                                   ticket_from_form)
-from live import LiveServer  # noqa: E402
+from slapolicy.service.workbench.form import decode_ticket, encode_ticket, form_fields, form_values, ticket_from_form  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 FRIDAY = json.loads((SAMPLES / "advantshop-friday-evening.json").read_text("utf-8"))

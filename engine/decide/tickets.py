@@ -14,7 +14,6 @@ from slapolicy.language.diagnostics import TicketError
 from slapolicy.language.schema import describe_error, did_you_mean, schema_json, validator
 from slapolicy.language.types import BOOL, DATE, INT, NUMBER, STRING, TIMESTAMP, Type, vocabulary  # noqa: F401
 
-
 YEARS = (1970, 2200)  # instants outside this range are refused: no support ticket lives there
 
 

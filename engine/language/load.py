@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import yaml
-
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
 from slapolicy.language.source import Span
 

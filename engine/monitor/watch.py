@@ -54,9 +54,9 @@ class Watcher:
 
     # -- input ----------------------------------------------------------------------------------
     def feed_line(self, number: int, line: str, replay: bool = True):
-        from slapolicy.language.diagnostics import TicketError
         from slapolicy.decide.lifecycle import TicketClock
         from slapolicy.decide.tickets import validate_ticket
+        from slapolicy.language.diagnostics import TicketError
 
         if not line.strip():
             return

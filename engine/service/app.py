@@ -33,20 +33,36 @@ import time
 import uuid
 from pathlib import Path
 
+from slapolicy.api import TicketError
+from slapolicy.decide import jsonio
+from slapolicy.service.http import (
+    _METHODS,
+    _REQUEST_ID,
+    DEFAULT_MAX_BODY,
+    EVALUATE,
+    EVALUATE_BATCH,
+    JSON,
+    NDJSON,
+    NDJSON_TYPES,
+    POLICY,
+    RENDER,
+    ApiError,
+    _edition,
+    _error_response,
+    _evaluation_options,
+    _json_response,
+    _query,
+    dumps,
+    parse_json,
+)
+from slapolicy.service.metrics import Metrics
+from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from slapolicy.decide import jsonio
-from slapolicy.api import TicketError
-from slapolicy.service.http import (DEFAULT_MAX_BODY, EVALUATE, EVALUATE_BATCH, JSON, NDJSON, NDJSON_TYPES, POLICY,
-                                    RENDER, _METHODS, _REQUEST_ID, ApiError, _edition, _error_response,
-                                    _evaluation_options, _json_response, _query, dumps, parse_json)
-from slapolicy.service.metrics import Metrics
-from slapolicy.service.store import PolicyStore
 
 log = logging.getLogger("slapolicy.server")
 
@@ -330,7 +346,9 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    from slapolicy.service.workbench.app import routes as workbench_routes  # the web workbench at / (issue 8, engine/service/workbench/)
+    from slapolicy.service.workbench.app import (
+        routes as workbench_routes,  # the web workbench at / (issue 8, engine/service/workbench/)
+    )
 
     routes += workbench_routes(service)
     app = Starlette(routes=routes, lifespan=lifespan,

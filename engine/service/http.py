@@ -6,10 +6,9 @@ import json
 import re
 
 import orjson
+from slapolicy.api import parse_timestamp
 from starlette.requests import Request
 from starlette.responses import Response
-
-from slapolicy.api import parse_timestamp
 
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB
 JSON = "application/json"

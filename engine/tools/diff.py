@@ -438,8 +438,8 @@ def impact(old, new, tickets, source: str) -> Impact:
 
 def load_corpus(path) -> list[dict]:
     """Validated tickets of a JSON Lines file; DiffError naming file:line for a bad line."""
-    from slapolicy.language.diagnostics import TicketError
     from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.language.diagnostics import TicketError
 
     out = []
     try:
@@ -459,8 +459,8 @@ def load_corpus(path) -> list[dict]:
 
 
 def generated_corpus(old, new, n: int, seed: int) -> list[dict]:
-    from slapolicy.tools.corpus import generate
     from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.tools.corpus import generate
 
     return [validate_ticket(t) for t in generate([new, old], n, seed)]
 

@@ -287,7 +287,6 @@ class FormatError(PolicyError):
 def format_text(text: str, file: str = "<policy>") -> str:
     """The canonical form of a policy text. Raises FormatError (a PolicyError) if it is not YAML."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     from slapolicy.language.load import load_yaml
 
     try:

@@ -1,6 +1,10 @@
 """The monitor store's contract (issue 13), the same tests on SQLite and on PostgreSQL, and its sinks."""
 import datetime as dt
+import http.server
+import io
+import json
 import sqlite3
+import sys
 import threading
 import time
 
@@ -8,6 +12,7 @@ import pytest
 
 from pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from engine.monitor.store import Alert, Clock, SchemaVersionError, StaleTicket, TicketState, open_store
+from engine.monitor.sinks import CommandSink, StdoutSink, WebhookSink, alert_body, deliver_pending, verify
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)
 H = dt.timedelta(hours=1)
@@ -280,3 +285,108 @@ def test_sqlite_urls(tmp_path, monkeypatch):
     for bad in ["sqlite://rel.db", "sqlite:///", "mysql://x/y", f"sqlite:///{tmp_path}/x.db?cache=1"]:
         with pytest.raises(ValueError):
             open_store(bad)
+
+
+# -- sinks (on SQLite: they only use the store's interface) ---------------------------------------
+@pytest.fixture
+def outbox(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path}/sinks.db")
+    s.apply("e-1", "T-1", state(1), [clock()], [alert(1), alert(2)])
+    yield s
+    s.close()
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 (http.server in a thread) that answers `fail_first` 503s, then `status`."""
+
+    def __init__(self, fail_first=0, status=200):
+        self.fail_first, self.status, self.requests = fail_first, status, []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                code = 503 if len(receiver.requests) <= receiver.fail_first else receiver.status
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_retries_with_backoff_signs_and_marks_delivered(outbox):
+    delays = []
+    with Receiver(fail_first=3) as rx:
+        sink = WebhookSink(rx.url, "s3cret", retries=4, backoff_base=0.01, backoff_cap=0.02, sleep=delays.append)
+        report = deliver_pending(outbox, sink)
+    assert (report.delivered, report.failed) == (2, 0)
+    assert delays == [0.01, 0.02, 0.02]  # exponential, capped
+    assert len(rx.requests) == 5  # 3 refused + 2 delivered
+    ids = [headers["Idempotency-Key"] for headers, _ in rx.requests]
+    assert ids == ["a-1", "a-1", "a-1", "a-1", "a-2"]
+    for headers, body in rx.requests:
+        assert headers["X-Slapolicy-Alert-Id"] == headers["Idempotency-Key"] == json.loads(body)["id"]
+        assert verify(body, "s3cret", headers["X-Slapolicy-Signature"])
+        assert not verify(body, "other", headers["X-Slapolicy-Signature"])
+        assert headers["Content-Type"] == "application/json"
+    assert len({body for _, body in rx.requests[:4]}) == 1  # a retry sends the same bytes
+    assert outbox.pending_alerts(now=T0 + 99 * H) == [] and outbox.stats()["undelivered"] == 0
+
+
+def test_webhook_failure_stays_in_the_outbox_and_is_retried_later(outbox):
+    now = dt.datetime.now(dt.timezone.utc)
+    with Receiver(fail_first=100) as rx:
+        sink = WebhookSink(rx.url, "k", retries=1, backoff_base=0, sleep=lambda s: None)
+        report = deliver_pending(outbox, sink, now=now, retry_base=60)
+        assert (report.delivered, report.failed, len(rx.requests)) == (0, 2, 4)
+        assert "HTTP 503" in report.errors[0][1]
+        assert outbox.pending_alerts(now=now + dt.timedelta(seconds=59)) == []  # backing off
+        rx.fail_first = 0
+        report = deliver_pending(outbox, sink, now=now + dt.timedelta(seconds=61))
+    assert report.delivered == 2
+    assert outbox.stats()["undelivered"] == 0
+
+
+def test_webhook_does_not_retry_a_refusal_in_the_call(outbox):
+    with Receiver(status=400) as rx:
+        report = deliver_pending(outbox, WebhookSink(rx.url, retries=3, sleep=lambda s: None), limit=1)
+    assert (report.failed, len(rx.requests)) == (1, 1)
+    assert "X-Slapolicy-Signature" not in rx.requests[0][0]  # no secret, no signature
+    assert outbox.stats()["undelivered"] == 2
+
+
+def test_command_sink_retries_on_non_zero_exit(outbox, tmp_path):
+    script = ("import os, sys; data = sys.stdin.read(); m = sys.argv[1]\n"
+              "if not os.path.exists(m): open(m, 'w').close(); sys.exit(3)\n"
+              "open(sys.argv[2], 'a').write(os.environ['SLAPOLICY_ALERT_ID'] + ' ' + data)")
+    sink = CommandSink([sys.executable, "-c", script, str(tmp_path / "once"), str(tmp_path / "got")])
+    now = dt.datetime.now(dt.timezone.utc)
+    first = deliver_pending(outbox, sink, now=now, retry_base=0)
+    assert (first.delivered, first.failed) == (1, 1) and "exited 3" in first.errors[0][1]
+    second = deliver_pending(outbox, sink, now=now + H)
+    assert second.delivered == 1
+    lines = (tmp_path / "got").read_text().splitlines()
+    assert sorted(line.split(" ", 1)[0] for line in lines) == ["a-1", "a-2"]
+    assert all(json.loads(line.split(" ", 1)[1])["id"] == line.split(" ", 1)[0] for line in lines)
+
+
+def test_stdout_sink_writes_json_lines(outbox):
+    out = io.StringIO()
+    assert deliver_pending(outbox, StdoutSink(out)).delivered == 2
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(x["id"], x["n"]) for x in lines] == [("a-1", 1), ("a-2", 2)]
+    assert out.getvalue().splitlines()[0].encode() == alert_body(Alert("a-1", {k: v for k, v in lines[0].items() if k != "id"}))

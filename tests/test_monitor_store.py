@@ -150,6 +150,40 @@ def test_same_event_from_two_connections_while_the_first_is_open(stores):
     assert b.load_ticket("T-1").state["n"] == 1
 
 
+def test_two_events_of_one_ticket_from_two_connections(stores):
+    """A and B both loaded version 1 and apply different events; B waits on A's row lock (PostgreSQL) or
+    write lock (SQLite), then finds version 2 and is refused: no lost update."""
+    a, b = stores(), stores()
+    a.apply("e-1", "T-1", state(1), [clock()])
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_alerts():
+        inside.set()
+        assert release.wait(20)
+        yield alert(2)
+
+    results = {}
+
+    def run(name, s, key, alerts):
+        try:
+            results[name] = s.apply(key, "T-1", state(int(key[-1]), T0 + H), [clock()], alerts, expected_version=1)
+        except StaleTicket as exc:
+            results[name] = exc
+
+    ta = threading.Thread(target=run, args=("a", a, "e-2", slow_alerts()))
+    ta.start()
+    assert inside.wait(20)
+    tb = threading.Thread(target=run, args=("b", b, "e-3", [alert(3)]))
+    tb.start()
+    time.sleep(0.3)
+    assert tb.is_alive(), "B did not wait for A's transaction"
+    release.set()
+    ta.join(20), tb.join(20)
+    assert results["a"] is True and isinstance(results["b"], StaleTicket)
+    assert (b.load_ticket("T-1").version, b.load_ticket("T-1").state["n"]) == (2, 2)
+    assert not b.was_applied("e-3") and [x.id for x in b.pending_alerts(now=T0 + 9 * H)] == ["a-2"]
+
+
 def test_same_events_raced_by_two_threads(stores):
     a, b = stores(), stores()
     rounds = 15

@@ -343,7 +343,7 @@ class _SQLStore:
                       to_us(new_state.last_at))
             if row is None:
                 if self._q("insert_ticket", (ticket_id, *values)).rowcount == 0:
-                    raise StaleTicket(ticket_id, expected_version, "a row created concurrently")
+                    raise StaleTicket(ticket_id, expected_version or 0, "a row created concurrently")
             else:
                 self._q("update_ticket", (*values, ticket_id))
             for clock in clocks:
@@ -361,7 +361,8 @@ class _SQLStore:
         """Apply one event in one transaction: the event key, the ticket's new state (None deletes the ticket),
         its clocks (all of them: they replace the stored ones) and the alerts it produced. False, with nothing
         changed, when the key was applied already. `at` (default new_state.last_at) is the event's instant:
-        the high-water mark. StaleTicket when `expected_version` is given and the stored version differs."""
+        the high-water mark. StaleTicket (nothing written) when `expected_version` is given and the stored
+        version differs, or when another connection created the same new ticket meanwhile."""
         if at is None and new_state is not None:
             at = new_state.last_at
         try:

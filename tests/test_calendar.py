@@ -3,7 +3,9 @@ hypothesis properties against a brute-force oracle that walks minute by minute.
 
 The oracle reads the spec on its own (a few lines, no code shared with the engine): for every UTC
 minute it takes the local date and time, picks that date's hours (override > public holiday >
-decree working day > week) and says whether the minute is open.
+decree working day > week) and says whether the minute is open, and which date owns it: an overnight
+interval ("20:00-08:00") belongs to the date it starts on, so a minute after midnight may be the day
+before's.
 """
 import datetime as dt
 import threading
@@ -34,8 +36,8 @@ def target_of(value) -> Target:
     return parse_target(value) if isinstance(value, str) else Target.from_mapping(value)
 
 
-def run_case(case, default_timezone=None):
-    cal = Calendar.from_spec(case["calendar"], default_timezone=default_timezone)
+def run_case(case, default_timezone=None, base_dir=None):
+    cal = Calendar.from_spec(case["calendar"], default_timezone=default_timezone, base_dir=base_dir)
     pauses = [(instant(a), instant(b)) for a, b in case.get("pauses") or []]
     return cal.add(instant(case["start"]), target_of(case["target"]), pauses)
 
@@ -71,7 +73,7 @@ ERROR_CASES = [c for c in TABLE_CASES if "error" in c]
 
 @pytest.mark.parametrize("case", DUE_CASES, ids=[c["name"] for c in DUE_CASES])
 def test_table_case(case):
-    due = run_case(case)
+    due = run_case(case, base_dir=TABLE.parent)
     want = instant(case["due"])
     assert due == want, f"{case['name']}: got {due.isoformat()}, want {want.astimezone(UTC).isoformat()}"
 
@@ -79,7 +81,8 @@ def test_table_case(case):
 @pytest.mark.parametrize("case", ERROR_CASES, ids=[c["name"] for c in ERROR_CASES])
 def test_bad_spec_names_the_key(case):
     with pytest.raises(CalendarError) as info:
-        Calendar.from_spec(case["calendar"], default_timezone=case.get("default_timezone", "Europe/Kyiv"))
+        Calendar.from_spec(case["calendar"], default_timezone=case.get("default_timezone", "Europe/Kyiv"),
+                           base_dir=TABLE.parent)
     assert ".".join(info.value.key_path) == case["error"], str(info.value)
     assert str(info.value)
 
@@ -359,6 +362,15 @@ SPECS = {
               "overrides": {"2025-10-24": "closed", "2025-10-25": "10:00-12:00", "2025-10-26": "working",
                             "2025-12-31": "09:00-12:00", "2026-03-28": "closed", "2026-03-29": "08:30-09:15"}},
     "always": {"timezone": "Europe/Kyiv", "week": "24x7"},
+    # overnight intervals, over Kyiv's DST nights (03:00 -> 04:00 in March, 04:00 -> 03:00 in October)
+    "night": {"timezone": "Europe/Kyiv", "week": {"mon-fri": "20:00-08:00", "sat": "10:00-14:00"}, "holidays": "UA",
+              "overrides": {"2025-10-25": "22:00-06:00", "2026-03-28": "21:00-05:00", "2025-12-31": "closed"}},
+    # a night shift written as two keys for the same days, public holidays with hours of their own
+    "night-split": {"timezone": "Europe/Moscow", "week": {"mon-fri": "22:00-24:00", "tue-sat": "00:00-06:00",
+                                                         "sun": "21:00-23:00"},
+                    "holidays": "RU", "holiday_hours": "12:00-23:00"},
+    "moscow-holiday-closed": {"timezone": "Europe/Moscow", "week": {"mon-fri": "08:00-20:00"}, "holidays": "RU",
+                              "holiday_hours": "09:00-18:00", "holiday_hours_on_closed_days": "closed"},
 }
 CALENDARS = {name: Calendar.from_spec(spec) for name, spec in SPECS.items()}
 NAMES = sorted(SPECS)
@@ -371,7 +383,8 @@ def _oracle_intervals(text):
     out = []
     for part in str(text).split(","):
         a, b = part.strip().split("-")
-        out.append((int(a[:2]) * 60 + int(a[3:]), int(b[:2]) * 60 + int(b[3:])))
+        start, end = int(a[:2]) * 60 + int(a[3:]), int(b[:2]) * 60 + int(b[3:])
+        out.append((start, end if end > start else end + 1440))  # overnight: ends the next morning
     return out
 
 
@@ -390,7 +403,7 @@ def oracle_hours(name, day):
     for key, text in spec["week"].items():
         first, _, last = key.partition("-")
         for i in range(DAY_NAMES.index(first), DAY_NAMES.index(last or first) + 1):
-            week[i] = _oracle_intervals(text)
+            week[i] = week.get(i, []) + _oracle_intervals(text)
     monday = week.get(0, [])
     override = spec.get("overrides", {}).get(day.isoformat())
     if override == "working":
@@ -400,6 +413,8 @@ def oracle_hours(name, day):
     if spec.get("holidays", "none") != "none":
         hols, workdays = _oracle_country(spec["holidays"], day.year)
         if day in hols:
+            if spec.get("holiday_hours_on_closed_days") == "closed" and not week.get(day.weekday()):
+                return []
             return _oracle_intervals(spec.get("holiday_hours", "closed"))
         if day in workdays:
             return _oracle_intervals(spec["workday_hours"]) if "workday_hours" in spec else monday
@@ -411,10 +426,21 @@ def _zone(name):
     return zoneinfo.ZoneInfo(SPECS[name]["timezone"])
 
 
-def oracle_open(name, minute):
+def oracle_owner(name, minute):
+    """The local date whose hours hold this UTC minute (the day before's for the morning part of an
+    overnight interval), or None when closed."""
     local = minute.astimezone(_zone(name))
-    m = local.hour * 60 + local.minute
-    return any(a <= m < b for a, b in oracle_hours(name, local.date()))
+    m, day = local.hour * 60 + local.minute, local.date()
+    if any(a <= m < b for a, b in oracle_hours(name, day)):
+        return day
+    before = day - dt.timedelta(days=1)
+    if any(a <= m + 1440 < b for a, b in oracle_hours(name, before)):
+        return before
+    return None
+
+
+def oracle_open(name, minute):
+    return oracle_owner(name, minute) is not None
 
 
 def oracle_add(name, start, minutes, pauses=()):
@@ -451,14 +477,22 @@ def oracle_days(name, start, n):
     def midnight(day):
         return dt.datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
-    o = oracle_between(name, midnight(d), s) // 60
+    def owned(day, until=None):
+        """The open minutes that belong to `day` (from its midnight to two days later), before `until`."""
+        t, stop, out = midnight(day), until or midnight(day + dt.timedelta(days=2)), []
+        while t < stop:
+            if oracle_owner(name, t) == day:
+                out.append(t)
+            t += dt.timedelta(minutes=1)
+        return out
+
+    d = oracle_owner(name, s)
+    o = len(owned(d, s))
     day, count = d, 0
     while count < n:
         day += dt.timedelta(days=1)
         count += bool(oracle_hours(name, day))
-    length = int((midnight(day + dt.timedelta(days=1)) - midnight(day)).total_seconds() // 60)
-    minutes_of_day = (midnight(day) + dt.timedelta(minutes=i) for i in range(length))
-    open_minutes = [t for t in minutes_of_day if oracle_open(name, t)]
+    open_minutes = owned(day)
     offset = min(o, len(open_minutes))
     return open_minutes[0] if offset == 0 else open_minutes[offset - 1] + dt.timedelta(minutes=1)
 
@@ -469,7 +503,8 @@ SPECIAL_DAYS = [dt.date(*d) for d in (
     (2025, 3, 28), (2025, 3, 30), (2025, 10, 24), (2025, 10, 26), (2026, 3, 27), (2026, 3, 29), (2026, 10, 23),
     (2026, 10, 25), (2024, 12, 27), (2025, 1, 8), (2025, 2, 21), (2025, 5, 1), (2025, 6, 11), (2025, 10, 31),
     (2025, 11, 2), (2025, 12, 29), (2026, 1, 8), (2026, 3, 6), (2026, 5, 8), (2026, 12, 30), (2021, 12, 30),
-    (2022, 1, 6), (2022, 3, 4), (2022, 3, 11), (2022, 2, 23))]
+    (2022, 1, 6), (2022, 3, 4), (2022, 3, 11), (2022, 2, 23), (2027, 1, 1), (2027, 2, 19), (2025, 3, 29),
+    (2026, 10, 24))]
 days = st.one_of(st.dates(dt.date(2025, 1, 1), dt.date(2026, 12, 31)),
                  st.builds(lambda d, k: d + dt.timedelta(days=k), st.sampled_from(SPECIAL_DAYS), st.integers(-1, 2)))
 starts = st.builds(lambda d, m: dt.datetime(d.year, d.month, d.day, tzinfo=UTC) + dt.timedelta(minutes=m),

@@ -54,9 +54,19 @@ The spec (a dict, as written in policy YAML)
     week:          {"mon-fri": "09:00-20:00", "sat,sun": "10:00-14:00"} or "24x7"; a key is a day
                    (mon..sun), a range (mon-fri) or a comma list; a value is "HH:MM-HH:MM", several
                    intervals ("09:00-13:00, 14:00-18:00", or a YAML list) or "closed"; "24:00" may
-                   end an interval. A day no key mentions is closed; one day in two keys is an error.
+                   end an interval. An interval that ends before it starts ("22:00-06:00") is
+                   overnight: it ends the next morning and belongs to the day it starts (that day's
+                   holiday, override and business-day position). A day no key mentions is closed; a
+                   day in two keys gets the hours of both ({"mon-fri": "22:00-24:00", "tue-sat":
+                   "00:00-06:00"}, a night shift), unless one says "closed". No two intervals of the
+                   week may overlap, a night running into the next morning included.
     holidays:      a country code of the `holidays` package ("RU", "UA"), or none/null/absent
+    holidays_file: an iCalendar file (.ics, relative to the policy's folder) whose all-day events
+                   are days off (RRULE expanded; slapolicy.calendar.ics), besides or instead of
+                   `holidays`
     holiday_hours: hours kept on public holidays (default closed)
+    holiday_hours_on_closed_days: "open" (the default) gives a holiday that falls on a day `week`
+                   keeps closed (a Saturday) the holiday_hours too; "closed" keeps that day closed
     workday_hours: hours of a weekend day that the country's decree makes a working day
                    (holidays' `weekend_workdays`, e.g. Saturday 2025-11-01 in Russia); default: the
                    Monday hours of `week`
@@ -64,7 +74,9 @@ The spec (a dict, as written in policy YAML)
                    weekday's normal hours, or workday_hours for a day `week` keeps closed
 
 Per local date the precedence is: override > public holiday (holiday_hours) > decree working day
-(workday_hours) > week. The `holidays` package lists substituted days off ("Day off (substituted
+(workday_hours) > week. Each local date's open time is its own intervals (an overnight one up to its end
+the next morning); for business days a date's share of the timeline starts at its midnight, or where the
+day before's night ends. The `holidays` package lists substituted days off ("Day off (substituted
 from ...)") as holidays, and for Ukraine it already has no public holidays from 2022-02-24 on
 (martial law).
 
@@ -81,6 +93,7 @@ Errors are `CalendarError(message, key_path)`, key_path naming the spec key at f
 (("week", "mon-fri"), ("holidays",), ("overrides", "2026-12-31")...).
 """
 from slapolicy.calendar.core import DAYS, UNITS, Calendar
+from slapolicy.calendar.holidata import holiday_data_limit
 from slapolicy.calendar.targets import CalendarError, Target, parse_target
 
-__all__ = ["Calendar", "CalendarError", "Target", "parse_target", "DAYS", "UNITS"]
+__all__ = ["Calendar", "CalendarError", "Target", "parse_target", "DAYS", "UNITS", "holiday_data_limit"]

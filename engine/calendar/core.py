@@ -20,17 +20,18 @@ _MAX_SPAN = 50 * 366 * 86400.0  # no target counts further than this
 _MAX_GAP_YEARS = 50  # a request this far from the built years starts a fresh index instead
 
 # the index tuple: positions
+# _MIDS: the day bounds (local midnights, or later after an overnight interval), see _raw_year
 _LO, _HI, _STARTS, _ENDS, _CUM, _CUM_END, _TOTAL, _MIDS, _WDC, _FIRST, _LAST = range(11)
 
 
 class Calendar:
     """An immutable calendar (its per-year cache aside). Build it with `Calendar.from_spec`."""
 
-    __slots__ = ("timezone", "week", "country", "holiday_hours", "workday_hours", "overrides", "always",
-                 "_lock", "_index", "_years", "_holidays", "_frozen")
+    __slots__ = ("timezone", "week", "country", "holiday_hours", "workday_hours", "overrides", "holiday_file",
+                 "holidays_open_closed_days", "always", "_lock", "_index", "_years", "_holidays", "_frozen")
 
     def __init__(self, timezone: zoneinfo.ZoneInfo, week: dict, country=None, holiday_hours=(),
-                 workday_hours=None, overrides=None):
+                 workday_hours=None, overrides=None, holiday_file=None, holidays_open_closed_days=True):
         set_ = object.__setattr__
         set_(self, "timezone", timezone)
         set_(self, "week", tuple(tuple(week.get(d, ())) for d in range(7)))  # weekday -> ((start, end), ...)
@@ -38,7 +39,12 @@ class Calendar:
         set_(self, "holiday_hours", tuple(holiday_hours))
         set_(self, "workday_hours", tuple(self.week[0] if workday_hours is None else workday_hours))
         set_(self, "overrides", dict(overrides or {}))  # date -> hours | "working"
-        set_(self, "always", all(h == _ALL_DAY for h in self.week) and country is None and not self.overrides)
+        set_(self, "holiday_file", holiday_file)  # slapolicy.calendar.ics.IcsHolidays or None
+        # holiday_hours on a holiday that falls on a day `week` keeps closed: open them (True, the default) or
+        # keep the day closed
+        set_(self, "holidays_open_closed_days", bool(holidays_open_closed_days))
+        set_(self, "always", all(h == _ALL_DAY for h in self.week) and country is None and holiday_file is None
+             and not self.overrides)
         set_(self, "_lock", threading.Lock())
         set_(self, "_index", None)  # the index tuple (see _LO.._LAST), swapped whole
         set_(self, "_years", {})  # local year -> (starts, ends, midnights, working flags)
@@ -56,19 +62,26 @@ class Calendar:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec, default_timezone: str | None = None) -> "Calendar":
-        """A calendar from its spec (a dict as written in policy YAML; see slapolicy.calendar.spec)."""
-        return cls(*parse_spec(spec, default_timezone))
+    def from_spec(cls, spec, default_timezone: str | None = None, base_dir=None) -> "Calendar":
+        """A calendar from its spec (a dict as written in policy YAML; see slapolicy.calendar.spec);
+        a relative `holidays_file` is read from `base_dir` (the policy's folder)."""
+        return cls(*parse_spec(spec, default_timezone, base_dir))
 
     # -- days -----------------------------------------------------------------------------------
     def _country_year(self, year: int):
+        """(days off, decree working days) of one year: the country's and the holidays_file's."""
         got = self._holidays.get(year)
         if got is None:
-            import holidays
+            hols, workdays = frozenset(), frozenset()
+            if self.country is not None:
+                import holidays
 
-            h = holidays.country_holidays(self.country, years=year)
-            # plain sets: a HolidayBase would quietly add years on lookup
-            got = (frozenset(h.keys()), frozenset(getattr(h, "weekend_workdays", ()) or ()))
+                h = holidays.country_holidays(self.country, years=year)
+                # plain sets: a HolidayBase would quietly add years on lookup
+                hols, workdays = frozenset(h.keys()), frozenset(getattr(h, "weekend_workdays", ()) or ())
+            if self.holiday_file is not None:
+                hols = hols | self.holiday_file.dates(year)
+            got = (hols, workdays)
             self._holidays[year] = got  # a dict item set: atomic, a race only repeats the work
         return got
 
@@ -79,9 +92,11 @@ class Calendar:
             if override == _WORKING:
                 return self.week[day.weekday()] or self.workday_hours
             return override
-        if self.country is not None:
+        if self.country is not None or self.holiday_file is not None:
             hols, workdays = self._country_year(day.year)
             if day in hols:
+                if not self.holidays_open_closed_days and not self.week[day.weekday()]:
+                    return ()
                 return self.holiday_hours
             if day in workdays:
                 return self.workday_hours
@@ -95,32 +110,53 @@ class Calendar:
                            tzinfo=self.timezone).timestamp()
 
     # -- the per-year index ---------------------------------------------------------------------
+    def _day_spans(self, day: dt.date) -> list:
+        out = []
+        for s, e in self.day_hours(day):
+            a, b = self._instant(day, s), self._instant(day, e)
+            if b > a:
+                out.append((a, b))
+        return out
+
     def _raw_year(self, year: int):
-        """(starts, ends, local midnights, working flags) of the local dates of one year."""
+        """(starts, ends, day bounds, working flags, head, next bound) of the local dates of one year.
+
+        A date's open time is its own intervals, an overnight one included up to its end the next
+        morning; its bound (where its share of the timeline starts, for business days) is its local
+        midnight, or later when the day before is still open past midnight. `head` is the part of the
+        previous year's last night that runs into this year (used when this year starts an index)."""
         raw = self._years.get(year)
         if raw is not None:
             return raw
-        spans, mids, working = [], [], []
+        spans, bounds, working = [], [], []
         day, stop = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+        first_mid = self._instant(day, 0)
+        before = self._day_spans(day - _ONE_DAY)
+        head = [(max(a, first_mid), b) for a, b in before if b > first_mid]
+        last_end = max((b for _, b in before), default=first_mid)
         while day < stop:
-            mids.append(self._instant(day, 0))
-            any_open = False
-            for s, e in self.day_hours(day):
-                a, b = self._instant(day, s), self._instant(day, e)
-                if b > a:
-                    spans.append((a, b))
-                    any_open = True
-            working.append(1 if any_open else 0)
+            mid = self._instant(day, 0)
+            bounds.append(mid if last_end < mid else last_end)
+            own = self._day_spans(day)
+            spans.extend(own)
+            working.append(1 if own else 0)
+            last_end = max((b for _, b in own), default=mid)
             day += _ONE_DAY
+        next_mid = self._instant(stop, 0)
         spans.sort()
-        raw = ([a for a, _ in spans], [b for _, b in spans], mids, working)
+        raw = ([a for a, _ in spans], [b for _, b in spans], bounds, working, head,
+               next_mid if last_end < next_mid else last_end)
         self._years[year] = raw
         return raw
 
     def _build(self, first: int, last: int):
         starts, ends, mids, wdc = [], [], [], [0]
         for year in range(first, last + 1):
-            ys, ye, ym, yw = self._raw_year(year)
+            ys, ye, ym, yw, head, next_bound = self._raw_year(year)
+            if year == first:
+                for a, b in sorted(head):
+                    starts.append(a)
+                    ends.append(b)
             for a, b in zip(ys, ye):
                 if ends and a <= ends[-1]:  # touching or overlapping (midnight, DST): one interval
                     if b > ends[-1]:
@@ -131,11 +167,12 @@ class Calendar:
             mids.extend(ym)
             for w in yw:
                 wdc.append(wdc[-1] + w)
-        mids.append(self._instant(dt.date(last + 1, 1, 1), 0))
+        mids.append(next_bound)
         cum_end = list(itertools.accumulate(b - a for a, b in zip(starts, ends)))
         cum = [0.0] + cum_end[:-1] if cum_end else []
         total = cum_end[-1] if cum_end else 0.0
-        return (mids[0], mids[-1], starts, ends, cum, cum_end, total, mids, wdc, first, last)
+        lo, hi = self._instant(dt.date(first, 1, 1), 0), self._instant(dt.date(last + 1, 1, 1), 0)
+        return (lo, hi, starts, ends, cum, cum_end, total, mids, wdc, first, last)
 
     def _year_of(self, t: float) -> int:
         try:
@@ -320,7 +357,7 @@ class Calendar:
         whole = int(amount)
         frac = amount - whole
         s = self._next_open(t0)
-        idx = self._cover(s, s)
+        idx = self._cover(s - 86400, s)  # the date before too: s may be in its overnight interval
         while True:
             mids, wdc = idx[_MIDS], idx[_WDC]
             d = bisect.bisect_right(mids, s) - 1  # D, the local date of s

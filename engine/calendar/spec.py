@@ -41,9 +41,10 @@ def _parse_hours(value, path) -> tuple:
             raise CalendarError(f"'{part}' is not HH:MM-HH:MM (or 'closed')", path)
         a, b = (p.strip() for p in part.split("-"))
         start, end = _parse_time(a, part, path, end=False), _parse_time(b, part, path, end=True)
-        if end <= start:
-            raise CalendarError(f"'{part}' ends before it starts (an interval ends the same day; use 24:00 "
-                                "for midnight)", path)
+        if end == start or (end == 0 and start == 0):
+            raise CalendarError(f"'{part}' is empty (it ends when it starts)", path)
+        if end < start:  # an overnight interval: it belongs to the day it starts and ends the next morning
+            end += 1440
         out.append((start, end))
     out.sort()
     for (s1, e1), (s2, e2) in zip(out, out[1:]):
@@ -77,7 +78,28 @@ def _day_keys(key, path) -> list:
 def _fmt_hours(hours) -> str:
     if not hours:
         return "closed"
-    return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
+
+    def hm(m):
+        m = m - 1440 if m > 1440 else m
+        return f"{m // 60:02d}:{m % 60:02d}"
+
+    return ", ".join(f"{hm(s)}-{hm(e)}" for s, e in hours)
+
+
+def _check_week(spans: list) -> None:
+    """No two intervals of the week overlap, overnight ones included (sunday's night runs into monday).
+    `spans` are (day, start, end, key) in the order written; the error names the key written later."""
+    timeline = sorted(((d * 1440 + s, d * 1440 + e, order, d, s, e, key)
+                       for order, (d, s, e, key) in enumerate(spans)))
+    if not timeline:
+        return
+    a0, b0, *rest = timeline[0]
+    wrapped = timeline + [(a0 + 10080, b0 + 10080, *rest)]
+    for first, second in zip(wrapped, wrapped[1:]):
+        if second[0] < first[1]:
+            x, y = sorted((first, second), key=lambda t: t[2])  # y: the one written later
+            raise CalendarError(f"{DAYS[y[3]]} {_fmt_hours(((y[4], y[5]),))} (in '{y[6]}') overlaps "
+                                f"{DAYS[x[3]]} {_fmt_hours(((x[4], x[5]),))} (in '{x[6]}')", ("week", y[6]))
 
 
 _WORKING = "working"
@@ -100,11 +122,13 @@ def _country_code(value):
     return code
 
 
-def parse_spec(spec, default_timezone: str | None = None) -> tuple:
-    """(timezone, week, country, holiday_hours, workday_hours, overrides): Calendar's arguments."""
+def parse_spec(spec, default_timezone: str | None = None, base_dir=None) -> tuple:
+    """(timezone, week, country, holiday_hours, workday_hours, overrides, holiday_file, holidays_open_closed_days):
+    Calendar's arguments. `base_dir` is where a relative `holidays_file` is read from (the policy's folder)."""
     if not isinstance(spec, dict):
         raise CalendarError("a calendar is a mapping (timezone, week, holidays, ...)")
-    known = ("timezone", "week", "holidays", "holiday_hours", "workday_hours", "overrides")
+    known = ("timezone", "week", "holidays", "holidays_file", "holiday_hours", "holiday_hours_on_closed_days",
+             "workday_hours", "overrides")
     for key in spec:
         if key not in known:
             raise CalendarError(f"unknown calendar key '{key}' (known: {', '.join(known)})", (key,))
@@ -120,16 +144,21 @@ def parse_spec(spec, default_timezone: str | None = None) -> tuple:
     if isinstance(week_spec, str) and week_spec.strip().lower() == "24x7":
         week = {d: _ALL_DAY for d in range(7)}
     elif isinstance(week_spec, dict):
-        week, seen = {}, {}
+        # a day may be named by two keys ("mon-fri": "22:00-24:00", "tue-sat": "00:00-06:00", a night
+        # shift) as long as their hours do not overlap and neither says "closed"
+        week, seen, spans = {}, {}, []
         for key, hours in week_spec.items():
             path = ("week", key)
             days = _day_keys(key, path)
             parsed = _parse_hours(hours, path)
             for d in days:
-                if d in seen:
-                    raise CalendarError(f"{DAYS[d]} is given twice (in '{seen[d]}' and '{key}')", path)
-                seen[d] = key
-                week[d] = parsed
+                if d in seen and (not parsed or not week[d]):
+                    raise CalendarError(f"{DAYS[d]} is given twice (in '{seen[d]}' and '{key}') and one of them "
+                                        "says closed", path)
+                seen.setdefault(d, key)
+                week[d] = tuple(sorted(week.get(d, ()) + parsed))
+                spans.extend((d, s, e, key) for s, e in parsed)
+        _check_week(spans)
     elif week_spec is None:
         raise CalendarError("'week' is missing: hours per day ({mon-fri: \"09:00-18:00\"}) or \"24x7\"",
                             ("week",))
@@ -141,6 +170,16 @@ def parse_spec(spec, default_timezone: str | None = None) -> tuple:
         "holiday_hours") is not None else ()
     workday_hours = (_parse_hours(spec["workday_hours"], ("workday_hours",))
                      if spec.get("workday_hours") is not None else None)
+    on_closed = spec.get("holiday_hours_on_closed_days", "open")
+    if on_closed not in ("open", "closed"):
+        raise CalendarError(f"'{on_closed}' is not 'open' (holiday_hours apply on every holiday, the default) or "
+                            "'closed' (a holiday on a day the week keeps closed stays closed)",
+                            ("holiday_hours_on_closed_days",))
+    holiday_file = None
+    if spec.get("holidays_file") is not None:
+        from slapolicy.calendar.ics import IcsHolidays
+
+        holiday_file = IcsHolidays.load(spec["holidays_file"], base_dir)
     overrides_spec = spec.get("overrides") or {}
     if not isinstance(overrides_spec, dict):
         raise CalendarError("'overrides' maps dates to hours: {\"2026-12-31\": \"09:00-15:00\"}", ("overrides",))
@@ -156,4 +195,4 @@ def parse_spec(spec, default_timezone: str | None = None) -> tuple:
             overrides[day] = _WORKING
         else:
             overrides[day] = _parse_hours(value, ("overrides", key))
-    return tz, week, country, holiday_hours, workday_hours, overrides
+    return tz, week, country, holiday_hours, workday_hours, overrides, holiday_file, on_closed == "open"

@@ -208,7 +208,7 @@ class Checker:
         for name, spec in (self.data.get("calendars") or {}).items():
             clean = {k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")}
             try:
-                self.calendars[name] = Calendar.from_spec(clean, default_timezone=tz)
+                self.calendars[name] = Calendar.from_spec(clean, default_timezone=tz, base_dir=_policy_dir(self.loaded))
             except CalendarError as exc:
                 key = getattr(exc, "key_path", None) or getattr(exc, "key", None) or ()
                 if isinstance(key, str):
@@ -557,3 +557,10 @@ class Checker:
 
 def check_policy(loaded: Loaded) -> CheckedPolicy:
     return Checker(loaded).run()
+
+
+def _policy_dir(loaded):
+    """The folder a calendar's relative holidays_file is read from: the policy file's."""
+    from pathlib import Path
+
+    return Path(loaded.file).parent if loaded.file and not loaded.file.startswith("<") else None

@@ -11,6 +11,8 @@ facts its expressions read, and derives findings from which rule fired for which
   unclassified-topics        topics no scope rule names: the default rule decides them
   tier-without-targets       a tier without a first_response target: its tickets get no deadline
   missing-source  (warning)  a rule, tier, target, calendar or definition with a blank `source`
+  holiday-data-limit (warning) a calendar whose `holidays` data the package confirms only up to a year
+                             (RU's production calendar, UA under martial law: slapolicy.calendar.holidata)
   unused-* / unreachable-rule  the checker's warnings, repeated here
 
 Fact domains (the "declared" ones: engine/language/schemas/ticket.schema.json plus the literals the policy

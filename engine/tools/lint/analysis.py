@@ -308,12 +308,28 @@ class Analysis:
                     "tier-without-targets", WARNING, f"tier '{tier_id}' has no first_response target: its tickets "
                     "get no deadline (write `no_guarantee: true` if the regulation gives none)",
                     loaded.key_span(("tiers", tier_id)), tier_id))
+        self.holiday_data()
         for where, items in self._sourced():
             for path, obj in items:
                 if not str(obj.get("source", "")).strip():
                     name = obj.get("id") or ".".join(str(p) for p in path[1:] if p != "targets")
                     self.findings.append(Finding("missing-source", WARNING, f"{where} '{name}' cites no clause: its "
                                                  "'source' is blank", loaded.span(path + ("source",)), name))
+
+    def holiday_data(self):
+        """holiday-data-limit: a calendar takes holidays the package confirms only up to a year (see
+        slapolicy.calendar.holidata); the policy has no end date, so it will decide tickets past it."""
+        from slapolicy.calendar import holiday_data_limit
+
+        for name, spec in (self.compiled.data.get("calendars") or {}).items():
+            limit = holiday_data_limit(spec.get("holidays"))
+            if limit is None or spec.get("holidays_file"):
+                continue
+            if any(str(day)[:4].isdigit() and int(str(day)[:4]) > limit.last_year for day in spec.get("overrides") or {}):
+                continue  # the calendar supplies the later days itself
+            self.findings.append(Finding(
+                "holiday-data-limit", WARNING, f"calendar '{name}' (holidays: {limit.country}): {limit.message}",
+                self.loaded.span(("calendars", name, "holidays")), name))
 
     def _sourced(self):
         data = self.compiled.data

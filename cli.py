@@ -378,6 +378,18 @@ def lint(paths, fmt, show_info, strict, max_tickets):
     sys.exit(BAD_INPUT if broken else (1 if failing else 0))
 
 
+@main.command("lsp")
+def lsp_command():
+    """Run the language server for policy files on stdin / stdout (diagnostics, completion, navigation,
+    hover; docs/editor.md). Needs the `lsp` extra (pygls)."""
+    try:
+        from slapolicy.tools.lsp.server import serve
+    except ImportError as exc:
+        click.echo(f"error: slapolicy lsp needs pygls ({exc}): pip install 'slapolicy[lsp]'", err=True)
+        sys.exit(2)
+    serve()
+
+
 @main.command("fmt")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--check", is_flag=True, help="Change nothing; list the files that would change and exit 1 if any.")

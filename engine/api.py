@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.source import Span
+
+if TYPE_CHECKING:
+    from slapolicy.decide.decision import Decision
+    from slapolicy.language.compile import CompiledPolicy
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
            "PolicyNotFound", "policy_ids", "resolve_policy_path", "parse_timestamp"]
@@ -31,7 +38,7 @@ class CheckResult:
     diagnostics: list
 
     @property
-    def errors(self):
+    def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
@@ -42,7 +49,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _compile_text(text: str, file: str):
+def _compile_text(text: str, file: str) -> CompiledPolicy:
     """Run stages 1-5 on a policy text; raise PolicyError with every error found."""
     from slapolicy.language.check import check_policy
     from slapolicy.language.compile import compile_policy
@@ -68,7 +75,7 @@ def check_text(text: str, file: str) -> CheckResult:
     return CheckResult(file, text, sorted(compiled.warnings, key=Diagnostic.sort_key))
 
 
-def check_file(path) -> CheckResult:
+def check_file(path: str | os.PathLike[str]) -> CheckResult:
     path = Path(path)
     file = _display(path)
     try:
@@ -78,7 +85,7 @@ def check_file(path) -> CheckResult:
     return check_text(text, file)
 
 
-def policy_files(paths) -> list[Path]:
+def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Policy files named by `paths` (files or directories; tests and coverage files are skipped)."""
     out = []
     for p in paths:
@@ -90,7 +97,7 @@ def policy_files(paths) -> list[Path]:
     return out
 
 
-def check_paths(paths) -> list[CheckResult]:
+def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
     return [check_file(p) for p in policy_files(paths)]
 
 
@@ -100,12 +107,12 @@ def default_policies_dir() -> Path:
     return policies_dir()
 
 
-def policy_ids(policies_dir=None) -> list[str]:
+def policy_ids(policies_dir: str | os.PathLike[str] | None = None) -> list[str]:
     d = Path(policies_dir) if policies_dir else default_policies_dir()
     return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem)
 
 
-def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
+def resolve_policy_path(id_or_path: str, policies_dir: str | os.PathLike[str] | None = None) -> Path:
     candidate = Path(id_or_path)
     # a path has a YAML suffix or a directory part; a bare word is an id (a file named like an id in the
     # working directory must not replace the bundled policy)
@@ -129,27 +136,27 @@ class Policy:
     `created_at` (in the policy's time zone), unless `edition=` forces one.
     """
 
-    def __init__(self, compiled, editions=()):
+    def __init__(self, compiled: CompiledPolicy, editions: Iterable[tuple[str, CompiledPolicy]] = ()) -> None:
         self.compiled = compiled
         # (effective_from or "", compiled), oldest first; the current one included
         self.editions = sorted(editions or [(compiled.effective_from or "", compiled)], key=lambda e: e[0])
 
     @property
-    def id(self):
+    def id(self) -> str:
         return self.compiled.id
 
     @property
-    def version(self):
+    def version(self) -> str:
         return self.compiled.version
 
     @property
-    def content_hash(self):
+    def content_hash(self) -> str:
         return self.compiled.content_hash
 
     def edition_names(self) -> list[str]:
         return [name or "current" for name, _ in self.editions]
 
-    def select(self, created_at: dt.datetime, edition: str | None = None):
+    def select(self, created_at: dt.datetime | None, edition: str | None = None) -> tuple[CompiledPolicy, str]:
         """The compiled edition for a ticket: forced by name, or the one in force at created_at."""
         if edition is not None:
             for name, compiled in self.editions:
@@ -168,8 +175,12 @@ class Policy:
             return self.editions[0][1], "earliest"  # the ticket predates every edition
         return chosen, "in_force"
 
-    def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
-        """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
+    def evaluate(self, ticket: Mapping[str, Any], as_of: str | dt.datetime | None = None, explain: bool = True,
+                 edition: str | None = None) -> Decision:
+        """Validate a ticket (decoded JSON) and decide it at `as_of` (default: now, for tickets with events).
+
+        Raises TicketError (`invalid-ticket`) on a bad ticket, InputError (`invalid-parameter`) on a bad
+        `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition."""
         normal = validate_ticket(ticket)
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
@@ -178,7 +189,7 @@ class Policy:
         if len(self.editions) > 1 or edition is not None:
             decision["policy"]["edition"] = compiled.effective_from or "current"
             decision["policy"]["edition_chosen"] = why
-        return decision
+        return cast("Decision", decision)
 
 
 def parse_timestamp(text: str, field: str = "as_of") -> dt.datetime:
@@ -210,7 +221,7 @@ def edition_files(path: Path) -> list[Path]:
     return sorted(path.parent.glob(f"{path.stem}@*.yaml"))
 
 
-def load_policy(id_or_path: str, policies_dir=None) -> Policy:
+def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathLike[str] | None = None) -> Policy:
     """Load, check and compile a policy and its editions (cached by path and content).
 
     Raises PolicyNotFound / PolicyError."""

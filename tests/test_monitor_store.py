@@ -11,8 +11,8 @@ import time
 import pytest
 
 from pg import pg_server, pg_url  # noqa: F401  (fixtures)
-from engine.monitor.store import Alert, Clock, SchemaVersionError, StaleTicket, TicketState, open_store
-from engine.monitor.sinks import CommandSink, StdoutSink, WebhookSink, alert_body, deliver_pending, verify
+from slapolicy.monitor.store import Alert, Clock, SchemaVersionError, StaleTicket, TicketState, open_store
+from slapolicy.monitor.sinks import CommandSink, StdoutSink, WebhookSink, alert_body, deliver_pending, verify
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)
 H = dt.timedelta(hours=1)

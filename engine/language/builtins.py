@@ -25,6 +25,7 @@ def functions(tz) -> dict:
         "hours_between": lambda a, b: (b - a).total_seconds() / 3600.0,
         "date": as_date,
         "lower": str.lower,
+        "blank": lambda s: not s.strip(),
         "len": len,
     }
 

@@ -506,6 +506,7 @@ class Checker:
         "hours_between": ((("timestamp",), ("timestamp",)), NUMBER),
         "date": ((("timestamp",),), DATE),
         "lower": ((("string",),), STRING),
+        "blank": ((("string",),), BOOL),
         "len": ((("list", "string"),), INT),
         "exists": ((None,), BOOL),
         "is_open": ((("timestamp",), ("string",)), BOOL),

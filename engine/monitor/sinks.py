@@ -41,7 +41,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
-from .store import Alert, MonitorStore
+from slapolicy.monitor.store import Alert, MonitorStore
 
 SIGNATURE_HEADER = "X-Slapolicy-Signature"
 ALERT_ID_HEADER = "X-Slapolicy-Alert-Id"

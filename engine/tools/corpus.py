@@ -44,7 +44,7 @@ FLAGS = {"special_request": (0.35, 0.25), "sender_authorized": (0.7, 0.9), "prod
          "info_sufficient": (0.6, 0.8), "core_modified": (0.4, 0.12), "requirements_violated": (0.35, 0.08),
          "installations_exceeded": (0.3, 0.05), "licensed_copy": (0.4, 0.93), "hosting_meets_requirements": (0.35, 0.85),
          "third_party_service": (0.35, 0.12), "needs_development": (0.35, 0.15), "unconstructive": (0.3, 0.05),
-         "abusive_language": (0.3, 0.02)}
+         "abusive_language": (0.3, 0.02), "implemented_by_vendor": (0.3, 0.6)}
 # created_at categories
 KINDS = {"ordinary": 46, "edge": 22, "night": 8, "weekend": 10, "holiday": 8, "dst": 6}
 

@@ -150,6 +150,8 @@ class _Evaluator:
             return (args[1] - args[0]).total_seconds() / 3600.0
         if node.name == "lower":
             return args[0].lower()
+        if node.name == "blank":
+            return args[0].strip() == ""
         if node.name == "len":
             return len(args[0])
         raise DurableBackendError(f"function '{node.name}' is not known to the durable backend")

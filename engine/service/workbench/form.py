@@ -24,6 +24,8 @@ __all__ = ["encode_ticket", "decode_ticket", "share_query", "Field", "form_field
 
 MAX_TICKET_CHARS = 64 * 1024  # the encoded ticket in a URL
 EMPTY = '""'  # typed in a text field: the empty string (a blank field means unknown: left out of the ticket)
+# A text typed in double quotes is a JSON string: "" is the empty string, "   " keeps its blanks (a field of
+# spaces is a value, not unknown; the form strips unquoted text).
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
 
@@ -209,7 +211,7 @@ def ticket_from_form(form: dict, policy_tz) -> tuple[dict, dict]:
                 continue
             _put(ticket, f.path, value)
         else:
-            _put(ticket, f.path, "" if raw == EMPTY else raw)
+            _put(ticket, f.path, _unquoted(raw))
     return ordered(ticket), errors
 
 
@@ -219,6 +221,16 @@ def ordered(ticket: dict) -> dict:
     for i, f in enumerate(form_fields()):
         order.setdefault(f.path[0], i)
     return {k: ticket[k] for k in sorted(ticket, key=lambda k: order.get(k, 1 << 20))}
+
+
+def _unquoted(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+        return value if isinstance(value, str) else raw
+    return raw
 
 
 def form_values(ticket, policy_tz) -> dict:
@@ -236,8 +248,8 @@ def form_values(ticket, policy_tz) -> dict:
             values[f.name] = "true" if v is True else "false" if v is False else str(v)
         elif f.kind == "json":
             values[f.name] = json.dumps(v, ensure_ascii=False, indent=1)
-        elif v == "" and f.kind == "string":
-            values[f.name] = EMPTY
+        elif f.kind == "string" and isinstance(v, str) and (v == "" or v != v.strip()):
+            values[f.name] = json.dumps(v, ensure_ascii=False)  # "" is EMPTY
         else:
             values[f.name] = str(v)
     return values

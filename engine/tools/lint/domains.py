@@ -35,6 +35,7 @@ class _Usage:
         self.literals: dict = {}  # dotted field -> set of literal values it is compared with
         self.item_literals: dict = {}  # list field -> {item field: set of literals}
         self.len_used: set = set()
+        self.blank_used: set = set()
         self.lowered: set = set()
         self.durations: set = set()  # days
         self.day_counts: set = set()  # ints compared with days_between(...)
@@ -51,10 +52,10 @@ class _Usage:
 
     def _field(self, expr, node):
         """The dotted field a node reads (through lower()), or None."""
-        if isinstance(node, ast.Call) and node.name in ("lower", "len") and node.args:
+        if isinstance(node, ast.Call) and node.name in ("lower", "len", "blank") and node.args:
             inner = self._field(expr, node.args[0])
-            if inner and node.name == "len":
-                self.len_used.add(inner)
+            if inner and node.name in ("len", "blank"):
+                (self.len_used if node.name == "len" else self.blank_used).add(inner)
             if inner and node.name == "lower":
                 self.lowered.add(inner)
             return inner if node.name == "lower" else None
@@ -198,8 +199,10 @@ class Domains:
         elif typ.kind == "string":
             vals = sorted(str(v) for v in lits if isinstance(v, str))
             vals += [v for v in ("value-a", "value-b") if v not in vals]
-            if dotted in self.usage.len_used:
+            if dotted in self.usage.len_used or dotted in self.usage.blank_used:
                 vals.insert(0, "")
+            if dotted in self.usage.blank_used:
+                vals.insert(1, " ")
         elif typ.kind == "date":
             vals = self.dates(lits)
         elif typ.kind == "timestamp":

@@ -242,7 +242,7 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
     from slapolicy.api import PolicyError, default_policies_dir
     from slapolicy.tools.testing import run_file, test_files
 
-    files = test_files(paths or [default_policies_dir()])
+    files = test_files(paths or [policies or default_policies_dir()])  # what the paths hold, nothing else
     results, broken = [], []
     for f in files:
         try:
@@ -269,12 +269,51 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
 
 
 @main.command()
-@click.argument("which", type=click.Choice(["ticket", "policy"]))
-def schema(which):
-    """Print the JSON Schema of a ticket or of a policy file."""
+@click.argument("which", type=click.Choice(["ticket", "policy", "vocabulary"]))
+@click.option("--policy", "policy", default=None,
+              help="ticket: the policy's merged vocabulary (its repository's vocabulary.yaml and its own `vocabulary:`).")
+@policies_option
+@click.option("--write", "write", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the schema to this file (where a `# yaml-language-server: $schema=` line points).")
+def schema(which, policy, policies, write):
+    """Print the JSON Schema of a ticket, a policy file or a vocabulary file (vocabulary.yaml)."""
     from slapolicy.language.schema import schema_json
 
-    click.echo(json.dumps(schema_json(which), ensure_ascii=False, indent=2))
+    if policy is not None and which != "ticket":
+        click.echo("slapolicy schema: --policy goes with 'ticket' (the policy's merged ticket vocabulary)", err=True)
+        sys.exit(BAD_INPUT)
+    doc = _load_policy(policy, policies).compiled.vocabulary.schema if policy is not None else schema_json(which)
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if write:
+        from pathlib import Path
+
+        Path(write).parent.mkdir(parents=True, exist_ok=True)
+        Path(write).write_text(text + "\n", "utf-8")
+        click.echo(f"wrote {write}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--id", "policy_id", required=True, help="Id of the first policy (lower case, digits, '_', '-').")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the support desk.")
+@click.option("--holidays", default="none", show_default=True,
+              help="Public holidays of the calendar: a `holidays` package country code (DE, RU, US-CA...), or none.")
+def init(directory, policy_id, timezone, holidays):
+    """A policy repository of one's own: a policy, its tests, a vocabulary, a README, pre-commit and CI;
+    `check`, `lint` and `test` pass in it at once."""
+    from slapolicy.language.diagnostics import InputError
+    from slapolicy.tools.scaffold import init as scaffold
+
+    try:
+        written = scaffold(directory, policy_id, timezone, holidays)
+    except InputError as exc:
+        click.echo(f"slapolicy init: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {directory} && slapolicy check . && slapolicy lint . && slapolicy test .", err=True)
 
 
 @main.command()

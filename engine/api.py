@@ -19,6 +19,7 @@ from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.source import Span
+from slapolicy.language.vocabulary import VOCABULARY_FILE
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
            "PolicyNotFound", "policy_ids", "resolve_policy_path", "parse_timestamp"]
@@ -42,8 +43,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _compile_text(text: str, file: str):
-    """Run stages 1-5 on a policy text; raise PolicyError with every error found."""
+def _compile_text(text: str, file: str, repository=None):
+    """Run stages 1-5 on a policy text; raise PolicyError with every error found. `repository`: the
+    (text, label) of the repository's vocabulary file, when it is not the file beside `file`."""
     from slapolicy.language.check import check_policy
     from slapolicy.language.compile import compile_policy
     from slapolicy.language.load import load_yaml
@@ -53,10 +55,11 @@ def _compile_text(text: str, file: str):
     problems = validate_policy(loaded)
     if problems:
         raise PolicyError(problems, {file: text})
-    checked = check_policy(loaded)
+    checked = check_policy(loaded, repository=repository)
     if checked.errors:
         raise PolicyError(checked.errors, {file: text})
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
+    digest = hashlib.sha256((text + vocab_key).encode("utf-8")).hexdigest()[:16]  # its vocabulary is part of it
     return compile_policy(checked, digest)
 
 
@@ -71,6 +74,11 @@ def check_text(text: str, file: str) -> CheckResult:
 def check_file(path) -> CheckResult:
     path = Path(path)
     file = _display(path)
+    if path.name == VOCABULARY_FILE:  # a repository's vocabulary extension (slapolicy.language.vocabulary)
+        from slapolicy.language.vocabulary import check_file as check_vocabulary
+
+        text, diagnostics, _vocab, _loaded = check_vocabulary(path)
+        return CheckResult(file, text, diagnostics)
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,14 +92,20 @@ def policy_files(paths) -> list[Path]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(f for f in p.glob("*.yaml") if f.name.count(".") == 1))
+            out.extend(sorted(f for f in p.glob("*.yaml") if f.name.count(".") == 1 and f.name != VOCABULARY_FILE))
         else:
             out.append(p)
     return out
 
 
+def vocabulary_files(paths) -> list[Path]:
+    """The repository vocabulary files (vocabulary.yaml) in the directories named by `paths`."""
+    return [Path(p) / VOCABULARY_FILE for p in paths if Path(p).is_dir() and (Path(p) / VOCABULARY_FILE).is_file()]
+
+
 def check_paths(paths) -> list[CheckResult]:
-    return [check_file(p) for p in policy_files(paths)]
+    """Check what `paths` hold and nothing else: their vocabulary files first, then their policy files."""
+    return [check_file(p) for p in vocabulary_files(paths) + policy_files(paths)]
 
 
 def default_policies_dir() -> Path:
@@ -102,7 +116,8 @@ def default_policies_dir() -> Path:
 
 def policy_ids(policies_dir=None) -> list[str]:
     d = Path(policies_dir) if policies_dir else default_policies_dir()
-    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem)
+    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem
+                  and f.name != VOCABULARY_FILE)
 
 
 def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
@@ -170,7 +185,7 @@ class Policy:
 
     def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
         """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
-        normal = validate_ticket(ticket)
+        normal = validate_ticket(ticket, self.compiled.vocabulary)
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         compiled, why = self.select(normal["created_at"], edition)
@@ -224,6 +239,12 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
             raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
                                           Span(_display(f), 1, 1, 1, 2))]) from None
     key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
+    vocab_file = path.parent / VOCABULARY_FILE  # an edited repository vocabulary recompiles its policies
+    if vocab_file.is_file():
+        try:
+            key += (("vocabulary", hashlib.sha256(vocab_file.read_bytes()).hexdigest()),)
+        except OSError:
+            pass
     with _lock:
         hit = _cache.get(key[0][0])
     if hit is not None and hit[0] == key:

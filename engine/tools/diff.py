@@ -56,7 +56,10 @@ def _is_revision(spec: str, cwd) -> bool:
 
 
 def _policy_name(name: str) -> bool:
-    return name.endswith(".yaml") and name.count(".") == 1
+    return name.endswith(".yaml") and name.count(".") == 1 and name != VOCABULARY
+
+
+VOCABULARY = "vocabulary.yaml"  # a side's repository vocabulary (slapolicy.language.vocabulary): `.vocabulary`
 
 
 def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
@@ -64,11 +67,16 @@ def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
 
     out: OrderedDict = OrderedDict()
     files = sorted(p for p in path.glob("*.yaml") if _policy_name(p.name)) if path.is_dir() else [path]
-    for f in files:
+    vocab = (path if path.is_dir() else path.parent) / VOCABULARY
+    for f in files + ([vocab] if vocab.is_file() else []):
         try:
-            out[f.stem] = (_display(f), f.read_text("utf-8"))
+            text = f.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DiffError(f"{_display(f)}: cannot read the file: {exc}") from None
+        if f is vocab:
+            out.vocabulary = (text, _display(f))
+        else:
+            out[f.stem] = (_display(f), text)
     return out
 
 
@@ -87,9 +95,17 @@ def _read_rev(rev: str, path: str, cwd) -> "OrderedDict[str, tuple[str, str]]":
         names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{rel}"], cwd).split()
         for name in sorted(n for n in names if _policy_name(n)):
             out[name[:-5]] = (f"{rev}:{rel.rstrip('/')}/{name}", _git(["show", f"{rev}:{rel.rstrip('/')}/{name}"], cwd))
+        if VOCABULARY in names:
+            label = f"{rev}:{rel.rstrip('/')}/{VOCABULARY}"
+            out.vocabulary = (_git(["show", label], cwd), label)
         return out
     name = Path(path).name
     out[name[:-5] if name.endswith(".yaml") else name] = (f"{rev}:{rel}", _git(["show", f"{rev}:{rel}"], cwd))
+    parent = str(Path(rel).parent)
+    names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{parent}"], cwd).split()
+    if VOCABULARY in names:
+        label = f"{rev}:{parent.rstrip('/')}/{VOCABULARY}"
+        out.vocabulary = (_git(["show", label], cwd), label)
     return out
 
 
@@ -111,6 +127,9 @@ def resolve(spec: str, other: str | None = None, cwd=None) -> "OrderedDict[str, 
             return _read_rev(spec, _display(Path(other)) if not Path(other).is_absolute() else other, cwd)
         if other is not None and ":" in other:
             return _read_rev(spec, other.partition(":")[2], cwd)
+        here = Path(cwd)  # a policy repository of one's own (slapolicy init): its working directory
+        if any(_policy_name(p.name) for p in here.glob("*.yaml")) and here.resolve() != default_policies_dir().resolve():
+            return _read_rev(spec, str(here.resolve()), cwd)
         return _read_rev(spec, str(default_policies_dir().resolve()), cwd)  # absolute: right from any cwd
     raise DiffError(f"'{spec}' is neither a policy file, a directory nor a git revision")
 
@@ -120,9 +139,10 @@ def compile_side(files) -> "OrderedDict[str, object]":
     from slapolicy.language.diagnostics import PolicyError
 
     out: OrderedDict = OrderedDict()
+    repository = getattr(files, "vocabulary", None)
     for name, (label, text) in files.items():
         try:
-            out[name] = _compile_text(text, label)
+            out[name] = _compile_text(text, label, repository)
         except PolicyError as exc:
             raise DiffError(exc.format()) from None
     return out
@@ -436,7 +456,7 @@ def impact(old, new, tickets, source: str) -> Impact:
     return result
 
 
-def load_corpus(path) -> list[dict]:
+def load_corpus(path, vocabulary=None) -> list[dict]:
     """Validated tickets of a JSON Lines file; DiffError naming file:line for a bad line."""
     from slapolicy.decide.tickets import validate_ticket
     from slapolicy.language.diagnostics import TicketError
@@ -450,7 +470,7 @@ def load_corpus(path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            out.append(validate_ticket(json.loads(line)))
+            out.append(validate_ticket(json.loads(line), vocabulary))
         except json.JSONDecodeError as exc:
             raise DiffError(f"{path}:{number}:{exc.colno}: error: json-syntax: {exc.msg}") from None
         except TicketError as exc:
@@ -462,7 +482,7 @@ def generated_corpus(old, new, n: int, seed: int) -> list[dict]:
     from slapolicy.decide.tickets import validate_ticket
     from slapolicy.tools.corpus import generate
 
-    return [validate_ticket(t) for t in generate([new, old], n, seed)]
+    return [validate_ticket(t, new.vocabulary) for t in generate([new, old], n, seed)]
 
 
 # -- the whole report ---------------------------------------------------------------------------
@@ -486,9 +506,14 @@ def diff(old_spec: str, new_spec: str, corpus=None, n: int = 1000, seed: int = 0
     new_files = resolve(new_spec, old_spec, cwd)
     if len(old_files) == 1 and len(new_files) == 1:  # two single files: compare them whatever their names
         (_, vo), (kn, vn) = next(iter(old_files.items())), next(iter(new_files.items()))
+        vocabularies = getattr(old_files, "vocabulary", None), getattr(new_files, "vocabulary", None)
         old_files, new_files = OrderedDict([(kn, vo)]), OrderedDict([(kn, vn)])
+        for side, vocab in zip((old_files, new_files), vocabularies):
+            if vocab is not None:
+                side.vocabulary = vocab
     old_c, new_c = compile_side(old_files), compile_side(new_files)
-    tickets = load_corpus(corpus) if corpus else None
+    vocabulary = next(iter(new_c.values())).vocabulary if new_c else None  # the new side's (merged) vocabulary
+    tickets = load_corpus(corpus, vocabulary) if corpus else None
     out = []
     for name in list(new_c) + [k for k in old_c if k not in new_c]:
         a, b = old_c.get(name), new_c.get(name)

@@ -200,11 +200,15 @@ def explain(policy, policies, as_of, edition, file):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              help="json: one finding record each (code, severity, message, file, line, column, rule); "
+                   "sarif: SARIF 2.1.0 for code scanning.")
 @click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")
 def check(paths, fmt, warnings):
-    """Validate and type-check policy files (default: the bundled policies). Exit 2 on errors."""
+    """Validate and type-check policy files and vocabulary files (vocabulary.yaml) in PATHS (default: the
+    bundled policies). Exit 2 on errors."""
     from slapolicy.api import check_paths, default_policies_dir
+    from slapolicy.tools import report
 
     results = check_paths(paths or [default_policies_dir()])
     errors = 0
@@ -219,9 +223,12 @@ def check(paths, fmt, warnings):
             elif fmt == "github":
                 click.echo(f"::{d.severity} file={d.span.file},line={d.span.line},col={d.span.col},"
                            f"title={d.code}::{d.message}")
-            records.append(d.to_json())
+            records.append(d)
     if fmt == "json":
-        click.echo(json.dumps({"files": [r.file for r in results], "diagnostics": records}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"files": [r.file for r in results], "diagnostics": [d.to_json() for d in records],
+                               "findings": [report.from_diagnostic(d) for d in records]}, ensure_ascii=False, indent=2))
+    elif fmt == "sarif":
+        click.echo(json.dumps(report.sarif([report.from_diagnostic(d) for d in records]), ensure_ascii=False, indent=2))
     elif fmt == "text":
         ok = len([r for r in results if not r.errors])
         click.echo(f"{len(results)} policy file(s) checked, {ok} ok, {errors} error(s)", err=bool(errors))
@@ -377,7 +384,8 @@ def watch(policy, policies, replay, until, warning_share, file):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              help="json: per file, and one finding record each under `findings`; sarif: SARIF 2.1.0.")
 @click.option("--info/--no-info", "show_info", default=False,
               help="Text format: also show info findings (overlapping rules, topics left to the default rule).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
@@ -387,16 +395,21 @@ def lint(paths, fmt, show_info, strict, max_tickets):
     """Find gaps, shadowed and overlapping rules, unclassified topics, tiers without targets, unused
     calendars and assumptions, by running the rules over the declared fact domains. Exit 1 on errors."""
     from slapolicy.api import default_policies_dir
+    from slapolicy.tools import report
     from slapolicy.tools.lint import lint_paths
 
     results = lint_paths(paths or [default_policies_dir()], limit=max_tickets)
     broken = [r for r in results if r.diagnostics]
     findings = [f for r in results for f in r.findings]
+    records = [report.from_diagnostic(d) for r in results for d in r.diagnostics] + [report.from_lint(f) for f in findings]
     if fmt == "json":
         click.echo(json.dumps({"files": [{"file": r.file, "analysis": r.stats,
                                           "check_errors": [d.to_json() for d in r.diagnostics],
-                                          "findings": [f.to_json() for f in r.findings]} for r in results]},
+                                          "findings": [f.to_json() for f in r.findings]} for r in results],
+                               "findings": records},
                               ensure_ascii=False, indent=2, default=str))
+    elif fmt == "sarif":
+        click.echo(json.dumps(report.sarif(records), ensure_ascii=False, indent=2, default=str))
     for r in results:
         for d in r.diagnostics:
             if fmt == "github":

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EXAMPLES = 3
+VOCABULARY = "vocabulary.yaml"  # a side's repository vocabulary (slapolicy.language.vocabulary): `.vocabulary`
 
 
 class DiffError(Exception):
@@ -59,9 +60,6 @@ def _policy_name(name: str) -> bool:
     return name.endswith(".yaml") and name.count(".") == 1 and name != VOCABULARY
 
 
-VOCABULARY = "vocabulary.yaml"  # a side's repository vocabulary (slapolicy.language.vocabulary): `.vocabulary`
-
-
 def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
     from slapolicy.api import _display
 
@@ -73,10 +71,9 @@ def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
             text = f.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DiffError(f"{_display(f)}: cannot read the file: {exc}") from None
-        if f is vocab:
-            out.vocabulary = (text, _display(f))
-        else:
-            out[f.stem] = (_display(f), text)
+        out[f.stem] = (_display(f), text)
+    if vocab.is_file():
+        out.vocabulary = out.pop(vocab.stem)[::-1]
     return out
 
 
@@ -88,24 +85,24 @@ def _read_rev(rev: str, path: str, cwd) -> "OrderedDict[str, tuple[str, str]]":
             rel = str(Path(rel).resolve().relative_to(Path(top).resolve()))
         except ValueError:
             raise DiffError(f"'{path}' is not inside the git repository {top}") from None
+        if rel == ".":  # the repository's top: `rev:` names its tree
+            rel = ""
     kind = _git(["cat-file", "-t", f"{rev}:{rel}"], cwd).strip()
     out: OrderedDict = OrderedDict()
     if kind == "tree":
         # --full-tree: from a subdirectory, ls-tree would otherwise filter the tree by that subdirectory
         names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{rel}"], cwd).split()
+        inside = f"{rel.rstrip('/')}/" if rel else ""
         for name in sorted(n for n in names if _policy_name(n)):
-            out[name[:-5]] = (f"{rev}:{rel.rstrip('/')}/{name}", _git(["show", f"{rev}:{rel.rstrip('/')}/{name}"], cwd))
+            out[name[:-5]] = (f"{rev}:{inside}{name}", _git(["show", f"{rev}:{inside}{name}"], cwd))
         if VOCABULARY in names:
-            label = f"{rev}:{rel.rstrip('/')}/{VOCABULARY}"
-            out.vocabulary = (_git(["show", label], cwd), label)
+            out.vocabulary = (_git(["show", f"{rev}:{inside}{VOCABULARY}"], cwd), f"{rev}:{inside}{VOCABULARY}")
         return out
     name = Path(path).name
     out[name[:-5] if name.endswith(".yaml") else name] = (f"{rev}:{rel}", _git(["show", f"{rev}:{rel}"], cwd))
-    parent = str(Path(rel).parent)
-    names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{parent}"], cwd).split()
-    if VOCABULARY in names:
-        label = f"{rev}:{parent.rstrip('/')}/{VOCABULARY}"
-        out.vocabulary = (_git(["show", label], cwd), label)
+    inside = f"{Path(rel).parent.as_posix()}/"
+    if VOCABULARY in _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{inside}"], cwd).split():
+        out.vocabulary = (_git(["show", f"{rev}:{inside}{VOCABULARY}"], cwd), f"{rev}:{inside}{VOCABULARY}")
     return out
 
 
@@ -127,10 +124,9 @@ def resolve(spec: str, other: str | None = None, cwd=None) -> "OrderedDict[str, 
             return _read_rev(spec, _display(Path(other)) if not Path(other).is_absolute() else other, cwd)
         if other is not None and ":" in other:
             return _read_rev(spec, other.partition(":")[2], cwd)
-        here = Path(cwd)  # a policy repository of one's own (slapolicy init): its working directory
-        if any(_policy_name(p.name) for p in here.glob("*.yaml")) and here.resolve() != default_policies_dir().resolve():
-            return _read_rev(spec, str(here.resolve()), cwd)
-        return _read_rev(spec, str(default_policies_dir().resolve()), cwd)  # absolute: right from any cwd
+        here = Path(cwd).resolve()  # a policy repository of one's own (slapolicy init), else the bundled policies
+        mine = any(_policy_name(p.name) for p in here.glob("*.yaml"))
+        return _read_rev(spec, str(here if mine else default_policies_dir().resolve()), cwd)  # absolute: from any cwd
     raise DiffError(f"'{spec}' is neither a policy file, a directory nor a git revision")
 
 
@@ -505,15 +501,9 @@ def diff(old_spec: str, new_spec: str, corpus=None, n: int = 1000, seed: int = 0
     old_files = resolve(old_spec, new_spec, cwd)
     new_files = resolve(new_spec, old_spec, cwd)
     if len(old_files) == 1 and len(new_files) == 1:  # two single files: compare them whatever their names
-        (_, vo), (kn, vn) = next(iter(old_files.items())), next(iter(new_files.items()))
-        vocabularies = getattr(old_files, "vocabulary", None), getattr(new_files, "vocabulary", None)
-        old_files, new_files = OrderedDict([(kn, vo)]), OrderedDict([(kn, vn)])
-        for side, vocab in zip((old_files, new_files), vocabularies):
-            if vocab is not None:
-                side.vocabulary = vocab
+        old_files[next(iter(new_files))] = old_files.pop(next(iter(old_files)))  # keeps `.vocabulary`
     old_c, new_c = compile_side(old_files), compile_side(new_files)
-    vocabulary = next(iter(new_c.values())).vocabulary if new_c else None  # the new side's (merged) vocabulary
-    tickets = load_corpus(corpus, vocabulary) if corpus else None
+    tickets = load_corpus(corpus, next(iter(new_c.values())).vocabulary if new_c else None) if corpus else None
     out = []
     for name in list(new_c) + [k for k in old_c if k not in new_c]:
         a, b = old_c.get(name), new_c.get(name)

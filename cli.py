@@ -200,11 +200,15 @@ def explain(policy, policies, as_of, edition, file):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              help="json: one finding record each (code, severity, message, file, line, column, rule); "
+                   "sarif: SARIF 2.1.0 for code scanning.")
 @click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")
 def check(paths, fmt, warnings):
-    """Validate and type-check policy files (default: the bundled policies). Exit 2 on errors."""
+    """Validate and type-check policy files and vocabulary files (vocabulary.yaml) in PATHS (default: the
+    bundled policies). Exit 2 on errors."""
     from slapolicy.api import check_paths, default_policies_dir
+    from slapolicy.tools import report
 
     results = check_paths(paths or [default_policies_dir()])
     errors = 0
@@ -219,9 +223,12 @@ def check(paths, fmt, warnings):
             elif fmt == "github":
                 click.echo(f"::{d.severity} file={d.span.file},line={d.span.line},col={d.span.col},"
                            f"title={d.code}::{d.message}")
-            records.append(d.to_json())
+            records.append(d)
     if fmt == "json":
-        click.echo(json.dumps({"files": [r.file for r in results], "diagnostics": records}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"files": [r.file for r in results], "diagnostics": [d.to_json() for d in records],
+                               "findings": [report.from_diagnostic(d) for d in records]}, ensure_ascii=False, indent=2))
+    elif fmt == "sarif":
+        click.echo(json.dumps(report.sarif([report.from_diagnostic(d) for d in records]), ensure_ascii=False, indent=2))
     elif fmt == "text":
         ok = len([r for r in results if not r.errors])
         click.echo(f"{len(results)} policy file(s) checked, {ok} ok, {errors} error(s)", err=bool(errors))
@@ -242,7 +249,7 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
     from slapolicy.api import PolicyError, default_policies_dir
     from slapolicy.tools.testing import run_file, test_files
 
-    files = test_files(paths or [default_policies_dir()])
+    files = test_files(paths or [policies or default_policies_dir()])  # what the paths hold, nothing else
     results, broken = [], []
     for f in files:
         try:
@@ -269,12 +276,51 @@ def test_cmd(paths, policies, fmt, coverage, min_coverage):
 
 
 @main.command()
-@click.argument("which", type=click.Choice(["ticket", "policy"]))
-def schema(which):
-    """Print the JSON Schema of a ticket or of a policy file."""
+@click.argument("which", type=click.Choice(["ticket", "policy", "vocabulary"]))
+@click.option("--policy", "policy", default=None,
+              help="ticket: the policy's merged vocabulary (its repository's vocabulary.yaml and its own `vocabulary:`).")
+@policies_option
+@click.option("--write", "write", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the schema to this file (where a `# yaml-language-server: $schema=` line points).")
+def schema(which, policy, policies, write):
+    """Print the JSON Schema of a ticket, a policy file or a vocabulary file (vocabulary.yaml)."""
     from slapolicy.language.schema import schema_json
 
-    click.echo(json.dumps(schema_json(which), ensure_ascii=False, indent=2))
+    if policy is not None and which != "ticket":
+        click.echo("slapolicy schema: --policy goes with 'ticket' (the policy's merged ticket vocabulary)", err=True)
+        sys.exit(BAD_INPUT)
+    doc = _load_policy(policy, policies).compiled.vocabulary.schema if policy is not None else schema_json(which)
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if write:
+        from pathlib import Path
+
+        Path(write).parent.mkdir(parents=True, exist_ok=True)
+        Path(write).write_text(text + "\n", "utf-8")
+        click.echo(f"wrote {write}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--id", "policy_id", required=True, help="Id of the first policy (lower case, digits, '_', '-').")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the support desk.")
+@click.option("--holidays", default="none", show_default=True,
+              help="Public holidays of the calendar: a `holidays` package country code (DE, RU, US-CA...), or none.")
+def init(directory, policy_id, timezone, holidays):
+    """A policy repository of one's own: a policy, its tests, a vocabulary, a README, pre-commit and CI;
+    `check`, `lint` and `test` pass in it at once."""
+    from slapolicy.language.diagnostics import InputError
+    from slapolicy.tools.scaffold import init as scaffold
+
+    try:
+        written = scaffold(directory, policy_id, timezone, holidays)
+    except InputError as exc:
+        click.echo(f"slapolicy init: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {directory} && slapolicy check . && slapolicy lint . && slapolicy test .", err=True)
 
 
 @main.command()
@@ -338,7 +384,8 @@ def watch(policy, policies, replay, until, warning_share, file):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              help="json: per file, and one finding record each under `findings`; sarif: SARIF 2.1.0.")
 @click.option("--info/--no-info", "show_info", default=False,
               help="Text format: also show info findings (overlapping rules, topics left to the default rule).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
@@ -348,16 +395,21 @@ def lint(paths, fmt, show_info, strict, max_tickets):
     """Find gaps, shadowed and overlapping rules, unclassified topics, tiers without targets, unused
     calendars and assumptions, by running the rules over the declared fact domains. Exit 1 on errors."""
     from slapolicy.api import default_policies_dir
+    from slapolicy.tools import report
     from slapolicy.tools.lint import lint_paths
 
     results = lint_paths(paths or [default_policies_dir()], limit=max_tickets)
     broken = [r for r in results if r.diagnostics]
     findings = [f for r in results for f in r.findings]
+    records = [report.from_diagnostic(d) for r in results for d in r.diagnostics] + [report.from_lint(f) for f in findings]
     if fmt == "json":
         click.echo(json.dumps({"files": [{"file": r.file, "analysis": r.stats,
                                           "check_errors": [d.to_json() for d in r.diagnostics],
-                                          "findings": [f.to_json() for f in r.findings]} for r in results]},
+                                          "findings": [f.to_json() for f in r.findings]} for r in results],
+                               "findings": records},
                               ensure_ascii=False, indent=2, default=str))
+    elif fmt == "sarif":
+        click.echo(json.dumps(report.sarif(records), ensure_ascii=False, indent=2, default=str))
     for r in results:
         for d in r.diagnostics:
             if fmt == "github":

@@ -22,6 +22,7 @@ from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.source import Span
+from slapolicy.language.vocabulary import VOCABULARY_FILE
 
 if TYPE_CHECKING:
     from slapolicy.decide.decision import Decision
@@ -49,8 +50,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _compile_text(text: str, file: str) -> CompiledPolicy:
-    """Run stages 1-5 on a policy text; raise PolicyError with every error found."""
+def _compile_text(text: str, file: str, repository: tuple[str, str] | None = None) -> CompiledPolicy:
+    """Run stages 1-5 on a policy text; raise PolicyError with every error found. `repository`: the
+    (text, label) of the repository's vocabulary file, when it is not the file beside `file`."""
     from slapolicy.language.check import check_policy
     from slapolicy.language.compile import compile_policy
     from slapolicy.language.load import load_yaml
@@ -60,10 +62,11 @@ def _compile_text(text: str, file: str) -> CompiledPolicy:
     problems = validate_policy(loaded)
     if problems:
         raise PolicyError(problems, {file: text})
-    checked = check_policy(loaded)
+    checked = check_policy(loaded, repository=repository)
     if checked.errors:
         raise PolicyError(checked.errors, {file: text})
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
+    digest = hashlib.sha256((text + vocab_key).encode("utf-8")).hexdigest()[:16]  # its vocabulary is part of it
     return compile_policy(checked, digest)
 
 
@@ -78,6 +81,11 @@ def check_text(text: str, file: str) -> CheckResult:
 def check_file(path: str | os.PathLike[str]) -> CheckResult:
     path = Path(path)
     file = _display(path)
+    if path.name == VOCABULARY_FILE:  # a repository's vocabulary extension (slapolicy.language.vocabulary)
+        from slapolicy.language.vocabulary import check_file as check_vocabulary
+
+        text, diagnostics, _vocab, _loaded = check_vocabulary(path)
+        return CheckResult(file, text, diagnostics)
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -91,14 +99,20 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(f for f in p.glob("*.yaml") if f.name.count(".") == 1))
+            out.extend(sorted(f for f in p.glob("*.yaml") if f.name.count(".") == 1 and f.name != VOCABULARY_FILE))
         else:
             out.append(p)
     return out
 
 
+def vocabulary_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The repository vocabulary files (vocabulary.yaml) in the directories named by `paths`."""
+    return [Path(p) / VOCABULARY_FILE for p in paths if Path(p).is_dir() and (Path(p) / VOCABULARY_FILE).is_file()]
+
+
 def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
-    return [check_file(p) for p in policy_files(paths)]
+    """Check what `paths` hold and nothing else: their vocabulary files first, then their policy files."""
+    return [check_file(p) for p in vocabulary_files(paths) + policy_files(paths)]
 
 
 def default_policies_dir() -> Path:
@@ -109,7 +123,8 @@ def default_policies_dir() -> Path:
 
 def policy_ids(policies_dir: str | os.PathLike[str] | None = None) -> list[str]:
     d = Path(policies_dir) if policies_dir else default_policies_dir()
-    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem)
+    return sorted(f.stem for f in d.glob("*.yaml") if f.name.count(".") == 1 and "@" not in f.stem
+                  and f.name != VOCABULARY_FILE)
 
 
 def resolve_policy_path(id_or_path: str, policies_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -181,7 +196,7 @@ class Policy:
 
         Raises TicketError (`invalid-ticket`) on a bad ticket, InputError (`invalid-parameter`) on a bad
         `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition."""
-        normal = validate_ticket(ticket)
+        normal = validate_ticket(ticket, self.compiled.vocabulary)
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         compiled, why = self.select(normal["created_at"], edition)
@@ -235,6 +250,12 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
             raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
                                           Span(_display(f), 1, 1, 1, 2))]) from None
     key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
+    vocab_file = path.parent / VOCABULARY_FILE  # an edited repository vocabulary recompiles its policies
+    if vocab_file.is_file():
+        try:
+            key += (("vocabulary", hashlib.sha256(vocab_file.read_bytes()).hexdigest()),)
+        except OSError:
+            pass
     with _lock:
         hit = _cache.get(key[0][0])
     if hit is not None and hit[0] == key:

@@ -168,8 +168,11 @@ def _fast_validator():
 DEFAULTS = {"escalation": "none"}  # CONTRACT section 2: `escalation` is `none` by default
 
 
-def validate_ticket(obj) -> dict:
-    """Check a decoded JSON ticket against the vocabulary; return it normalised."""
+def validate_ticket(obj, vocabulary=None) -> dict:
+    """Check a decoded JSON ticket against the vocabulary; return it normalised. `vocabulary` is a policy's
+    (CompiledPolicy.vocabulary); None or the contract's own takes the path below, an extended one its own."""
+    if vocabulary is not None and vocabulary.key:
+        return _validate_extended(obj, vocabulary)
     ticket = None
     if obj.__class__ is dict:
         fast = _fast_validator()
@@ -245,3 +248,52 @@ def _dotted(path) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
+
+
+# -- extended vocabularies (a repository's vocabulary.yaml, a policy's `vocabulary:`) -------------------
+# The same checks as above, built from the merged schema (slapolicy.language.vocabulary) and cached by
+# its key; the contract vocabulary never comes here.
+
+_extended: dict = {}
+
+
+def _extended_validators(vocabulary):
+    hit = _extended.get(vocabulary.key)
+    if hit is None:
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(vocabulary.schema)
+        hit = (_fast_checker(vocabulary.type, vocabulary.schema), cls(vocabulary.schema, format_checker=cls.FORMAT_CHECKER))
+        if len(_extended) > 256:
+            _extended.clear()
+        _extended[vocabulary.key] = hit
+    return hit
+
+
+def _validate_extended(obj, vocabulary) -> dict:
+    fast, slow = _extended_validators(vocabulary)
+    ticket = None
+    if obj.__class__ is dict and fast is not None:
+        try:
+            ticket = fast(obj)
+        except _Invalid:
+            pass
+    if ticket is None:
+        if not isinstance(obj, dict):
+            raise TicketError([("", f"a ticket must be a JSON object, not {type(obj).__name__}")])
+        problems, seen = [], set()
+        for err in sorted(slow.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+            path, message = _ticket_message(err)
+            if path not in seen:
+                seen.add(path)
+                problems.append((path, message))
+        if problems:
+            raise TicketError(problems)
+        ticket = _normalise(obj, vocabulary.type, "", problems)
+    problems = _event_order(ticket) if ticket.get("events") else []
+    if problems:
+        raise TicketError(problems)
+    for key, value in DEFAULTS.items():
+        if key not in ticket:
+            ticket[key] = value
+    return ticket

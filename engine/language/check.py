@@ -19,7 +19,8 @@ from slapolicy.language.load import Loaded
 from slapolicy.language.parse import ExprSyntaxError, parse_expression
 from slapolicy.language.schema import did_you_mean
 from slapolicy.language.source import Span
-from slapolicy.language.types import ANY, BOOL, DATE, DURATION, INT, NUMBER, STRING, TIMESTAMP, Type, enum, vocabulary
+from slapolicy.language.types import ANY, BOOL, DATE, DURATION, INT, NUMBER, STRING, TIMESTAMP, Type, enum
+from slapolicy.language.vocabulary import Vocabulary, base, policy_vocabulary
 
 ELIGIBILITY = ("in_scope", "out_of_scope", "consultation_only", "not_accepted")
 # stage -> the stage values visible to its rules
@@ -60,6 +61,7 @@ class CheckedPolicy:
     calendars: dict  # name -> slapolicy.calendar.Calendar
     targets: dict  # (tier, target name) -> Target or None (no guarantee)
     diagnostics: list
+    vocabulary: Vocabulary | None = None  # the ticket vocabulary the names resolved against (merged)
 
     @property
     def errors(self):
@@ -103,11 +105,12 @@ def expr_span(loaded: Loaded, path: tuple, pos: tuple) -> Span:
 
 
 class Checker:
-    def __init__(self, loaded: Loaded):
+    def __init__(self, loaded: Loaded, vocab: Vocabulary | None = None):
         self.loaded = loaded
         self.data = loaded.data
         self.diags: list[Diagnostic] = []
-        self.vocab = vocabulary()
+        self.vocabulary = vocab or base()
+        self.vocab = self.vocabulary.type
         self.exprs: dict = {}
         self.calendars: dict = {}
         self.targets: dict = {}
@@ -137,7 +140,8 @@ class Checker:
         self.check_definitions()
         self.check_rules()
         self.check_usage()
-        return CheckedPolicy(self.loaded, self.data, self.exprs, self.calendars, self.targets, self.diags)
+        return CheckedPolicy(self.loaded, self.data, self.exprs, self.calendars, self.targets, self.diags,
+                             self.vocabulary)
 
     def check_ids(self):
         data = self.data
@@ -556,8 +560,16 @@ class Checker:
         return BOOL
 
 
-def check_policy(loaded: Loaded) -> CheckedPolicy:
-    return Checker(loaded).run()
+def check_policy(loaded: Loaded, vocab: Vocabulary | None = None, repository=None) -> CheckedPolicy:
+    """Check a schema-valid policy; its names resolve against `vocab`, by default the contract vocabulary
+    merged with the repository's vocabulary.yaml (or `repository`, its (text, label)) and the policy's
+    `vocabulary:` (slapolicy.language.vocabulary)."""
+    problems = []
+    if vocab is None:
+        vocab, problems = policy_vocabulary(loaded, repository)
+    checker = Checker(loaded, vocab)
+    checker.diags.extend(problems)
+    return checker.run()
 
 
 def _policy_dir(loaded):

@@ -35,6 +35,30 @@ def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str | None:
     return match[0] if match else None
 
 
+# A pattern failure is told in words, never as the regular expression (schemas/*.json keep the patterns).
+PATTERN_MESSAGES = {
+    "^[a-z][a-z0-9_\\-]*$": "an id: lower-case letters, digits, '_' and '-', starting with a letter (e.g. support-hours)",
+    "^[a-z0-9][a-z0-9_\\-]*$": "a value of lower-case letters, digits, '_' and '-' (e.g. hardware_failure)",
+    "^[a-z0-9_\\-]+$": "lower-case letters, digits, '_' and '-' only (e.g. business)",
+    "^[a-z0-9]+$": "lower-case letters and digits only (e.g. png)",
+    "^[a-z_]+$": "lower-case letters and '_' only",
+    "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$": "a dotted field path of lower-case names (e.g. customer.plan)",
+    "^\\d{4}-\\d{2}-\\d{2}$": "a date YYYY-MM-DD (e.g. 2026-03-10)",
+    "^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$":
+        "an RFC 3339 timestamp with a UTC offset (e.g. 2026-03-10T11:00:00+02:00)",
+    "^(mon|tue|wed|thu|fri|sat|sun)([-,](mon|tue|wed|thu|fri|sat|sun))*$":
+        "days: mon..sun, a range (mon-fri) or a list (sat,sun)",
+    "^\\s*\\d+(\\.\\d+)?\\s+((business|working)\\s+)?(minute|minutes|hour|hours|day|days)\\s*$":
+        "a duration: a number, optionally 'business', then minutes, hours or days (e.g. '3 business hours', '14 days')",
+    "^\\s*[a-z_]+\\s+within\\s+.+$": "'<event> within <duration>' (e.g. 'customer_replied within 3 business days')",
+}
+
+
+def pattern_message(schema: dict) -> str:
+    """What a string that fails `schema`'s pattern should look like, in words."""
+    return PATTERN_MESSAGES.get(schema.get("pattern")) or schema.get("description") or "text of another form"
+
+
 def describe_error(err) -> tuple[list, str]:
     """(path, message) for one jsonschema error; the path may point below the error's own path."""
     path = list(err.absolute_path)
@@ -61,8 +85,12 @@ def describe_error(err) -> tuple[list, str]:
     if v == "oneOf" and isinstance(err.instance, dict) and "within" in str(err.schema):
         return path, f"{where}: a target needs exactly one of 'within', 'from', 'no_guarantee'"
     if v == "pattern":
-        desc = err.schema.get("description")
-        return path, f"{where}: {err.instance!r} is not valid" + (f": expected {desc}" if desc else "")
+        return path, f"{where}: {err.instance!r} is not valid: expected {pattern_message(err.schema)}"
+    near = [e for e in err.context or () if e.validator not in ("type", "const", "enum") or e.relative_path]
+    if v in ("oneOf", "anyOf") and near:  # the branch of the value's own type tells what is wrong in it
+        import jsonschema
+
+        return describe_error(jsonschema.exceptions.best_match(near))
     if v == "propertyNames":
         return path, f"{where}: {err.message}"
     return path, f"{where}: {err.message}"

@@ -70,7 +70,7 @@ class Watcher:
             return
         try:
             if record["type"] == "created":
-                ticket = validate_ticket(record.get("ticket"))
+                ticket = validate_ticket(record.get("ticket"), self.policy.compiled.vocabulary)
                 if ticket.get("events"):
                     raise TicketError([("ticket.events", "a created ticket starts without events; send them as lines")])
                 compiled, _ = self.policy.select(ticket["created_at"])

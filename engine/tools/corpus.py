@@ -54,10 +54,39 @@ def _pick(rng, weights: dict):
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
 
-def _topics():
+def _topics(vocabulary=None):
     from slapolicy.language.schema import schema_json
 
-    return list(schema_json("ticket")["properties"]["topic"]["enum"])
+    schema = vocabulary.schema if vocabulary is not None else schema_json("ticket")
+    return list(schema["properties"]["topic"]["enum"])
+
+
+def _added(rng, t: dict, vocabulary, created_day) -> None:
+    """Values for the fields a repository's or policy's vocabulary adds (each stated in half the tickets;
+    an added object gets its fields). The contract vocabulary adds none, and draws nothing."""
+    for dotted, node in vocabulary.fields:
+        kind = "enum" if "enum" in node else node.get("format") or node.get("type")
+        if kind == "object" or rng.random() < 0.5:
+            continue
+        if kind == "enum":
+            value = rng.choice(node["enum"])
+        elif kind == "boolean":
+            value = rng.random() < 0.5
+        elif kind in ("integer", "number"):
+            lo, hi = node.get("minimum", 0), node.get("maximum", max(node.get("minimum", 0), 0) + 10)
+            value = rng.randint(int(lo), int(hi)) if kind == "integer" else round(rng.uniform(lo, hi), 2)
+        elif kind == "date":
+            value = (created_day - dt.timedelta(days=rng.randrange(0, 400))).isoformat()
+        elif kind == "date-time":
+            value = dt.datetime.combine(created_day, dt.time(rng.randrange(24), rng.randrange(60)),
+                                        tzinfo=dt.timezone.utc).isoformat()
+        else:
+            value = rng.choice(("value-a", "value-b", "value-c"))
+        *parents, name = dotted.split(".")
+        node_out = t
+        for part in parents:
+            node_out = node_out.setdefault(part, {})
+        node_out[name] = value
 
 
 class _Times:
@@ -197,7 +226,7 @@ def _email(rng, name: str) -> str:
     return f"{name}@{rng.choice(('example.com', 'example.org', 'shop.example', 'mail.example'))}"
 
 
-def ticket(rng, number: int, times: _Times, prefix: str, topics: list) -> dict:
+def ticket(rng, number: int, times: _Times, prefix: str, topics: list, vocabulary=None) -> dict:
     tz = times.tz
     created = times.pick(rng)
     t: dict = {"id": f"{prefix}-{number:06d}", "created_at": _stamp(rng, created, tz), "channel": _pick(rng, CHANNELS)}
@@ -256,6 +285,8 @@ def ticket(rng, number: int, times: _Times, prefix: str, topics: list) -> dict:
             if rng.random() < 0.85:
                 form[key] = value if rng.random() < 0.95 else ""
         t["form"] = form
+    if vocabulary is not None and vocabulary.fields:
+        _added(rng, t, vocabulary, created_day)
     return t
 
 
@@ -267,9 +298,10 @@ def generate(policies, n: int, seed: int, prefix: str | None = None) -> list[dic
     compiled = [getattr(p, "compiled", p) for p in policies]
     rng = random.Random(seed)
     times = _Times(compiled)
-    topics = _topics()
+    vocabulary = getattr(compiled[0], "vocabulary", None)  # the first policy's (merged) vocabulary
+    topics = _topics(vocabulary)
     prefix = prefix or f"GEN{seed}"
-    return [ticket(rng, i + 1, times, prefix, topics) for i in range(n)]
+    return [ticket(rng, i + 1, times, prefix, topics, vocabulary) for i in range(n)]
 
 
 def write_jsonl(tickets, stream) -> None:

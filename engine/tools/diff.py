@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EXAMPLES = 3
+VOCABULARY = "vocabulary.yaml"  # a side's repository vocabulary (slapolicy.language.vocabulary): `.vocabulary`
 
 
 class DiffError(Exception):
@@ -56,7 +57,7 @@ def _is_revision(spec: str, cwd) -> bool:
 
 
 def _policy_name(name: str) -> bool:
-    return name.endswith(".yaml") and name.count(".") == 1
+    return name.endswith(".yaml") and name.count(".") == 1 and name != VOCABULARY
 
 
 def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
@@ -64,11 +65,15 @@ def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
 
     out: OrderedDict = OrderedDict()
     files = sorted(p for p in path.glob("*.yaml") if _policy_name(p.name)) if path.is_dir() else [path]
-    for f in files:
+    vocab = (path if path.is_dir() else path.parent) / VOCABULARY
+    for f in files + ([vocab] if vocab.is_file() else []):
         try:
-            out[f.stem] = (_display(f), f.read_text("utf-8"))
+            text = f.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DiffError(f"{_display(f)}: cannot read the file: {exc}") from None
+        out[f.stem] = (_display(f), text)
+    if vocab.is_file():
+        out.vocabulary = out.pop(vocab.stem)[::-1]
     return out
 
 
@@ -80,16 +85,24 @@ def _read_rev(rev: str, path: str, cwd) -> "OrderedDict[str, tuple[str, str]]":
             rel = str(Path(rel).resolve().relative_to(Path(top).resolve()))
         except ValueError:
             raise DiffError(f"'{path}' is not inside the git repository {top}") from None
+        if rel == ".":  # the repository's top: `rev:` names its tree
+            rel = ""
     kind = _git(["cat-file", "-t", f"{rev}:{rel}"], cwd).strip()
     out: OrderedDict = OrderedDict()
     if kind == "tree":
         # --full-tree: from a subdirectory, ls-tree would otherwise filter the tree by that subdirectory
         names = _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{rel}"], cwd).split()
+        inside = f"{rel.rstrip('/')}/" if rel else ""
         for name in sorted(n for n in names if _policy_name(n)):
-            out[name[:-5]] = (f"{rev}:{rel.rstrip('/')}/{name}", _git(["show", f"{rev}:{rel.rstrip('/')}/{name}"], cwd))
+            out[name[:-5]] = (f"{rev}:{inside}{name}", _git(["show", f"{rev}:{inside}{name}"], cwd))
+        if VOCABULARY in names:
+            out.vocabulary = (_git(["show", f"{rev}:{inside}{VOCABULARY}"], cwd), f"{rev}:{inside}{VOCABULARY}")
         return out
     name = Path(path).name
     out[name[:-5] if name.endswith(".yaml") else name] = (f"{rev}:{rel}", _git(["show", f"{rev}:{rel}"], cwd))
+    inside = f"{Path(rel).parent.as_posix()}/"
+    if VOCABULARY in _git(["ls-tree", "--full-tree", "--name-only", f"{rev}:{inside}"], cwd).split():
+        out.vocabulary = (_git(["show", f"{rev}:{inside}{VOCABULARY}"], cwd), f"{rev}:{inside}{VOCABULARY}")
     return out
 
 
@@ -111,7 +124,9 @@ def resolve(spec: str, other: str | None = None, cwd=None) -> "OrderedDict[str, 
             return _read_rev(spec, _display(Path(other)) if not Path(other).is_absolute() else other, cwd)
         if other is not None and ":" in other:
             return _read_rev(spec, other.partition(":")[2], cwd)
-        return _read_rev(spec, str(default_policies_dir().resolve()), cwd)  # absolute: right from any cwd
+        here = Path(cwd).resolve()  # a policy repository of one's own (slapolicy init), else the bundled policies
+        mine = any(_policy_name(p.name) for p in here.glob("*.yaml"))
+        return _read_rev(spec, str(here if mine else default_policies_dir().resolve()), cwd)  # absolute: from any cwd
     raise DiffError(f"'{spec}' is neither a policy file, a directory nor a git revision")
 
 
@@ -120,9 +135,10 @@ def compile_side(files) -> "OrderedDict[str, object]":
     from slapolicy.language.diagnostics import PolicyError
 
     out: OrderedDict = OrderedDict()
+    repository = getattr(files, "vocabulary", None)
     for name, (label, text) in files.items():
         try:
-            out[name] = _compile_text(text, label)
+            out[name] = _compile_text(text, label, repository)
         except PolicyError as exc:
             raise DiffError(exc.format()) from None
     return out
@@ -436,7 +452,7 @@ def impact(old, new, tickets, source: str) -> Impact:
     return result
 
 
-def load_corpus(path) -> list[dict]:
+def load_corpus(path, vocabulary=None) -> list[dict]:
     """Validated tickets of a JSON Lines file; DiffError naming file:line for a bad line."""
     from slapolicy.decide.tickets import validate_ticket
     from slapolicy.language.diagnostics import TicketError
@@ -450,7 +466,7 @@ def load_corpus(path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            out.append(validate_ticket(json.loads(line)))
+            out.append(validate_ticket(json.loads(line), vocabulary))
         except json.JSONDecodeError as exc:
             raise DiffError(f"{path}:{number}:{exc.colno}: error: json-syntax: {exc.msg}") from None
         except TicketError as exc:
@@ -462,7 +478,7 @@ def generated_corpus(old, new, n: int, seed: int) -> list[dict]:
     from slapolicy.decide.tickets import validate_ticket
     from slapolicy.tools.corpus import generate
 
-    return [validate_ticket(t) for t in generate([new, old], n, seed)]
+    return [validate_ticket(t, new.vocabulary) for t in generate([new, old], n, seed)]
 
 
 # -- the whole report ---------------------------------------------------------------------------
@@ -485,10 +501,9 @@ def diff(old_spec: str, new_spec: str, corpus=None, n: int = 1000, seed: int = 0
     old_files = resolve(old_spec, new_spec, cwd)
     new_files = resolve(new_spec, old_spec, cwd)
     if len(old_files) == 1 and len(new_files) == 1:  # two single files: compare them whatever their names
-        (_, vo), (kn, vn) = next(iter(old_files.items())), next(iter(new_files.items()))
-        old_files, new_files = OrderedDict([(kn, vo)]), OrderedDict([(kn, vn)])
+        old_files[next(iter(new_files))] = old_files.pop(next(iter(old_files)))  # keeps `.vocabulary`
     old_c, new_c = compile_side(old_files), compile_side(new_files)
-    tickets = load_corpus(corpus) if corpus else None
+    tickets = load_corpus(corpus, next(iter(new_c.values())).vocabulary if new_c else None) if corpus else None
     out = []
     for name in list(new_c) + [k for k in old_c if k not in new_c]:
         a, b = old_c.get(name), new_c.get(name)

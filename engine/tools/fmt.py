@@ -4,7 +4,7 @@ Canonical means: 2-space mappings, sequences indented under their key (`  - id: 
 wrapping (expressions and messages stay on the lines their author chose: block scalars keep their
 folds), quotes as written, and a stable key order:
 
-  top level    id, title, version, regulation, effective_from, timezone, calendars, assumptions,
+  top level    id, title, version, regulation, effective_from, timezone, vocabulary, calendars, assumptions,
                definitions, acceptance, scope, tiers, tier_rules, delay_reasons, notices, billing, lifecycle
   rule         id, on, unless, when, set, status | tier | code | multiplier, message, source, assumptions, note
   tier         name, description, source, assumptions, targets (first_response, next_response, resolution)
@@ -26,7 +26,7 @@ from pathlib import Path
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
 from slapolicy.language.source import Span
 
-TOP = ("id", "title", "version", "regulation", "effective_from", "timezone", "calendars", "assumptions",
+TOP = ("id", "title", "version", "regulation", "effective_from", "timezone", "vocabulary", "calendars", "assumptions",
        "definitions", "acceptance", "scope", "tiers", "tier_rules", "delay_reasons", "notices", "billing", "lifecycle")
 RULE = ("id", "on", "unless", "when", "set", "status", "tier", "code", "multiplier", "message", "source",
         "assumptions", "note")

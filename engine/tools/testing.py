@@ -158,6 +158,16 @@ def policy_for(test_file: Path) -> str:
     return str(beside) if beside.exists() else stem
 
 
+def _beside(test_file: Path, ref: str) -> str:
+    """A case's policy: an id resolves against the test file's directory first, then --policies, then
+    the bundled policies; a path is taken as it is."""
+    candidate = Path(ref)
+    if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:
+        return ref
+    beside = test_file.parent / f"{ref}.yaml"
+    return str(beside) if beside.is_file() else ref
+
+
 def run_file(path, policies_dir=None) -> list[CaseResult]:
     from slapolicy.api import PolicyNotFound, load_policy
     from slapolicy.language.diagnostics import PolicyError, TicketError
@@ -167,7 +177,7 @@ def run_file(path, policies_dir=None) -> list[CaseResult]:
     default_policy = policy_for(path)
     for case, line in load_cases(path):
         name = str(case.get("name", f"case at line {line}"))
-        policy_ref = str(case.get("policy", default_policy))
+        policy_ref = _beside(path, str(case.get("policy", default_policy)))
         result = CaseResult(str(path), line, name, policy_ref)
         expect = case.get("expect") or {}
         try:

@@ -46,12 +46,16 @@ def coverage_line(entry: dict) -> str:
 
 
 def as_json(results, broken=(), coverage=None) -> str:
-    cases = [{"file": r.file, "line": r.line, "name": r.name, "policy": r.policy,
+    from slapolicy.tools import report
+
+    # every case is also a finding record (slapolicy.tools.report: code, severity, message, file, line, column, rule)
+    cases = [{**report.from_case(r), "file": r.file, "line": r.line, "name": r.name, "policy": r.policy,
               "passed": r.passed, "problems": r.problems} for r in results]
     if coverage is None and not broken:
         return json.dumps(cases, ensure_ascii=False, indent=2)  # the original shape: a list of cases
+    findings = [c for c in cases if not c["passed"]] + [report.from_broken(f, m) for f, m in broken]
     return json.dumps({"cases": cases, "broken": [{"file": f, "message": m} for f, m in broken],
-                       "coverage": coverage or []}, ensure_ascii=False, indent=2)
+                       "coverage": coverage or [], "findings": findings}, ensure_ascii=False, indent=2)
 
 
 def junit(results, broken=(), coverage=None) -> str:

@@ -222,9 +222,9 @@ class Workbench:
                 state["open_json"] = True
                 return self.page(request, "Try a ticket", try_page(state, self.policies(), request), "try", 400)
             if isinstance(ticket, dict):
-                ticket = ordered(ticket)
+                ticket = ordered(ticket, policy.compiled.vocabulary)
         else:
-            ticket, errors = ticket_from_form(form, tz)
+            ticket, errors = ticket_from_form(form, tz, policy.compiled.vocabulary)
             if errors:
                 state["errors"] = errors
                 state["form"] = form

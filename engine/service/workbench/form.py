@@ -83,12 +83,34 @@ def _kind(node: dict) -> str:
     return {"boolean": "boolean", "integer": "integer", "number": "number", "array": "json", "object": "object"}.get(kind, "json")
 
 
+def form_fields(vocabulary=None) -> tuple:
+    """The form's fields in schema order, grouped: ticket, customer, facts, registration form, lists.
+    `vocabulary`: the policy's (CompiledPolicy.vocabulary), with the fields and values it adds."""
+    return _form_fields(vocabulary.key if vocabulary is not None and vocabulary.key else "", vocabulary)
+
+
+_extended_forms: dict = {}
+
+
+def _form_fields(key, vocabulary):
+    if not key:
+        return _base_form_fields()
+    hit = _extended_forms.get(key)
+    if hit is None:
+        if len(_extended_forms) > 64:
+            _extended_forms.clear()
+        hit = _extended_forms[key] = _fields_of(vocabulary.schema)
+    return hit
+
+
 @lru_cache(maxsize=1)
-def form_fields() -> tuple:
-    """The form's fields in schema order, grouped: ticket, customer, facts, registration form, lists."""
+def _base_form_fields() -> tuple:
     from slapolicy.language.schema import schema_json
 
-    schema = schema_json("ticket")
+    return _fields_of(schema_json("ticket"))
+
+
+def _fields_of(schema) -> tuple:
     out = []
 
     def walk(node, prefix, required, group):
@@ -169,10 +191,10 @@ def _split_timestamp(value, policy_tz):
     return local, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def ticket_from_form(form: dict, policy_tz) -> tuple[dict, dict]:
+def ticket_from_form(form: dict, policy_tz, vocabulary=None) -> tuple[dict, dict]:
     """(ticket, errors by field name) from the posted form fields; empty means unknown (left out)."""
     ticket, errors = {}, {}
-    for f in form_fields():
+    for f in form_fields(vocabulary):
         raw = (form.get(f.name) or "").strip()
         if f.kind == "datetime":
             if not raw:
@@ -212,13 +234,13 @@ def ticket_from_form(form: dict, policy_tz) -> tuple[dict, dict]:
             _put(ticket, f.path, value)
         else:
             _put(ticket, f.path, _unquoted(raw))
-    return ordered(ticket), errors
+    return ordered(ticket, vocabulary), errors
 
 
-def ordered(ticket: dict) -> dict:
+def ordered(ticket: dict, vocabulary=None) -> dict:
     """Keys in the schema's order (the shared URL and the JSON view read like the samples)."""
     order = {}
-    for i, f in enumerate(form_fields()):
+    for i, f in enumerate(form_fields(vocabulary)):
         order.setdefault(f.path[0], i)
     return {k: ticket[k] for k in sorted(ticket, key=lambda k: order.get(k, 1 << 20))}
 
@@ -233,12 +255,12 @@ def _unquoted(raw: str) -> str:
     return raw
 
 
-def form_values(ticket, policy_tz) -> dict:
+def form_values(ticket, policy_tz, vocabulary=None) -> dict:
     """name -> value for the form inputs, from a ticket (what is not there stays empty: unknown)."""
     values = {}
     if not isinstance(ticket, dict):
         return values
-    for f in form_fields():
+    for f in form_fields(vocabulary):
         v = _get(ticket, f.path)
         if v is None:
             continue

@@ -31,7 +31,7 @@ def build_timeline(policy, ticket, decision, target_name, tz_name, as_of, editio
     tier = decision.get("tier")
     if not tier:
         raise TimelineError("the ticket is not accepted: there is no tier, so no deadline to draw")
-    normal = validate_ticket(ticket)
+    normal = validate_ticket(ticket, policy.compiled.vocabulary)
     compiled, _ = policy.select(normal["created_at"], edition)
     deadlines = {d.name: d for d in compiled.tiers[tier["id"]].deadlines}
     drawable = [name for name, d in (decision.get("deadlines") or {}).items()

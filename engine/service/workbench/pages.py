@@ -102,11 +102,11 @@ def try_page(state, policies, request) -> str:
     compiled = policy.compiled
     tz = compiled.timezone
     ticket = state["ticket"]
-    values = state.get("form") or form_values(ticket, tz)
+    values = state.get("form") or form_values(ticket, tz, compiled.vocabulary)
     errors = state["errors"]
     groups = []
     for key, title in GROUPS:
-        fields = [f for f in form_fields() if f.group == key]
+        fields = [f for f in form_fields(compiled.vocabulary) if f.group == key]
         if not fields:
             continue
         inner = "".join(_input(f, values, errors, tz) for f in fields)

@@ -7,20 +7,21 @@ from slapolicy.language import ast
 from slapolicy.tools.lint.findings import BASE_DAY, MISSING
 
 
-def _field_type(dotted: str):
+def _field_type(dotted: str, vocab=None):
+    """The type of a ticket field in `vocab` (a policy's merged Vocabulary; default the contract's)."""
     from slapolicy.decide.tickets import vocabulary
 
-    typ = vocabulary()
+    typ = vocab.type if vocab is not None else vocabulary()
     for part in dotted.split("."):
         typ = typ.field(part) if typ is not None and typ.kind == "object" else None
     return typ
 
 
-def _field_schema(dotted: str) -> tuple[dict, bool]:
-    """(JSON Schema node, required) of a ticket field."""
+def _field_schema(dotted: str, vocab=None) -> tuple[dict, bool]:
+    """(JSON Schema node, required) of a ticket field (in `vocab`, default the contract vocabulary)."""
     from slapolicy.language.schema import schema_json
 
-    node, required = schema_json("ticket"), True
+    node, required = vocab.schema if vocab is not None else schema_json("ticket"), True
     for part in dotted.split("."):
         required = required and part in (node.get("required") or ())
         node = (node.get("properties") or {}).get(part) or {}
@@ -167,8 +168,9 @@ class Domains:
     def _values(self, dotted):
         from slapolicy.decide.tickets import _fast_checker
 
-        typ = _field_type(dotted)
-        schema, required = _field_schema(dotted)
+        vocab = getattr(self.compiled, "vocabulary", None)
+        typ = _field_type(dotted, vocab)
+        schema, required = _field_schema(dotted, vocab)
         lits = self.usage.literals.get(dotted, set())
         if dotted == "created_at":
             return self.instants()

@@ -86,7 +86,8 @@ def channel_acceptance(compiled) -> dict:
     from slapolicy.decide.tickets import vocabulary
 
     out = {}
-    for channel in _field_schema("channel")[0].get("enum") or sorted(vocabulary().field("channel").values):
+    vocab = getattr(compiled, "vocabulary", None)
+    for channel in _field_schema("channel", vocab)[0].get("enum") or sorted(vocabulary().field("channel").values):
         ticket = probe_ticket(compiled, channel=channel)
         out[channel] = [r for r in compiled.acceptance if truth(r, ticket, {}) is True]
     return out
@@ -96,7 +97,7 @@ def topic_scope(compiled) -> dict:
     """topic -> the scope rule that decides a ticket with only that topic known (None if none does)."""
     out = {}
     stage = {"accepted": True}
-    for topic in _field_schema("topic")[0].get("enum") or []:
+    for topic in _field_schema("topic", getattr(compiled, "vocabulary", None))[0].get("enum") or []:
         ticket = probe_ticket(compiled, topic=topic)
         out[topic] = next((r for r in compiled.scope if truth(r, ticket, stage) is True), None)
     return out

@@ -87,7 +87,7 @@ def _clauses_md(doc: Document, source) -> str:
     parts = []
     for key, shown in split_clauses(source):
         text = clause_text(regulation, key)
-        parts.append(f"**clause {shown}**" + (f"\n\n> " + "\n> ".join(text.splitlines()) if text else
+        parts.append(f"**clause {shown}**" + ("\n\n> " + "\n> ".join(text.splitlines()) if text else
                                               " (its text was not found in the regulation file)"))
     return "\n\n".join(parts)
 

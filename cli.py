@@ -76,8 +76,8 @@ def _json_error(origin: str, text: str, exc: json.JSONDecodeError) -> str:
     return f"{origin}:{exc.lineno}:{exc.colno}: error: json-syntax: {exc.msg}"
 
 
-def _read_input(stream) -> str:
-    data = stream.read()
+def _read_input(stream, limit: int = -1) -> str:
+    data = stream.read(limit)
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
@@ -117,12 +117,17 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         decision = _decide_one(compiled, file, when, edition, explain)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
+    from slapolicy.decide.jsonio import read_lines, too_large_line
+    from slapolicy.language.diagnostics import InputError
+
     origin = _origin(file)
     failed = 0
     out = sys.stdout
-    for number, line in enumerate(file, start=1):
+    for number, line in enumerate(read_lines(file), start=1):
         failed += 1  # until decided
         try:
+            if line is None:
+                raise too_large_line()
             record = compiled.evaluate(_loads(line), as_of=when, explain=explain, edition=edition)
             failed -= 1
         except json.JSONDecodeError as exc:
@@ -131,9 +136,12 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         except TicketError as exc:
             click.echo(exc.format(f"{origin}:{number}"), err=True)
             record = {"line": number, "error": exc.to_json()}
+        except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
+            click.echo(f"{origin}:{number}: error: {exc.code}: {exc.message}", err=True)
+            record = {"line": number, "error": exc.to_json()}
         except Exception as exc:  # a defect must not lose the other lines: report it in place
-            click.echo(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}", err=True)
-            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
+            click.echo(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc!r}"[:2000], err=True)
+            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}"}}
         out.write(_dumps(record) + "\n")
     out.flush()
     if failed:
@@ -168,18 +176,21 @@ def _decide_one(compiled, file, when, edition, explain=True) -> dict:
     """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
     from slapolicy.api import TicketError
 
+    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS
+    from slapolicy.language.diagnostics import InputError
+
     origin = _origin(file)
-    text = _read_input(file)
+    text = _read_input(file, MAX_DOCUMENT_CHARS + 1)
     try:
-        ticket = _loads(text)  # the same parser as --jsonl: the same messages
+        ticket = _loads(text)  # the same parser as --jsonl: the same messages and limits
+        return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except json.JSONDecodeError as exc:
         click.echo(_json_error(origin, text, exc), err=True)
-        sys.exit(BAD_INPUT)
-    try:
-        return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except TicketError as exc:
         click.echo(exc.format(origin), err=True)
-        sys.exit(BAD_INPUT)
+    except InputError as exc:
+        click.echo(f"{origin}: error: {exc.code}: {exc.message}", err=True)
+    sys.exit(BAD_INPUT)
 
 
 @main.command()

@@ -18,6 +18,7 @@ from pathlib import Path
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
+from slapolicy.language.load import read_policy_file
 from slapolicy.language.source import Span
 
 __all__ = ["load_policy", "check_file", "check_paths", "Policy", "PolicyError", "TicketError",
@@ -53,11 +54,47 @@ def _compile_text(text: str, file: str):
     problems = validate_policy(loaded)
     if problems:
         raise PolicyError(problems, {file: text})
-    checked = check_policy(loaded)
-    if checked.errors:
-        raise PolicyError(checked.errors, {file: text})
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    return compile_policy(checked, digest)
+    try:
+        checked = check_policy(loaded)
+        if checked.errors:
+            raise PolicyError(checked.errors, {file: text})
+        deep = _too_deep_definition(checked)
+        if deep is not None:
+            raise PolicyError([Diagnostic("definition-too-deep", f"definition '{deep}' rests on a chain of more than "
+                                          f"{MAX_DEFINITION_DEPTH} definitions", loaded.key_span(("definitions", deep)))],
+                              {file: text})
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return compile_policy(checked, digest)
+    except RecursionError:  # e.g. a chain of hundreds of definitions, each using the one before
+        raise PolicyError([Diagnostic("policy-too-deep", "the policy nests too deeply to be checked (a chain of "
+                                      "definitions or an expression that is hundreds of levels deep)",
+                                      Span(file, 1, 1, 1, 2))], {file: text}) from None
+
+
+MAX_DEFINITION_DEPTH = 100  # definitions resting on definitions; evaluation recurses once per level
+
+
+def _too_deep_definition(checked):
+    """The first definition whose chain of definitions (each using the next) is longer than the limit."""
+    direct = {}
+    for path, expr in checked.exprs.items():
+        if len(path) == 3 and path[0] == "definitions":
+            direct[path[1]] = sorted({r[1] for r in expr.resolved.values() if r[0] == "def"})
+    depth: dict = {}
+    for root in direct:
+        stack = [(root, False)]
+        while stack:  # post-order without recursion; cycles were refused by the checker
+            name, expanded = stack.pop()
+            if name in depth:
+                continue
+            if expanded:
+                depth[name] = 1 + max((depth.get(d, 0) for d in direct.get(name, ())), default=0)
+                continue
+            stack.append((name, True))
+            stack.extend((d, False) for d in direct.get(name, ()) if d not in depth)
+        if depth[root] > MAX_DEFINITION_DEPTH:
+            return root
+    return None
 
 
 def check_text(text: str, file: str) -> CheckResult:
@@ -72,9 +109,9 @@ def check_file(path) -> CheckResult:
     path = Path(path)
     file = _display(path)
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return CheckResult(file, "", [Diagnostic("unreadable", f"cannot read the file: {exc}", Span(file, 1, 1, 1, 2))])
+        text = read_policy_file(path, file)
+    except PolicyError as exc:
+        return CheckResult(file, "", exc.diagnostics)
     return check_text(text, file)
 
 
@@ -216,13 +253,7 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
     Raises PolicyNotFound / PolicyError."""
     path = resolve_policy_path(str(id_or_path), policies_dir)
     files = [path] + (edition_files(path) if "@" not in path.stem else [])
-    texts = []
-    for f in files:
-        try:
-            texts.append((f, f.read_text("utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
-                                          Span(_display(f), 1, 1, 1, 2))]) from None
+    texts = [(f, read_policy_file(f, _display(f))) for f in files]  # PolicyError if one cannot be read safely
     key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
     with _lock:
         hit = _cache.get(key[0][0])

@@ -34,6 +34,7 @@ import uuid
 from pathlib import Path
 
 from slapolicy.api import TicketError
+from slapolicy.language.diagnostics import InputError
 from slapolicy.decide import jsonio
 from slapolicy.service.http import (
     _METHODS,
@@ -139,9 +140,12 @@ class Service:
         return b"".join(chunks)
 
     # -- evaluation -----------------------------------------------------------------------------
-    def decide(self, policy, ticket, options, route) -> tuple[dict | None, dict | None]:
-        """(decision, None) or (None, error body) for one decoded ticket."""
+    def decide(self, policy, ticket, options, route, check_text=False) -> tuple[dict | None, dict | None]:
+        """(decision, None) or (None, error body) for one decoded ticket (`check_text`: an item of a batch,
+        whose strings were not checked yet, slapolicy.decide.jsonio)."""
         try:
+            if check_text:
+                jsonio.check_text_of(ticket)
             decision = policy.evaluate(ticket, **options)
         except TicketError as exc:
             self.metrics.error(route, "invalid-ticket")
@@ -154,14 +158,14 @@ class Service:
         return decision, None
 
     def batch_json(self, policy, body: bytes, options, route):
-        tickets = parse_json(body)
+        tickets = parse_json(body, check_text=False)
         if not isinstance(tickets, list):
             raise ApiError(422, "invalid-batch", f"a batch must be a JSON list of tickets, not "
                            f"{type(tickets).__name__ if tickets is not None else 'null'} "
                            f"(or JSON Lines with Content-Type: {NDJSON})")
         out, logged, failed = [], [], 0
         for index, ticket in enumerate(tickets):
-            decision, error = self.decide(policy, ticket, options, route)
+            decision, error = self.decide(policy, ticket, options, route, check_text=True)
             if error is not None:
                 failed += 1
                 out.append({"index": index, "error": error})
@@ -179,9 +183,9 @@ class Service:
             error = None
             try:
                 ticket = jsonio.loads(line)
-            except json.JSONDecodeError as exc:  # orjson.JSONDecodeError is one
-                error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
-                self.metrics.error(route, "json-syntax")
+            except (json.JSONDecodeError, InputError, TicketError) as exc:  # orjson.JSONDecodeError is one
+                error = jsonio.error_record(exc)
+                self.metrics.error(route, error["code"])
             else:
                 decision, error = self.decide(policy, ticket, options, route)
             if error is not None:

@@ -65,10 +65,13 @@ def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
     out: OrderedDict = OrderedDict()
     files = sorted(p for p in path.glob("*.yaml") if _policy_name(p.name)) if path.is_dir() else [path]
     for f in files:
+        from slapolicy.language.diagnostics import PolicyError
+        from slapolicy.language.load import read_policy_file
+
         try:
-            out[f.stem] = (_display(f), f.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DiffError(f"{_display(f)}: cannot read the file: {exc}") from None
+            out[f.stem] = (_display(f), read_policy_file(f, _display(f)))  # the one safe reader
+        except PolicyError as exc:
+            raise DiffError(exc.diagnostics[0].format()) from None
     return out
 
 

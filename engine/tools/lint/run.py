@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 from slapolicy.language.diagnostics import Diagnostic
-from slapolicy.language.source import Span
 from slapolicy.tools.lint.analysis import Analysis
 from slapolicy.tools.lint.findings import CHECKER_WARNINGS, DEFAULT_LIMIT, WARNING, Finding, LintResult
 
@@ -45,10 +44,13 @@ def lint_file(path, limit: int = DEFAULT_LIMIT, seed: int = 0) -> LintResult:
 
     path = Path(path)
     file = _display(path)
+    from slapolicy.language.diagnostics import PolicyError
+    from slapolicy.language.load import read_policy_file
+
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return LintResult(file, "", [], [Diagnostic("unreadable", f"cannot read the file: {exc}", Span(file, 1, 1, 1, 2))])
+        text = read_policy_file(path, file)  # the one safe reader (regular files only, size capped)
+    except PolicyError as exc:
+        return LintResult(file, "", [], exc.diagnostics)
     return lint_text(text, file, limit, seed)
 
 

@@ -507,7 +507,18 @@ def corpus_generate(policy, policies, n, seed, out):
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+@click.option("--base-url", default=None, metavar="URL",
+              help="Start of the workbench's share links, e.g. https://sla.example.com (default: the bind address).")
+@click.option("--timeout-keep-alive", type=click.FloatRange(0.1), default=5.0, show_default=True,
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's headers (slow clients are closed).")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds a client has to send a request's body (else 408).")
+@click.option("--limit-concurrency", type=click.IntRange(1), default=1000, show_default=True,
+              help="Connections beyond this many are answered 503.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
+          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -516,12 +527,17 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
     except ImportError as exc:
         click.echo(f"slapolicy: the HTTP service needs its extra: pip install 'slapolicy[server]' ({exc})", err=True)
         sys.exit(BAD_INPUT)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        click.echo(f"slapolicy: --base-url: {base_url!r} is not an http:// or https:// URL", err=True)
+        sys.exit(BAD_INPUT)
     if policies is not None and not Path(policies).is_dir():
         click.echo(f"slapolicy: --policies: '{policies}' is not a directory", err=True)
         sys.exit(BAD_INPUT)
     try:
         run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
-            reload_interval=reload_interval, log_level=log_level, access_log=access_log)
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
+            timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
+            limit_concurrency=limit_concurrency)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

@@ -21,6 +21,7 @@ change, with a few example ticket ids for each change.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import statistics
 import subprocess
@@ -550,13 +551,19 @@ def render_text(diffs) -> str:
 
 
 def _md(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Policy text in a Markdown line or table cell: no raw HTML (`<`, `>`, `&` as entities)."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_code(text) -> str:
+    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
 
 
 def render_markdown(diffs) -> str:
     lines = []
     for d in diffs:
-        lines.append(f"### Policy `{d.name}`: `{d.old_label or '(none)'}` → `{d.new_label or '(none)'}`")
+        lines.append(f"### Policy {_md_code(d.name)}: {_md_code(d.old_label or '(none)')} → "
+                     f"{_md_code(d.new_label or '(none)')}")
         lines.append("")
         if d.changes:
             lines.append(f"**What changes** ({len(d.changes)})")

@@ -59,9 +59,9 @@ def _parse_as_of(as_of: str | None):
     from slapolicy.api import parse_timestamp
 
     try:
-        return parse_timestamp(as_of)
-    except ValueError:
-        click.echo(f"slapolicy: --as-of: {as_of!r} is not an RFC 3339 timestamp with a UTC offset", err=True)
+        return parse_timestamp(as_of, "--as-of")
+    except ValueError as exc:  # InputError invalid-parameter: not RFC 3339, no offset, outside the years
+        click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -169,7 +169,8 @@ def _durable_backend(compiled, policy, policies, when):
 
 
 def _origin(file) -> str:
-    return "<stdin>" if file.name in ("<stdin>", "-") else file.name
+    name = getattr(file, "name", "<stdin>")
+    return "<stdin>" if name in ("<stdin>", "-") else name
 
 
 def _decide_one(compiled, file, when, edition, explain=True) -> dict:
@@ -311,7 +312,7 @@ def watch(policy, policies, replay, until, warning_share, file):
         out.flush()
 
     def on_error(number, message):
-        click.echo(f"{file.name}:{number}: {message}", err=True)
+        click.echo(f"{_origin(file)}:{number}: {message}", err=True)
 
     watcher = Watcher(compiled, warning_share, emit, on_error)
     if replay:

@@ -58,11 +58,9 @@ def _compile_text(text: str, file: str):
         checked = check_policy(loaded)
         if checked.errors:
             raise PolicyError(checked.errors, {file: text})
-        deep = _too_deep_definition(checked)
-        if deep is not None:
-            raise PolicyError([Diagnostic("definition-too-deep", f"definition '{deep}' rests on a chain of more than "
-                                          f"{MAX_DEFINITION_DEPTH} definitions", loaded.key_span(("definitions", deep)))],
-                              {file: text})
+        deep = limit_problems(checked)
+        if deep:
+            raise PolicyError(deep, {file: text})
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         return compile_policy(checked, digest)
     except RecursionError:  # e.g. a chain of hundreds of definitions, each using the one before
@@ -72,6 +70,16 @@ def _compile_text(text: str, file: str):
 
 
 MAX_DEFINITION_DEPTH = 100  # definitions resting on definitions; evaluation recurses once per level
+
+
+def limit_problems(checked) -> list:
+    """Diagnostics for a checked policy beyond the structural limits (a chain of definitions too long to
+    evaluate without deep recursion); every pipeline that compiles a policy calls it after the checker."""
+    deep = _too_deep_definition(checked)
+    if deep is None:
+        return []
+    return [Diagnostic("definition-too-deep", f"definition '{deep}' rests on a chain of more than "
+                       f"{MAX_DEFINITION_DEPTH} definitions", checked.loaded.key_span(("definitions", deep)))]
 
 
 def _too_deep_definition(checked):
@@ -100,8 +108,8 @@ def _too_deep_definition(checked):
 def check_text(text: str, file: str) -> CheckResult:
     try:
         compiled = _compile_text(text, file)
-    except PolicyError as exc:
-        return CheckResult(file, text, exc.diagnostics)
+    except PolicyError as exc:  # excerpts only from the texts the error carries (none for a non-policy)
+        return CheckResult(file, exc.texts.get(file, ""), exc.diagnostics)
     return CheckResult(file, text, sorted(compiled.warnings, key=Diagnostic.sort_key))
 
 
@@ -147,7 +155,7 @@ def resolve_policy_path(id_or_path: str, policies_dir=None) -> Path:
     # a path has a YAML suffix or a directory part; a bare word is an id (a file named like an id in the
     # working directory must not replace the bundled policy)
     if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:
-        if not candidate.is_file():
+        if not (candidate.exists() or candidate.is_symlink()) or candidate.is_dir():  # the safe reader refuses the rest
             raise PolicyNotFound(f"policy file '{id_or_path}' does not exist")
         return candidate
     d = Path(policies_dir) if policies_dir else default_policies_dir()

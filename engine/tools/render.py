@@ -353,9 +353,9 @@ def _coverage(compiled):
 # -- renderers ----------------------------------------------------------------------------------
 
 def _mde(text) -> str:
-    """Policy text in Markdown: no raw HTML (`<`, `>` and `&` as entities; a Markdown viewer shows them as
-    written), backticks kept out of code spans."""
-    return html.escape(str(text), quote=False)
+    """Policy text in Markdown: no raw HTML (`<` and `&` as entities, which a Markdown viewer shows as
+    written; without `<` no tag can open, so `>` and "->" stay as they are)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _md_code(text) -> str:

@@ -20,13 +20,15 @@ def lint_text(text: str, file: str, limit: int = DEFAULT_LIMIT, seed: int = 0) -
 
     try:
         loaded = load_yaml(text, file)
-    except PolicyError as exc:
-        return LintResult(file, text, [], exc.diagnostics)
+    except PolicyError as exc:  # excerpts only from the texts the error carries (none for a non-policy)
+        return LintResult(file, exc.texts.get(file, ""), [], exc.diagnostics)
     problems = validate_policy(loaded)
     if problems:
         return LintResult(file, text, [], sorted(problems, key=Diagnostic.sort_key))
     checked = check_policy(loaded)
-    blocking = [d for d in checked.errors if d.code != "no-default"]
+    from slapolicy.api import limit_problems
+
+    blocking = [d for d in checked.errors if d.code != "no-default"] or limit_problems(checked)
     if blocking:
         return LintResult(file, text, [], sorted(blocking, key=Diagnostic.sort_key))
     compiled = compile_policy(checked, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])

@@ -4,8 +4,9 @@
   ever for the headers of a request: `protocol_class` closes a connection whose request headers are
   not complete `header_timeout` seconds after it opened (or after its previous response); the body of
   a request must arrive within `body_timeout` seconds (Service.read_body: 408 `body-timeout`);
-  `limit_concurrency` answers 503 beyond that many connections; h11 refuses headers larger than
-  `MAX_HEADER_BYTES` (400).
+  `limit_concurrency` answers 503 beyond that many connections; a request line and headers larger than
+  `MAX_HEADER_BYTES` close the connection (httptools, uvicorn's parser when installed, has no limit of
+  its own; h11's is set to the same). httptools refuses URLs of 64 KiB or more (400).
 * The query string: at most MAX_QUERY_BYTES (414 `query-too-long`) and MAX_QUERY_PARAMS parameters
   (400 `too-many-parameters`), checked on the raw bytes before anything parses them.
 * Cross-site requests: a POST to the API must be JSON (`application/json`, `+json`) or one of the JSON
@@ -24,9 +25,9 @@ import urllib.parse
 
 from slapolicy.service.http import JSON, NDJSON_TYPES, ApiError
 
-MAX_QUERY_BYTES = 96 * 1024  # a workbench share link carries its ticket (up to 64 KiB) in the query
+MAX_QUERY_BYTES = 62 * 1024  # a share link carries its ticket in the query; httptools refuses URLs over 64 KiB
 MAX_QUERY_PARAMS = 32
-MAX_HEADER_BYTES = 32 * 1024
+MAX_HEADER_BYTES = MAX_QUERY_BYTES + 32 * 1024  # the request line and headers: a query at the limit still gets its 414
 DEFAULTS = {"timeout_keep_alive": 5.0, "header_timeout": 10.0, "body_timeout": 30.0, "limit_concurrency": 1000}
 
 
@@ -103,9 +104,20 @@ def protocol_class(header_timeout: float):
     class TimedProtocol(Base):
         _header_timer = None
 
+        _header_bytes = 0
+
         def _arm(self):
             self._disarm()
+            self._header_bytes = 0
             self._header_timer = self.loop.call_later(header_timeout, self._header_timeout)
+
+        def data_received(self, data):
+            if self.cycle is None or self.cycle.response_complete:  # still reading a request's headers
+                self._header_bytes += len(data)
+                if self._header_bytes > MAX_HEADER_BYTES:  # httptools has no limit of its own
+                    self.transport.close()
+                    return
+            super().data_received(data)
 
         def _disarm(self):
             if self._header_timer is not None:

@@ -106,7 +106,10 @@ class DecisionLog:
 
     def close(self):
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:  # what is still buffered cannot be written (a full disk): said, not raised
+                log.error("closing the decision log %s: %s", self.path, exc)
 
 
 def _now_iso() -> str:

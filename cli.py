@@ -59,9 +59,9 @@ def _parse_as_of(as_of: str | None):
     from slapolicy.api import parse_timestamp
 
     try:
-        return parse_timestamp(as_of)
-    except ValueError:
-        click.echo(f"slapolicy: --as-of: {as_of!r} is not an RFC 3339 timestamp with a UTC offset", err=True)
+        return parse_timestamp(as_of, "--as-of")
+    except ValueError as exc:  # InputError invalid-parameter: not RFC 3339, no offset, outside the years
+        click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 
@@ -76,8 +76,8 @@ def _json_error(origin: str, text: str, exc: json.JSONDecodeError) -> str:
     return f"{origin}:{exc.lineno}:{exc.colno}: error: json-syntax: {exc.msg}"
 
 
-def _read_input(stream) -> str:
-    data = stream.read()
+def _read_input(stream, limit: int = -1) -> str:
+    data = stream.read(limit)
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
@@ -117,12 +117,17 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         decision = _decide_one(compiled, file, when, edition, explain)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
+    from slapolicy.decide.jsonio import read_lines, too_large_line
+    from slapolicy.language.diagnostics import InputError
+
     origin = _origin(file)
     failed = 0
     out = sys.stdout
-    for number, line in enumerate(file, start=1):
+    for number, line in enumerate(read_lines(file), start=1):
         failed += 1  # until decided
         try:
+            if line is None:
+                raise too_large_line()
             record = compiled.evaluate(_loads(line), as_of=when, explain=explain, edition=edition)
             failed -= 1
         except json.JSONDecodeError as exc:
@@ -131,9 +136,12 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         except TicketError as exc:
             click.echo(exc.format(f"{origin}:{number}"), err=True)
             record = {"line": number, "error": exc.to_json()}
+        except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
+            click.echo(f"{origin}:{number}: error: {exc.code}: {exc.message}", err=True)
+            record = {"line": number, "error": exc.to_json()}
         except Exception as exc:  # a defect must not lose the other lines: report it in place
-            click.echo(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}", err=True)
-            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
+            click.echo(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc!r}"[:2000], err=True)
+            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}"}}
         out.write(_dumps(record) + "\n")
     out.flush()
     if failed:
@@ -161,25 +169,29 @@ def _durable_backend(compiled, policy, policies, when):
 
 
 def _origin(file) -> str:
-    return "<stdin>" if file.name in ("<stdin>", "-") else file.name
+    name = getattr(file, "name", "<stdin>")
+    return "<stdin>" if name in ("<stdin>", "-") else name
 
 
 def _decide_one(compiled, file, when, edition, explain=True) -> dict:
     """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
     from slapolicy.api import TicketError
 
+    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS
+    from slapolicy.language.diagnostics import InputError
+
     origin = _origin(file)
-    text = _read_input(file)
+    text = _read_input(file, MAX_DOCUMENT_CHARS + 1)
     try:
-        ticket = _loads(text)  # the same parser as --jsonl: the same messages
+        ticket = _loads(text)  # the same parser as --jsonl: the same messages and limits
+        return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except json.JSONDecodeError as exc:
         click.echo(_json_error(origin, text, exc), err=True)
-        sys.exit(BAD_INPUT)
-    try:
-        return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except TicketError as exc:
         click.echo(exc.format(origin), err=True)
-        sys.exit(BAD_INPUT)
+    except InputError as exc:
+        click.echo(f"{origin}: error: {exc.code}: {exc.message}", err=True)
+    sys.exit(BAD_INPUT)
 
 
 @main.command()
@@ -346,7 +358,7 @@ def watch(policy, policies, replay, until, warning_share, file):
         out.flush()
 
     def on_error(number, message):
-        click.echo(f"{file.name}:{number}: {message}", err=True)
+        click.echo(f"{_origin(file)}:{number}: {message}", err=True)
 
     watcher = Watcher(compiled, warning_share, emit, on_error)
     if replay:
@@ -560,7 +572,18 @@ def corpus_generate(policy, policies, n, seed, out):
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+@click.option("--base-url", default=None, metavar="URL",
+              help="Start of the workbench's share links, e.g. https://sla.example.com (default: the bind address).")
+@click.option("--timeout-keep-alive", type=click.FloatRange(0.1), default=5.0, show_default=True,
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's headers (slow clients are closed).")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds a client has to send a request's body (else 408).")
+@click.option("--limit-concurrency", type=click.IntRange(1), default=1000, show_default=True,
+              help="Connections beyond this many are answered 503.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
+          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -569,12 +592,17 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
     except ImportError as exc:
         click.echo(f"slapolicy: the HTTP service needs its extra: pip install 'slapolicy[server]' ({exc})", err=True)
         sys.exit(BAD_INPUT)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        click.echo(f"slapolicy: --base-url: {base_url!r} is not an http:// or https:// URL", err=True)
+        sys.exit(BAD_INPUT)
     if policies is not None and not Path(policies).is_dir():
         click.echo(f"slapolicy: --policies: '{policies}' is not a directory", err=True)
         sys.exit(BAD_INPUT)
     try:
         run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
-            reload_interval=reload_interval, log_level=log_level, access_log=access_log)
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
+            timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
+            limit_concurrency=limit_concurrency)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

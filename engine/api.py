@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
+from slapolicy.language.load import read_policy_file
 from slapolicy.language.source import Span
 from slapolicy.language.vocabulary import VOCABULARY_FILE
 
@@ -62,19 +63,63 @@ def _compile_text(text: str, file: str, repository: tuple[str, str] | None = Non
     problems = validate_policy(loaded)
     if problems:
         raise PolicyError(problems, {file: text})
-    checked = check_policy(loaded, repository=repository)
-    if checked.errors:
-        raise PolicyError(checked.errors, {file: text})
-    vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
-    digest = hashlib.sha256((text + vocab_key).encode("utf-8")).hexdigest()[:16]  # its vocabulary is part of it
-    return compile_policy(checked, digest)
+    try:
+        checked = check_policy(loaded, repository=repository)
+        if checked.errors:
+            raise PolicyError(checked.errors, {file: text})
+        deep = limit_problems(checked)
+        if deep:
+            raise PolicyError(deep, {file: text})
+        vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
+        digest = hashlib.sha256((text + vocab_key).encode("utf-8")).hexdigest()[:16]  # its vocabulary is part of it
+        return compile_policy(checked, digest)
+    except RecursionError:  # e.g. a chain of hundreds of definitions, each using the one before
+        raise PolicyError([Diagnostic("policy-too-deep", "the policy nests too deeply to be checked (a chain of "
+                                      "definitions or an expression that is hundreds of levels deep)",
+                                      Span(file, 1, 1, 1, 2))], {file: text}) from None
+
+
+MAX_DEFINITION_DEPTH = 100  # definitions resting on definitions; evaluation recurses once per level
+
+
+def limit_problems(checked) -> list:
+    """Diagnostics for a checked policy beyond the structural limits (a chain of definitions too long to
+    evaluate without deep recursion); every pipeline that compiles a policy calls it after the checker."""
+    deep = _too_deep_definition(checked)
+    if deep is None:
+        return []
+    return [Diagnostic("definition-too-deep", f"definition '{deep}' rests on a chain of more than "
+                       f"{MAX_DEFINITION_DEPTH} definitions", checked.loaded.key_span(("definitions", deep)))]
+
+
+def _too_deep_definition(checked):
+    """The first definition whose chain of definitions (each using the next) is longer than the limit."""
+    direct = {}
+    for path, expr in checked.exprs.items():
+        if len(path) == 3 and path[0] == "definitions":
+            direct[path[1]] = sorted({r[1] for r in expr.resolved.values() if r[0] == "def"})
+    depth: dict = {}
+    for root in direct:
+        stack = [(root, False)]
+        while stack:  # post-order without recursion; cycles were refused by the checker
+            name, expanded = stack.pop()
+            if name in depth:
+                continue
+            if expanded:
+                depth[name] = 1 + max((depth.get(d, 0) for d in direct.get(name, ())), default=0)
+                continue
+            stack.append((name, True))
+            stack.extend((d, False) for d in direct.get(name, ()) if d not in depth)
+        if depth[root] > MAX_DEFINITION_DEPTH:
+            return root
+    return None
 
 
 def check_text(text: str, file: str) -> CheckResult:
     try:
         compiled = _compile_text(text, file)
-    except PolicyError as exc:
-        return CheckResult(file, text, exc.diagnostics)
+    except PolicyError as exc:  # excerpts only from the texts the error carries (none for a non-policy)
+        return CheckResult(file, exc.texts.get(file, ""), exc.diagnostics)
     return CheckResult(file, text, sorted(compiled.warnings, key=Diagnostic.sort_key))
 
 
@@ -87,9 +132,9 @@ def check_file(path: str | os.PathLike[str]) -> CheckResult:
         text, diagnostics, _vocab, _loaded = check_vocabulary(path)
         return CheckResult(file, text, diagnostics)
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return CheckResult(file, "", [Diagnostic("unreadable", f"cannot read the file: {exc}", Span(file, 1, 1, 1, 2))])
+        text = read_policy_file(path, file)
+    except PolicyError as exc:
+        return CheckResult(file, "", exc.diagnostics)
     return check_text(text, file)
 
 
@@ -132,7 +177,7 @@ def resolve_policy_path(id_or_path: str, policies_dir: str | os.PathLike[str] | 
     # a path has a YAML suffix or a directory part; a bare word is an id (a file named like an id in the
     # working directory must not replace the bundled policy)
     if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:
-        if not candidate.is_file():
+        if not (candidate.exists() or candidate.is_symlink()) or candidate.is_dir():  # the safe reader refuses the rest
             raise PolicyNotFound(f"policy file '{id_or_path}' does not exist")
         return candidate
     d = Path(policies_dir) if policies_dir else default_policies_dir()
@@ -242,13 +287,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
     Raises PolicyNotFound / PolicyError."""
     path = resolve_policy_path(str(id_or_path), policies_dir)
     files = [path] + (edition_files(path) if "@" not in path.stem else [])
-    texts = []
-    for f in files:
-        try:
-            texts.append((f, f.read_text("utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
-                                          Span(_display(f), 1, 1, 1, 2))]) from None
+    texts = [(f, read_policy_file(f, _display(f))) for f in files]  # PolicyError if one cannot be read safely
     key = tuple((str(f.resolve()), hashlib.sha256(t.encode("utf-8")).hexdigest()) for f, t in texts)
     vocab_file = path.parent / VOCABULARY_FILE  # an edited repository vocabulary recompiles its policies
     if vocab_file.is_file():

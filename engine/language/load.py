@@ -4,17 +4,36 @@
 bool, None; YAML dates become ISO strings) and `spans`, a map from a key path tuple such as
 ("tier_rules", 2, "when") to the Span of that value (and ("...", "#key") for the key itself).
 Duplicate keys are errors, not silent overwrites.
+
+Nothing in a policy file can make the loader amplify, execute or reach outside it (README "Input
+limits", docs/diagnostics.md): anchors and aliases are refused before anything is expanded (test
+files, which may share tickets through aliases, are capped at MAX_NODES built values); every tag
+but the standard ones of plain data is refused; nesting is capped at MAX_DEPTH, integers at
+MAX_INT_DIGITS digits; `.nan` / `.inf` are refused. `read_policy_file(path)` is the one reader of
+policy and test files for every command and the server: regular files only (a FIFO, a device or a
+directory is refused without being opened for a blocking read), at most MAX_BYTES, UTF-8; a symlink
+only to a regular file in the link's own directory tree (a ConfigMap-style `..data/` link works; a
+link to /etc/passwd is refused and its content never read). A file that
+is plain text (one scalar) is `not-a-policy`, reported without an excerpt of its text.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
 from slapolicy.language.source import Span
 
 MAX_BYTES = 2_000_000
+MAX_DEPTH = 64  # mappings / lists nested in a policy (the deepest bundled one is 6)
+MAX_INT_DIGITS = 40
+MAX_NODES = 500_000  # values built from one file: caps what aliases (test files only) may expand to
+_STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -57,10 +76,67 @@ class _Builder(yaml.constructor.SafeConstructor):
     pass
 
 
-def load_yaml(text: str, file: str, allow_aliases: bool = False) -> Loaded:
+def _refuse(file: str, code: str, message: str, text: str | None = None, span: Span | None = None):
+    raise PolicyError([Diagnostic(code, message, span or Span(file, 1, 1, 1, 2))], {file: text} if text else {})
+
+
+def read_policy_file(path, display: str | None = None) -> str:
+    """The text of a policy (or test) file, read safely; PolicyError with one diagnostic otherwise:
+    `unreadable` (missing, not UTF-8, an OS error), `not-a-regular-file` (FIFO, device, directory...),
+    `unsafe-symlink` (a link out of its directory tree), `file-too-large` (over MAX_BYTES)."""
+    path = Path(path)
+    file = display or str(path)
+    try:
+        if path.is_symlink():
+            target = path.resolve(strict=True)
+            home = path.parent.resolve(strict=True)
+            if home != target.parent and home not in target.parents:
+                _refuse(file, "unsafe-symlink", "the file is a symbolic link to a file outside its directory; "
+                        "a policy file may link only to a file in the same directory tree")
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; nothing but a regular file is read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except PolicyError:
+        raise
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
+        _refuse(file, "unreadable", f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+                    else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket"
+                    if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+            _refuse(file, "not-a-regular-file", f"the file is {kind}, not a regular file: not read")
+        if info.st_size > MAX_BYTES:
+            _refuse(file, "file-too-large", f"the file has {info.st_size} bytes; the limit is {MAX_BYTES}")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_BYTES:  # it grew while being read
+                _refuse(file, "file-too-large", f"the file has more than {MAX_BYTES} bytes")
+            chunks.append(chunk)
+    except OSError as exc:
+        _refuse(file, "unreadable", f"cannot read the file: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        _refuse(file, "unreadable", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                span=Span(file, line, col, line, col + 1))
+
+
+def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool = False) -> Loaded:
+    """The file's data and spans; PolicyError with every problem. A policy is a mapping; a test file
+    (`test_file`) a list of cases, and may share tickets through aliases (`allow_aliases`)."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Diagnostic("file-too-large", f"policy file is larger than {MAX_BYTES} bytes",
-                                      Span(file, 1, 1, 1, 2))], {file: text})
+                                      Span(file, 1, 1, 1, 2))])
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -69,17 +145,42 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False) -> Loaded:
         raise PolicyError([Diagnostic("yaml-syntax", f"{exc.problem or exc.context}", span)], {file: text}) from None
     except yaml.YAMLError as exc:
         raise PolicyError([Diagnostic("yaml-syntax", str(exc), Span(file, 1, 1, 1, 2))], {file: text}) from None
+    except RecursionError:  # the pure-Python composer on deep nesting
+        raise PolicyError([Diagnostic("yaml-too-deep", f"values are nested deeper than {MAX_DEPTH} levels",
+                                      Span(file, 1, 1, 1, 2))]) from None
     loaded = Loaded(file, text, None)
     problems: list[Diagnostic] = []
     constructor = _Builder()
+    built = 0
+
+    class _Stop(Exception):
+        pass
 
     def build(node, path):
+        nonlocal built
+        built += 1
+        if built > MAX_NODES:
+            problems.append(Diagnostic("yaml-too-large", f"the file expands to more than {MAX_NODES} values "
+                                       "(aliases repeat what they name)", _span(file, node)))
+            raise _Stop
+        if len(path) > MAX_DEPTH:
+            problems.append(Diagnostic("yaml-too-deep", f"values are nested deeper than {MAX_DEPTH} levels",
+                                       _span(file, node)))
+            raise _Stop
         loaded.spans[path] = ScalarInfo(_span(file, node), getattr(node, "style", None))
+        if node.tag not in _STANDARD_TAGS:
+            problems.append(Diagnostic("yaml-tag", f"tag {node.tag} is not allowed in a policy (only plain data)",
+                                       _span(file, node)))
+            return None
         if isinstance(node, yaml.MappingNode):
             out = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     problems.append(Diagnostic("yaml-key", "mapping keys must be plain text", _span(file, key_node)))
+                    continue
+                if key_node.tag not in _STANDARD_TAGS:
+                    problems.append(Diagnostic("yaml-tag", f"tag {key_node.tag} is not allowed in a policy "
+                                               "(only plain data)", _span(file, key_node)))
                     continue
                 key = key_node.value  # keys are text: `on:` stays "on", not YAML 1.1's True
                 if key in out:
@@ -94,35 +195,60 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False) -> Loaded:
         return _scalar(node)
 
     def _scalar(node):
-        if node.tag == "tag:yaml.org,2002:merge" or node.tag.startswith("!"):
-            problems.append(Diagnostic("yaml-tag", f"tag {node.tag} is not allowed in a policy", _span(file, node)))
+        if node.tag == "tag:yaml.org,2002:int":
+            digits = sum(c.isdigit() or c in "abcdefABCDEF" for c in node.value)
+            if digits > MAX_INT_DIGITS:
+                problems.append(Diagnostic("yaml-number", f"an integer of {digits} digits; the limit is "
+                                           f"{MAX_INT_DIGITS}", _span(file, node)))
+                return None
+        try:
+            value = constructor.construct_object(node)
+        except Exception as exc:  # noqa: BLE001 - 2026-02-30, `!!timestamp x` (AttributeError in PyYAML)
+            problems.append(Diagnostic("yaml-value", f"cannot read this value: {str(exc).splitlines()[0][:200]}",
+                                       _span(file, node)))
             return None
-        value = constructor.construct_object(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Diagnostic("yaml-number", f"{node.value} is not a finite number", _span(file, node)))
+            return None
         if isinstance(value, (dt.datetime, dt.date)):
             return value.isoformat()
         return value
 
     if node is None:
         raise PolicyError([Diagnostic("empty-policy", "the policy file is empty", Span(file, 1, 1, 1, 2))], {file: text})
-    if not allow_aliases and _has_alias(node):
-        problems.append(Diagnostic("yaml-alias", "anchors and aliases are not allowed in a policy", _span(file, node)))
-    loaded.data = build(node, ())
+    if isinstance(node, yaml.ScalarNode) or (test_file and not isinstance(node, yaml.SequenceNode)):
+        # not a policy: no excerpt of its text (it may be any file a link or a typo pointed at)
+        raise PolicyError([Diagnostic("test-file", "a test file is a list of cases", Span(file, 1, 1, 1, 2))]
+                          if test_file else [Diagnostic("not-a-policy", "the file is plain text, not a YAML mapping of policy keys",
+                                                        Span(file, 1, 1, 1, 2))])
+    if not allow_aliases:
+        shared = _first_alias(node)
+        if shared is not None:  # refused before anything is expanded
+            raise PolicyError([Diagnostic("yaml-alias", "anchors and aliases are not allowed in a policy",
+                                          _span(file, shared))], {file: text})
+    try:
+        loaded.data = build(node, ())
+    except _Stop:
+        pass
+    except RecursionError:
+        problems.append(Diagnostic("yaml-too-deep", f"values are nested deeper than {MAX_DEPTH} levels",
+                                   Span(file, 1, 1, 1, 2)))
     if problems:
         raise PolicyError(problems, {file: text})
     return loaded
 
 
-def _has_alias(root) -> bool:
-    """True if a node is shared (an alias): refuse them, they hide structure and allow billion laughs."""
+def _first_alias(root):
+    """The first node reached twice (an alias), or None: they hide structure and allow billion laughs."""
     seen, stack = set(), [root]
     while stack:
         n = stack.pop()
         if id(n) in seen:
-            return True
+            return n
         seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 stack.extend((k, v))
         elif isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
-    return False
+    return None

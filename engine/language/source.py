@@ -35,4 +35,13 @@ def excerpt(text: str | None, span: Span) -> str:
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col
     width = max(1, min(width, len(line) - span.col + 1 if len(line) >= span.col else 1))
-    return f"    {line}\n    {' ' * (span.col - 1)}{'^' * width}"
+    col = span.col
+    if len(line) > MAX_EXCERPT:  # a very long line: the part around the span, the caret at most MAX_EXCERPT wide
+        start = max(0, col - 1 - MAX_EXCERPT // 4)
+        line = ("..." if start else "") + line[start:start + MAX_EXCERPT] + "..."
+        col = col - start + (3 if start else 0)
+        width = min(width, MAX_EXCERPT - (col - 1) + (3 if start else 0))
+    return f"    {line}\n    {' ' * (col - 1)}{'^' * max(1, width)}"
+
+
+MAX_EXCERPT = 160  # characters of a source line shown under a diagnostic

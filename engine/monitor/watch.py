@@ -60,10 +60,19 @@ class Watcher:
 
         if not line.strip():
             return
+        from slapolicy.decide import jsonio
+        from slapolicy.language.diagnostics import InputError
+
         try:
-            record = json.loads(line)
+            record = jsonio.loads(line)  # the input limits of every reader (slapolicy.decide.jsonio)
         except json.JSONDecodeError as exc:
             self.on_error(number, f"json-syntax: {exc.msg} at column {exc.colno}")
+            return
+        except TicketError as exc:
+            self.on_error(number, exc.format("event"))
+            return
+        except InputError as exc:
+            self.on_error(number, f"{exc.code}: {exc.message}")
             return
         if not isinstance(record, dict) or "type" not in record:
             self.on_error(number, "an event is a JSON object with a 'type'")

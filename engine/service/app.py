@@ -24,6 +24,7 @@ The decisions come from `slapolicy.api` exactly as for the CLI. Errors use the C
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -34,6 +35,7 @@ import uuid
 from pathlib import Path
 
 from slapolicy.api import TicketError
+from slapolicy.language.diagnostics import InputError
 from slapolicy.decide import jsonio
 from slapolicy.service.http import (
     _METHODS,
@@ -55,6 +57,7 @@ from slapolicy.service.http import (
     dumps,
     parse_json,
 )
+from slapolicy.service import hardening
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -74,6 +77,7 @@ class DecisionLog:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._file = open(self.path, "a", encoding="utf-8")
+        self.failure: tuple | None = None  # (since, message) while writes fail: /readyz is 503
 
     def write(self, request_id: str, route: str, items):
         """items: [(position or None, ticket, decision)]"""
@@ -87,20 +91,40 @@ class DecisionLog:
         if not lines:
             return
         with self._lock:
-            self._file.write("".join(lines))
-            self._file.flush()
+            try:
+                self._file.write("".join(lines))
+                self._file.flush()
+            except (OSError, ValueError) as exc:  # a full disk, a closed file: the decision cannot be logged
+                message = f"cannot write the decision log {self.path}: {getattr(exc, 'strerror', None) or exc}"
+                if self.failure is None:
+                    log.error("%s", message)
+                    self.failure = (_now_iso(), message)
+                raise ApiError(503, "decision-log-failed", message + "; the decision was not given") from None
+            if self.failure is not None:
+                log.warning("the decision log %s is written again", self.path)
+                self.failure = None
 
     def close(self):
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:  # what is still buffered cannot be written (a full disk): said, not raised
+                log.error("closing the decision log %s: %s", self.path, exc)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # -- the application ------------------------------------------------------------------------------
 class Service:
     """State shared by the handlers: the policy store, metrics, limits, the decision log."""
 
-    def __init__(self, policies_dir, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None, reload_interval=1.0):
+    def __init__(self, policies_dir, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None, reload_interval=1.0,
+                 base_url=None, body_timeout=hardening.DEFAULTS["body_timeout"]):
         self.metrics = Metrics()
+        self.base_url = base_url.rstrip("/") if base_url else None  # share links; never the Host header
+        self.body_timeout = body_timeout
         self.store = PolicyStore(policies_dir, on_change=self._on_store_change)
         self.max_body_bytes = int(max_body_bytes)
         self.reload_interval = reload_interval
@@ -130,18 +154,30 @@ class Service:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise ApiError(413, "body-too-large", f"the body has {declared} bytes; the limit is {limit}", limit=limit)
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, "body-too-large", f"the body is larger than the limit of {limit} bytes",
-                               limit=limit)
-            chunks.append(chunk)
+
+        async def read():
+            nonlocal size
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, "body-too-large", f"the body is larger than the limit of {limit} bytes",
+                                   limit=limit)
+                chunks.append(chunk)
+
+        try:
+            await asyncio.wait_for(read(), self.body_timeout)
+        except asyncio.TimeoutError:
+            raise ApiError(408, "body-timeout", f"the body did not arrive within {self.body_timeout:g} seconds",
+                           limit=self.body_timeout) from None
         return b"".join(chunks)
 
     # -- evaluation -----------------------------------------------------------------------------
-    def decide(self, policy, ticket, options, route) -> tuple[dict | None, dict | None]:
-        """(decision, None) or (None, error body) for one decoded ticket."""
+    def decide(self, policy, ticket, options, route, check_text=False) -> tuple[dict | None, dict | None]:
+        """(decision, None) or (None, error body) for one decoded ticket (`check_text`: an item of a batch,
+        whose strings were not checked yet, slapolicy.decide.jsonio)."""
         try:
+            if check_text:
+                jsonio.check_text_of(ticket)
             decision = policy.evaluate(ticket, **options)
         except TicketError as exc:
             self.metrics.error(route, "invalid-ticket")
@@ -154,14 +190,14 @@ class Service:
         return decision, None
 
     def batch_json(self, policy, body: bytes, options, route):
-        tickets = parse_json(body)
+        tickets = parse_json(body, check_text=False)
         if not isinstance(tickets, list):
             raise ApiError(422, "invalid-batch", f"a batch must be a JSON list of tickets, not "
                            f"{type(tickets).__name__ if tickets is not None else 'null'} "
                            f"(or JSON Lines with Content-Type: {NDJSON})")
         out, logged, failed = [], [], 0
         for index, ticket in enumerate(tickets):
-            decision, error = self.decide(policy, ticket, options, route)
+            decision, error = self.decide(policy, ticket, options, route, check_text=True)
             if error is not None:
                 failed += 1
                 out.append({"index": index, "error": error})
@@ -179,9 +215,9 @@ class Service:
             error = None
             try:
                 ticket = jsonio.loads(line)
-            except json.JSONDecodeError as exc:  # orjson.JSONDecodeError is one
-                error = {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}
-                self.metrics.error(route, "json-syntax")
+            except (json.JSONDecodeError, InputError, TicketError) as exc:  # orjson.JSONDecodeError is one
+                error = jsonio.error_record(exc)
+                self.metrics.error(route, error["code"])
             else:
                 decision, error = self.decide(policy, ticket, options, route)
             if error is not None:
@@ -194,20 +230,24 @@ class Service:
 
 
 def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, decision_log=None,
-               reload_interval: float = 1.0) -> Starlette:
+               reload_interval: float = 1.0, base_url: str | None = None,
+               body_timeout: float = hardening.DEFAULTS["body_timeout"]) -> Starlette:
     """The ASGI app. Loads the policies of `policies_dir` (default: the bundled ones) at once; the
-    watcher thread starts with the app's lifespan and polls every `reload_interval` seconds."""
+    watcher thread starts with the app's lifespan and polls every `reload_interval` seconds. Share links
+    start with `base_url` (without one they are relative: the Host header is never used)."""
     from contextlib import asynccontextmanager
 
     from slapolicy.api import default_policies_dir
     from slapolicy.service.openapi import openapi_document
 
-    service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval)
+    service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval,
+                      base_url, body_timeout)
     metrics = service.metrics
 
     async def evaluate(request: Request) -> Response:
         route = EVALUATE
         try:
+            hardening.check_api_post(request, hardening.API_TYPES)
             policy = service.policy(request.path_params["id"])
             options = _evaluation_options(request, policy)
             ticket = parse_json(await service.read_body(request))
@@ -218,12 +258,17 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         if error is not None:
             return _json_response({"error": error}, 500 if error["code"] == "internal-error" else 422)
         if service.decision_log is not None:
-            service.decision_log.write(request.scope["request_id"], route, [(None, ticket, decision)])
+            try:
+                service.decision_log.write(request.scope["request_id"], route, [(None, ticket, decision)])
+            except ApiError as exc:
+                metrics.error(route, exc.code)
+                return _error_response(exc)
         return Response(dumps(decision), media_type=JSON, headers={"X-Policy-Hash": decision["policy"]["hash"]})
 
     async def evaluate_batch(request: Request) -> Response:
         route = EVALUATE_BATCH
         try:
+            hardening.check_api_post(request, hardening.BATCH_TYPES)
             policy = service.policy(request.path_params["id"])
             options = _evaluation_options(request, policy)
             body = await service.read_body(request)
@@ -235,7 +280,11 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
             metrics.error(route, exc.code)
             return _error_response(exc)
         if service.decision_log is not None and logged:
-            await run_in_threadpool(service.decision_log.write, request.scope["request_id"], route, logged)
+            try:
+                await run_in_threadpool(service.decision_log.write, request.scope["request_id"], route, logged)
+            except ApiError as exc:
+                metrics.error(route, exc.code)
+                return _error_response(exc)
         # no X-Policy-Hash here: with editions, items may be decided by different texts; each names its own
         return Response(payload, media_type=media, headers={"X-Items-Failed": str(failed)})
 
@@ -281,8 +330,11 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         reasons = []
         if snap.problem:
             reasons.append(snap.problem)
-        if not snap.policies and not snap.refused:
+        if not snap.policies and not snap.refused and not snap.pending:
             reasons.append(f"no policy files in {service.store.directory}")
+        failure = service.decision_log.failure if service.decision_log is not None else None
+        if failure is not None:
+            reasons.append(f"decision log: {failure[1]} (since {failure[0]}); decisions are refused with 503")
         for pid, refusal in sorted(snap.refused.items()):
             serving = snap.policies.get(pid)
             where = (f"still serving version {serving.version} (hash {serving.content_hash})" if serving
@@ -297,6 +349,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
             "policies": {pid: {"version": p.version, "hash": p.content_hash, "status": "stale" if pid in snap.refused else "ok"}
                          for pid, p in sorted(snap.policies.items())},
             "refused": [r.to_json(snap.policies.get(pid)) for pid, r in sorted(snap.refused.items())],
+            # changed on disk and still changing: swapped in once it stands still for one poll
+            "pending": [{"policy": pid, "since": since} for pid, since in snap.pending.items()],
             "checked_at": snap.loaded_at,
         }
         return _json_response(body, 503 if reasons else 200)
@@ -385,6 +439,14 @@ class ServiceMiddleware:
         scope["request_id"] = request_id
         header = (b"x-request-id", request_id.encode("latin-1"))
         status = 500
+        refusal = hardening.query_problem(scope.get("query_string") or b"")
+        if refusal is not None:  # before anything parses the query string
+            self.metrics.error("unmatched", refusal.code)
+            self.metrics.requests.labels("unmatched", "other", str(refusal.status)).inc()
+            response = _error_response(refusal)
+            response.headers["x-request-id"] = request_id
+            await response(scope, receive, send)
+            return
 
         async def send_wrapper(message):
             nonlocal status
@@ -404,16 +466,23 @@ class ServiceMiddleware:
 
 
 def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None,
-          reload_interval=1.0, log_level="info", access_log=False):
-    """Run the service with uvicorn (httptools and uvloop when installed) until interrupted."""
+          reload_interval=1.0, log_level="info", access_log=False, base_url=None,
+          timeout_keep_alive=hardening.DEFAULTS["timeout_keep_alive"],
+          header_timeout=hardening.DEFAULTS["header_timeout"], body_timeout=hardening.DEFAULTS["body_timeout"],
+          limit_concurrency=hardening.DEFAULTS["limit_concurrency"]):
+    """Run the service with uvicorn (httptools and uvloop when installed) until interrupted, with the
+    limits of slapolicy.service.hardening."""
     import importlib.util
 
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
-                     reload_interval=reload_interval)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, server_header=False,
-                log_config=None,  # uvicorn's loggers go through the root handler above: one log format
-                http="httptools" if importlib.util.find_spec("httptools") else "h11",
-                loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+                     reload_interval=reload_interval, base_url=base_url or hardening.default_base_url(host, port),
+                     body_timeout=body_timeout)
+    config = hardening.server_config(
+        app, host, port, timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout,
+        limit_concurrency=limit_concurrency, log_level=log_level, access_log=access_log,
+        log_config=None,  # uvicorn's loggers go through the root handler above: one log format
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+    uvicorn.Server(config).run()

@@ -7,6 +7,8 @@ import re
 
 import orjson
 from slapolicy.api import parse_timestamp
+from slapolicy.decide import jsonio
+from slapolicy.language.diagnostics import InputError, TicketError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -53,8 +55,10 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
-def parse_json(body: bytes):
-    """Decode a JSON document; ApiError 400 `json-syntax` with line and column (1-based)."""
+def parse_json(body: bytes, check_text: bool = True):
+    """Decode a JSON document within the input limits; ApiError 400 `json-syntax` with line and column
+    (1-based), 400 with the limit's code (`input-too-deep`, ...), 422 `invalid-ticket` for text that is
+    not Unicode (unless `check_text` is False: a batch checks each item, slapolicy.decide.jsonio)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -64,11 +68,13 @@ def parse_json(body: bytes):
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return json.loads(text)
+        return jsonio.loads(text, check_text=check_text)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "json-syntax", exc.msg, line=exc.lineno, column=exc.colno) from None
-    except (RecursionError, ValueError) as exc:  # nesting too deep; an integer with too many digits
-        raise ApiError(400, "json-syntax", f"cannot decode the JSON: {exc}", line=1, column=1) from None
+    except TicketError as exc:  # text that is not Unicode (a lone surrogate), with its field path
+        raise ApiError(422, "invalid-ticket", exc.to_json()["message"], problems=exc.to_json()["problems"]) from None
+    except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
+        raise ApiError(400, exc.code, exc.message, **({"field": exc.field} if exc.field else {}), **exc.extra) from None
 
 
 # -- query parameters -----------------------------------------------------------------------------

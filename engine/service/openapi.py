@@ -62,7 +62,10 @@ ERROR_BODY = {
     "type": "object",
     "required": ["code", "message"],
     "description": "code: json-syntax, invalid-ticket, invalid-batch, invalid-parameter, unknown-policy, not-found, "
-                   "method-not-allowed, body-too-large, policy-unavailable, internal-error",
+                   "method-not-allowed, body-too-large, policy-unavailable, internal-error; beyond the input limits "
+                   "(README \"Input limits\"): input-too-large, input-too-deep, input-number-too-large, "
+                   "input-string-too-long, query-too-long, too-many-parameters, body-timeout; "
+                   "unsupported-media-type, cross-site-request, decision-log-failed",
     "properties": {
         "code": {"type": "string"},
         "message": {"type": "string"},
@@ -71,7 +74,9 @@ ERROR_BODY = {
                                "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
         "line": {"type": "integer", "description": "json-syntax: 1-based line of the body"},
         "column": {"type": "integer", "description": "json-syntax: 1-based column"},
-        "limit": {"type": "integer", "description": "body-too-large: the limit in bytes"},
+        "limit": {"type": "number", "description": "body-too-large and the input limits: the limit (bytes, "
+                                                   "characters, levels, digits or seconds)"},
+        "field": {"type": "string", "description": "the input limits: the field path, when there is one"},
         "diagnostics": {"type": "array", "items": {"type": "object"},
                         "description": "policy-unavailable: the checker's diagnostics (file, line, col, code, message)"},
     },
@@ -109,11 +114,16 @@ EDITION = {"name": "edition", "in": "query", "required": False,
            "schema": {"type": "string"}}
 
 EVALUATION_ERRORS = {
-    "400": _error("the body is not valid JSON (`json-syntax`, with line and column)"),
+    "400": _error("the body is not valid JSON (`json-syntax`, with line and column), or beyond an input limit "
+                  "(`input-too-deep`, `input-number-too-large`, ...; README \"Input limits\")"),
+    "403": _error("a browser's cross-site request (`cross-site-request`)"),
     "404": _error("unknown policy"),
+    "408": _error("the body did not arrive within --body-timeout (`body-timeout`)"),
     "413": _error("the body is larger than the limit (--max-body-bytes)"),
+    "415": _error("a Content-Type other than JSON or JSON Lines (`unsupported-media-type`)"),
     "422": _error("a ticket that violates the vocabulary (`invalid-ticket`, every field path), or a bad query parameter"),
-    "503": _error("the policy's file failed its check and no earlier version was loaded"),
+    "503": _error("the policy's file failed its check and no earlier version was loaded, or the decision log "
+                  "cannot be written (`decision-log-failed`)"),
 }
 
 
@@ -214,6 +224,8 @@ def openapi_document() -> dict:
             "Readiness": {"type": "object", "required": ["status", "reasons"], "properties": {
                 "status": {"enum": ["ready", "not_ready"]}, "reasons": {"type": "array", "items": {"type": "string"}},
                 "policies": {"type": "object"}, "refused": {"type": "array", "items": {"type": "object"}},
+                "pending": {"type": "array", "items": {"type": "object"}, "description": "files changed on disk and "
+                            "not yet standing still: swapped in once they are the same over two polls"},
                 "checked_at": {"type": "string"}}},
         }},
     }

@@ -12,6 +12,15 @@ changed runs the whole pipeline through `slapolicy.api.load_policy`:
 * the file is gone on two polls in a row (so that an editor that deletes and rewrites is not
   mistaken for a removal): the policy is no longer served.
 
+A changed file is swapped in only when it is complete: its size, mtime and content must be the same on
+two polls in a row (a file still being written is `pending` on /readyz and the old version keeps
+serving), and the same again after it was loaded. The safe way to deploy is still write + rename
+(`mv new.yaml advantshop.yaml` in the same directory: the new text appears at once, whole); an
+in-place save is picked up once it has stood still for one poll interval. Any failure of any file (a
+checker error, a file that is not a regular file or too large, even a defect of the loader) is a
+refusal recorded for /readyz; the other files' changes still go in. Files are read with the one
+safe reader (slapolicy.language.load.read_policy_file): the watcher never blocks on a FIFO or a device.
+
 A directory that cannot be read keeps everything as it is and is reported as a problem.
 `start(interval)` runs `poll()` on a daemon thread every `interval` seconds.
 """
@@ -49,6 +58,7 @@ class Snapshot:
     refused: dict = field(default_factory=dict)  # id -> Refusal
     problem: str | None = None  # the directory itself cannot be read
     loaded_at: str = ""
+    pending: dict = field(default_factory=dict)  # id -> since: changed on disk, waiting for it to stand still
 
 
 def _now() -> str:
@@ -62,6 +72,7 @@ class PolicyStore:
         self.on_change = on_change  # callback(event: str, policy_id: str) for metrics
         self._fingerprints: dict = {}  # id -> ((file name, sha256), ...) last attempted
         self._missing: dict = {}  # id -> consecutive polls without its file
+        self._pending: dict = {}  # id -> (fingerprint seen on the last poll, since): not yet stable
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,25 +80,19 @@ class PolicyStore:
 
     # -- reading the directory ------------------------------------------------------------------
     def _scan(self) -> dict:
-        """id -> ((file name, sha256 of its bytes), ...) for every policy file of the directory."""
+        """id -> ((file name, size, mtime, sha256 of its text or why it cannot be read), ...) for every policy
+        file of the directory, read with the safe reader (never blocks, never reads past the size cap)."""
         groups: dict = {}
         for f in sorted(self.directory.glob("*.yaml")):
             if f.name.count(".") != 1:
                 continue  # <id>.tests.yaml, <id>.coverage.yaml
-            stem = f.stem
-            policy_id = stem.split("@", 1)[0]
-            try:
-                digest = hashlib.sha256(f.read_bytes()).hexdigest()
-            except OSError as exc:
-                digest = f"unreadable: {exc}"
-            groups.setdefault(policy_id, []).append((f.name, digest))
+            policy_id = f.stem.split("@", 1)[0]
+            groups.setdefault(policy_id, []).append(_fingerprint(f))
         # an edition file without its current file is not a policy (as slapolicy.api.policy_ids)
-        return {pid: tuple(files) for pid, files in groups.items() if any(n == f"{pid}.yaml" for n, _ in files)}
+        return {pid: tuple(files) for pid, files in groups.items() if any(n == f"{pid}.yaml" for n, *_ in files)}
 
     def poll(self) -> bool:
-        """Look at the directory once; load what changed. True if the snapshot changed."""
-        from slapolicy.api import PolicyError, PolicyNotFound, load_policy
-
+        """Look at the directory once; load what changed and stood still. True if the snapshot changed."""
         with self._poll_lock:
             self.polls += 1
             old = self.snapshot
@@ -95,7 +100,7 @@ class PolicyStore:
                 problem = f"policies directory '{self.directory}' does not exist or is not a directory"
                 if old.problem != problem:
                     log.error("%s; still serving %d policies", problem, len(old.policies))
-                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at)
+                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at, old.pending)
                     return True
                 return False
             try:
@@ -104,30 +109,40 @@ class PolicyStore:
                 problem = f"cannot read the policies directory '{self.directory}': {exc}"
                 if old.problem != problem:
                     log.error("%s; still serving %d policies", problem, len(old.policies))
-                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at)
+                    self.snapshot = Snapshot(old.policies, old.refused, problem, old.loaded_at, old.pending)
                     return True
                 return False
             policies, refused = dict(old.policies), dict(old.refused)
             changed = old.problem is not None
+            first = not old.loaded_at
             for pid, fingerprint in found.items():
                 self._missing.pop(pid, None)
                 if self._fingerprints.get(pid) == fingerprint:
+                    changed |= self._pending.pop(pid, None) is not None  # changed back: nothing to load
                     continue
+                seen = self._pending.get(pid)
+                if not first and (seen is None or seen[0] != fingerprint):
+                    # changed since the last poll: wait until it stands still for one poll
+                    changed |= seen is None
+                    self._pending[pid] = (fingerprint, seen[1] if seen else _now())
+                    continue
+                try:
+                    loaded = self._load(pid, fingerprint)
+                except _StillChanging as exc:  # it changed while being loaded: wait again
+                    self._pending[pid] = (exc.fingerprint, _now())
+                    continue
+                self._pending.pop(pid, None)
                 self._fingerprints[pid] = fingerprint
                 changed = True
-                files = tuple(name for name, _ in fingerprint)
-                try:
-                    # by path, so that a file named like the id in the working directory cannot interfere
-                    policy = load_policy(str(self.directory / f"{pid}.yaml"))
-                except (PolicyError, PolicyNotFound) as exc:
-                    refusal = _refusal(pid, files, exc)
-                    refused[pid] = refusal
+                if isinstance(loaded, Refusal):
+                    refused[pid] = loaded
                     prior = policies.get(pid)
                     keep = (f"still serving version {prior.version} (hash {prior.content_hash})" if prior
                             else "not served")
-                    log.error("policy '%s' refused (%s):\n%s", pid, keep, refusal.text)
+                    log.error("policy '%s' refused (%s):\n%s", pid, keep, loaded.text)
                     self._notify("refused", pid)
                     continue
+                policy = loaded
                 prior = policies.get(pid)
                 policies[pid] = policy
                 refused.pop(pid, None)
@@ -138,7 +153,7 @@ class PolicyStore:
                     log.info("policy '%s' reloaded: version %s, hash %s (was version %s, hash %s)", pid,
                              policy.version, policy.content_hash, prior.version, prior.content_hash)
                     self._notify("reloaded", pid)
-            for pid in set(policies) | set(refused):
+            for pid in set(policies) | set(refused) | set(self._pending):
                 if pid in found:
                     continue
                 self._missing[pid] = self._missing.get(pid, 0) + 1
@@ -146,15 +161,39 @@ class PolicyStore:
                     continue
                 policies.pop(pid, None)
                 refused.pop(pid, None)
+                self._pending.pop(pid, None)
                 self._fingerprints.pop(pid, None)
                 self._missing.pop(pid, None)
                 changed = True
                 log.warning("policy '%s' removed: its file is gone from %s", pid, self.directory)
                 self._notify("removed", pid)
-            if not changed and old.loaded_at:
+            pending = {pid: since for pid, (_, since) in sorted(self._pending.items())}
+            if not changed and old.loaded_at and pending == old.pending:
                 return False
-            self.snapshot = Snapshot(policies, refused, None, _now())
+            self.snapshot = Snapshot(policies, refused, None, _now(), pending)
             return True
+
+    def _load(self, pid, fingerprint):
+        """The Policy of `pid`, or its Refusal; _StillChanging if the files changed while it was loaded."""
+        from slapolicy.api import PolicyError, PolicyNotFound, load_policy
+
+        files = tuple(name for name, *_ in fingerprint)
+        try:
+            # by path, so that a file named like the id in the working directory cannot interfere
+            result = load_policy(str(self.directory / f"{pid}.yaml"))
+        except (PolicyError, PolicyNotFound) as exc:
+            result = _refusal(pid, files, exc)
+        except Exception as exc:  # a defect of the loader is a refusal too: never a silent skip
+            log.exception("policy '%s': the loader failed", pid)
+            result = Refusal(pid, files, ({"code": "internal-error", "severity": "error",
+                                           "message": f"the loader failed ({exc.__class__.__name__}); the server log "
+                                                      "has details", "file": files[0], "line": 1, "col": 1},),
+                             f"{files[0]}:1:1: error: internal-error: the loader failed ({exc.__class__.__name__})",
+                             _now())
+        now = tuple(_fingerprint(self.directory / name) for name in files)
+        if now != fingerprint:
+            raise _StillChanging(now)
+        return result
 
     def _notify(self, event, pid):
         if self.on_change is not None:
@@ -184,6 +223,28 @@ class PolicyStore:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class _StillChanging(Exception):
+    def __init__(self, fingerprint):
+        self.fingerprint = fingerprint
+
+
+def _fingerprint(path: Path) -> tuple:
+    """(name, size, mtime_ns, sha256 of the text or why it cannot be read) of one file, without blocking."""
+    from slapolicy.language.diagnostics import PolicyError
+    from slapolicy.language.load import read_policy_file
+
+    try:
+        info = path.stat()
+        size, mtime = info.st_size, info.st_mtime_ns
+    except OSError as exc:
+        return (path.name, -1, 0, f"unreadable: {exc.strerror}")
+    try:
+        digest = hashlib.sha256(read_policy_file(path, path.name).encode("utf-8")).hexdigest()
+    except PolicyError as exc:
+        digest = f"refused: {exc.diagnostics[0].code}"
+    return (path.name, size, mtime, digest)
 
 
 def _refusal(pid, files, exc) -> Refusal:

@@ -65,13 +65,15 @@ def _read_path(path: Path) -> "OrderedDict[str, tuple[str, str]]":
 
     out: OrderedDict = OrderedDict()
     files = sorted(p for p in path.glob("*.yaml") if _policy_name(p.name)) if path.is_dir() else [path]
+    from slapolicy.language.diagnostics import PolicyError
+    from slapolicy.language.load import read_policy_file
+
     vocab = (path if path.is_dir() else path.parent) / VOCABULARY
     for f in files + ([vocab] if vocab.is_file() else []):
         try:
-            text = f.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DiffError(f"{_display(f)}: cannot read the file: {exc}") from None
-        out[f.stem] = (_display(f), text)
+            out[f.stem] = (_display(f), read_policy_file(f, _display(f)))  # the one safe reader
+        except PolicyError as exc:
+            raise DiffError(exc.diagnostics[0].format()) from None
     if vocab.is_file():
         out.vocabulary = out.pop(vocab.stem)[::-1]
     return out
@@ -562,13 +564,19 @@ def render_text(diffs) -> str:
 
 
 def _md(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Policy text in a Markdown line or table cell: no raw HTML (`<` and `&` as entities: no tag can open)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_code(text) -> str:
+    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
 
 
 def render_markdown(diffs) -> str:
     lines = []
     for d in diffs:
-        lines.append(f"### Policy `{d.name}`: `{d.old_label or '(none)'}` → `{d.new_label or '(none)'}`")
+        lines.append(f"### Policy {_md_code(d.name)}: {_md_code(d.old_label or '(none)')} → "
+                     f"{_md_code(d.new_label or '(none)')}")
         lines.append("")
         if d.changes:
             lines.append(f"**What changes** ({len(d.changes)})")

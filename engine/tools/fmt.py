@@ -332,11 +332,12 @@ def format_file(path) -> FormatResult:
 
     path = Path(path)
     file = _display(path)
+    from slapolicy.language.load import read_policy_file
+
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return FormatResult(file, "", None, PolicyError([Diagnostic("unreadable", f"cannot read the file: {exc}",
-                                                                    Span(file, 1, 1, 1, 2))]))
+        text = read_policy_file(path, file)  # the one safe reader (regular files only, size capped)
+    except PolicyError as exc:
+        return FormatResult(file, "", None, exc)
     try:
         return FormatResult(file, text, format_text(text, file))
     except PolicyError as exc:

@@ -352,24 +352,36 @@ def _coverage(compiled):
 
 # -- renderers ----------------------------------------------------------------------------------
 
+def _mde(text) -> str:
+    """Policy text in Markdown: no raw HTML (`<` and `&` as entities, which a Markdown viewer shows as
+    written; without `<` no tag can open, so `>` and "->" stay as they are)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _md_code(text) -> str:
+    return "`" + str(text).replace("`", "'") + "`"  # inside a code span HTML is not interpreted
+
+
 def _md_inline(pieces, cell=False) -> str:
     out = []
     for p in pieces:
         if isinstance(p, str):
-            text = p
+            text = _mde(p)
         elif p[0] == "code":
-            text = "`" + p[1].replace("`", "'") + "`"
+            text = _md_code(p[1])
         elif p[0] == "b":
-            text = f"**{p[1]}**"
+            text = f"**{_mde(p[1])}**"
         elif p[0] == "link":
-            target = p[2] if "://" in p[2] else "#" + p[2]
-            text = f"[{p[1]}]({target})"
+            # only http(s) links leave the document (as in the HTML); anything else is an anchor in it
+            target = p[2] if re.match(r"^https?://", p[2]) else "#" + p[2]
+            target = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+            text = f"[{_mde(p[1]).replace('[', '&#91;').replace(']', '&#93;')}]({target})"
         elif p[0] == "anchor_code":
-            text = f'<a id="{html.escape(p[2])}"></a>`{p[1]}`'
+            text = f'<a id="{html.escape(p[2])}"></a>{_md_code(p[1])}'
         elif p[0] == "anchor_text":
-            text = f'<a id="{html.escape(p[2])}"></a>{p[1]}'
+            text = f'<a id="{html.escape(p[2])}"></a>{_mde(p[1])}'
         else:
-            text = str(p[1])
+            text = _mde(p[1])
         out.append(text)
     s = "".join(out)
     return s.replace("|", "\\|").replace("\n", " ") if cell else s
@@ -380,13 +392,13 @@ def to_markdown(doc: _Doc) -> str:
     for b in doc.blocks:
         if b[0] == "h":
             anchor = f'<a id="{html.escape(b[3])}"></a>' if b[3] else ""
-            lines += [f"{'#' * b[1]} {anchor}{b[2]}", ""]
+            lines += [f"{'#' * b[1]} {anchor}{_mde(b[2])}", ""]
         elif b[0] == "p":
             lines += [_md_inline(b[1]), ""]
         elif b[0] == "ul":
             lines += [f"- {_md_inline(item)}" for item in b[1]] + [""]
         elif b[0] == "table":
-            lines.append("| " + " | ".join(b[1]) + " |")
+            lines.append("| " + " | ".join(_mde(h) for h in b[1]) + " |")
             lines.append("|" + "---|" * len(b[1]))
             lines += ["| " + " | ".join(_md_inline(c, cell=True) for c in row) + " |" for row in b[2]]
             lines.append("")

@@ -140,10 +140,10 @@ def _compare_lifecycle(life, want) -> list[str]:
 
 def load_cases(path: Path):
     """(case, line) pairs of a test file; raises PolicyError for YAML problems."""
-    from slapolicy.language.load import load_yaml
+    from slapolicy.language.load import load_yaml, read_policy_file
 
-    text = path.read_text("utf-8")
-    loaded = load_yaml(text, str(path), allow_aliases=True)  # test files may share tickets with anchors
+    text = read_policy_file(path)  # the one safe reader: regular files only, size capped
+    loaded = load_yaml(text, str(path), allow_aliases=True, test_file=True)  # cases may share tickets with anchors
     if not isinstance(loaded.data, list):
         from slapolicy.language.diagnostics import Diagnostic, PolicyError
 

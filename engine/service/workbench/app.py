@@ -129,6 +129,7 @@ class Workbench:
         except PageError as exc:
             return self.error_page(request, exc.status, exc.message)
         state = {"policy": policy, "edition": q.get("edition") or "", "as_of": q.get("as_of") or "",
+                 "base_url": self.service.base_url or "",
                  "target": q.get("target") or "", "tz": q.get("tz") or "", "errors": {}, "problems": [],
                  "decision": None, "ticket": None, "json_text": None, "notice": None, "status": 200}
         if "ticket" in q:
@@ -194,8 +195,11 @@ class Workbench:
 
     async def try_ticket(self, request: Request) -> Response:
         """The form (or the pasted JSON) -> 303 to the shareable URL; errors are shown in place."""
+        from slapolicy.service.hardening import same_origin
         from slapolicy.service.http import ApiError, parse_json
 
+        if not same_origin(request, self.service.base_url):  # CSRF: only this site's own form may post
+            return self.error_page(request, 403, "this form can only be sent from the workbench's own pages")
         try:
             body = await self.service.read_body(request)
         except ApiError as exc:

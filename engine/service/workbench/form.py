@@ -41,9 +41,14 @@ def decode_ticket(text: str):
     text = (text or "").strip()
     if len(text) > MAX_TICKET_CHARS:
         raise ValueError(f"the ticket in the link is longer than {MAX_TICKET_CHARS} characters")
+    from slapolicy.decide import jsonio
+    from slapolicy.language.diagnostics import InputError, TicketError
+
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        return json.loads(raw.decode("utf-8"))
+        return jsonio.loads(raw.decode("utf-8"))  # the input limits of every reader
+    except (InputError, TicketError) as exc:
+        raise ValueError(f"the ticket in the link is refused: {exc}") from None
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"the ticket in the link is damaged (not base64url JSON: {exc})") from None
 
@@ -226,10 +231,16 @@ def ticket_from_form(form: dict, policy_tz, vocabulary=None) -> tuple[dict, dict
             except ValueError:
                 errors[f.name] = f"'{raw}' is not {'an integer' if f.kind == 'integer' else 'a number'}"
         elif f.kind == "json":
+            from slapolicy.decide import jsonio
+            from slapolicy.language.diagnostics import InputError, TicketError
+
             try:
-                value = json.loads(raw)
+                value = jsonio.loads(raw)
             except json.JSONDecodeError as exc:
                 errors[f.name] = f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                continue
+            except (InputError, TicketError) as exc:
+                errors[f.name] = str(exc)
                 continue
             _put(ticket, f.path, value)
         else:

@@ -200,7 +200,7 @@ def decision_html(state, request) -> str:
     status = d["eligibility"]["status"]
     out = []
     query = share_query(policy.id, state["ticket"], edition, state["as_of"] or None)
-    share = str(request.base_url).rstrip("/") + "/?" + query
+    share = state.get("base_url", "") + "/?" + query  # the configured base URL, never the Host header
     # summary
     tier = d.get("tier")
     reasons = "".join(f'<li>{links.rule(r.get("rule"))} {_e(r.get("message"))} {links.clauses(r.get("source"))}</li>'

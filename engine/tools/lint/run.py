@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 from slapolicy.language.diagnostics import Diagnostic
-from slapolicy.language.source import Span
 from slapolicy.tools.lint.analysis import Analysis
 from slapolicy.tools.lint.findings import CHECKER_WARNINGS, DEFAULT_LIMIT, WARNING, Finding, LintResult
 
@@ -21,13 +20,15 @@ def lint_text(text: str, file: str, limit: int = DEFAULT_LIMIT, seed: int = 0) -
 
     try:
         loaded = load_yaml(text, file)
-    except PolicyError as exc:
-        return LintResult(file, text, [], exc.diagnostics)
+    except PolicyError as exc:  # excerpts only from the texts the error carries (none for a non-policy)
+        return LintResult(file, exc.texts.get(file, ""), [], exc.diagnostics)
     problems = validate_policy(loaded)
     if problems:
         return LintResult(file, text, [], sorted(problems, key=Diagnostic.sort_key))
     checked = check_policy(loaded)
-    blocking = [d for d in checked.errors if d.code != "no-default"]
+    from slapolicy.api import limit_problems
+
+    blocking = [d for d in checked.errors if d.code != "no-default"] or limit_problems(checked)
     if blocking:
         return LintResult(file, text, [], sorted(blocking, key=Diagnostic.sort_key))
     compiled = compile_policy(checked, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16])
@@ -45,10 +46,13 @@ def lint_file(path, limit: int = DEFAULT_LIMIT, seed: int = 0) -> LintResult:
 
     path = Path(path)
     file = _display(path)
+    from slapolicy.language.diagnostics import PolicyError
+    from slapolicy.language.load import read_policy_file
+
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return LintResult(file, "", [], [Diagnostic("unreadable", f"cannot read the file: {exc}", Span(file, 1, 1, 1, 2))])
+        text = read_policy_file(path, file)  # the one safe reader (regular files only, size capped)
+    except PolicyError as exc:
+        return LintResult(file, "", [], exc.diagnostics)
     return lint_text(text, file, limit, seed)
 
 

@@ -284,19 +284,38 @@ def schema(which):
 @click.option("--until", default=None, help="With --replay: at the end of the stream, let time run to this instant.")
 @click.option("--warning", "warning_share", type=click.FloatRange(0.01, 0.99), default=0.8, show_default=True,
               help="Warn at this share of a target.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Keep the clocks in a store (sqlite:///file.db, postgresql://...): crash-safe, idempotent "
+                   "events, alert ids (docs/monitor.md). Default: in memory.")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: where alerts go: stdout (default), http(s)://URL (a webhook), exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@click.option("--recalculate", is_flag=True,
+              help="With --store: re-apply every open ticket's stored history under the current policy, then exit.")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def watch(policy, policies, replay, until, warning_share, file):
+def watch(policy, policies, replay, until, warning_share, store_url, sinks, webhook_secret, recalculate, file):
     """Read a JSONL stream of ticket events; write JSONL alerts (warning, breach, relevelled)."""
     import datetime as dt
 
-    from slapolicy.monitor.watch import Watcher
+    from slapolicy.monitor.durable import alert_key
 
     compiled = _load_policy(policy, policies)
     end = _parse_as_of(until)
+    if store_url is not None:
+        from slapolicy.monitor.run import run_watch
+
+        sys.exit(run_watch(compiled, store_url, file, replay=replay, until=end, warning_share=warning_share,
+                           sinks=sinks, secret=webhook_secret, recalculate=recalculate))
+    if sinks or recalculate:
+        click.echo("slapolicy: --sink and --recalculate need --store", err=True)
+        sys.exit(BAD_INPUT)
+    from slapolicy.monitor.watch import Watcher
+
     out = sys.stdout
 
     def emit(alert):
-        out.write(_dumps(alert) + "\n")
+        out.write(_dumps({**alert, "id": alert_key(alert)}) + "\n")
         out.flush()
 
     def on_error(number, message):

@@ -515,7 +515,15 @@ def corpus_generate(policy, policies, n, seed, out):
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="The live monitor's store (sqlite:///file.db, postgresql://...): enables POST /v1/events, "
+                   "GET /v1/tickets/ID/clocks, GET /v1/at-risk (docs/monitor.md).")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, store_url,
+          sinks, webhook_secret):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -528,10 +536,14 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
         click.echo(f"slapolicy: --policies: '{policies}' is not a directory", err=True)
         sys.exit(BAD_INPUT)
     try:
-        run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
+        run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log, monitor_store=store_url,
+            monitor_sinks=sinks, webhook_secret=webhook_secret,
             reload_interval=reload_interval, log_level=log_level, access_log=access_log)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    except ValueError as exc:  # --store / --sink (StoreError is one)
+        click.echo(f"slapolicy: --store/--sink: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 

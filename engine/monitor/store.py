@@ -76,7 +76,7 @@ SCHEMA_VERSION = 1
 _MIN_US = -(2 ** 62)
 
 
-class StoreError(Exception):
+class StoreError(ValueError):
     """A store that cannot be used as asked."""
 
 

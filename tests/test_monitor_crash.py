@@ -45,12 +45,11 @@ def _watch(url, stream, kill_after=None):
     errors = []
     threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True).start()
     lines, killed = [], False
-    for raw in proc.stdout:
+    for raw in proc.stdout:  # after the kill, what the process wrote before it is still read: it was delivered
         lines.append(json.loads(raw))
-        if kill_after is not None and len(lines) >= kill_after:
+        if kill_after is not None and len(lines) >= kill_after and not killed:
             os.kill(proc.pid, signal.SIGKILL)
             killed = True
-            break
     proc.stdout.close()
     code = proc.wait(timeout=120)
     if not killed:

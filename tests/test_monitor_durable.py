@@ -139,10 +139,11 @@ def test_poison_lines_are_error_records_and_the_stream_goes_on(store):
              '{"type": "x", "deep": ' + "[" * 200 + "]" * 200 + "}",
              "x" * (2 << 20),
              event("nope", "agent_replied", "2026-03-10T09:10:00Z"),
+             created("Z", "2026-03-10T09:00:00Z", note="a\u0000b"),
              event("A", "agent_replied", "2026-03-10T09:10:00Z")])
     codes = [(n, msg.split(":")[0]) for n, msg in errors]
     assert codes == [(2, "json-syntax"), (3, "json-too-deep"), (4, "json-number-too-large"), (5, "json-too-deep"),
-                     (6, "line-too-long"), (7, "unknown-ticket")]
+                     (6, "line-too-long"), (7, "unknown-ticket"), (8, "invalid-event")]
     assert m.counts["applied"] == 2
     assert m.snapshot("A", dt.datetime(2026, 3, 10, 12, tzinfo=UTC))["lifecycle"]["targets"]["first_response"]["status"] == "met"
 

@@ -62,6 +62,9 @@ def parse_line(line: str):
         return None, "invalid-event: an event is a JSON object with a 'type'"
     if not _depth_ok(record):
         return None, f"json-too-deep: the line nests deeper than {MAX_DEPTH} levels"
+    if ("\\u0000" in line or "\x00" in line) and "\x00" in json.dumps(record, ensure_ascii=False):
+        # a NUL in a string or key: PostgreSQL's JSONB (and most consumers) cannot hold it
+        return None, "invalid-event: the line holds a NUL character (\\u0000)"
     return record, None
 
 

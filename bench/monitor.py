@@ -107,14 +107,16 @@ def main():
         url, cluster = pg_url(args.pg)
         if url:
             try:
-                scoped, schema = fresh_pg(url)
-                ev, al, n = feed(scoped, lines, policy)
-                print(f"| PostgreSQL (local TCP, synchronous_commit=on) | {ev:,.0f} | {al:,.0f} | {n} |")
-                scoped2, schema2 = fresh_pg(url, "%20-csynchronous_commit%3Doff")
-                ev, al, n = feed(scoped2, lines, policy)
-                print(f"| PostgreSQL (synchronous_commit=off) | {ev:,.0f} | {al:,.0f} | {n} |")
                 import psycopg
 
+                with psycopg.connect(url, autocommit=True) as conn:
+                    fsync = conn.execute("SHOW fsync").fetchone()[0]
+                scoped, schema = fresh_pg(url, "%20-csynchronous_commit%3Don")
+                ev, al, n = feed(scoped, lines, policy)
+                print(f"| PostgreSQL (fsync={fsync}, synchronous_commit=on) | {ev:,.0f} | {al:,.0f} | {n} |")
+                scoped2, schema2 = fresh_pg(url, "%20-csynchronous_commit%3Doff")
+                ev, al, n = feed(scoped2, lines, policy)
+                print(f"| PostgreSQL (fsync={fsync}, synchronous_commit=off) | {ev:,.0f} | {al:,.0f} | {n} |")
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"DROP SCHEMA {schema} CASCADE")
                     conn.execute(f"DROP SCHEMA {schema2} CASCADE")

@@ -342,19 +342,38 @@ def init(directory, policy_id, timezone, holidays):
 @click.option("--until", default=None, help="With --replay: at the end of the stream, let time run to this instant.")
 @click.option("--warning", "warning_share", type=click.FloatRange(0.01, 0.99), default=0.8, show_default=True,
               help="Warn at this share of a target.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Keep the clocks in a store (sqlite:///file.db, postgresql://...): crash-safe, idempotent "
+                   "events, alert ids (docs/monitor.md). Default: in memory.")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: where alerts go: stdout (default), http(s)://URL (a webhook), exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@click.option("--recalculate", is_flag=True,
+              help="With --store: re-apply every open ticket's stored history under the current policy, then exit.")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def watch(policy, policies, replay, until, warning_share, file):
+def watch(policy, policies, replay, until, warning_share, store_url, sinks, webhook_secret, recalculate, file):
     """Read a JSONL stream of ticket events; write JSONL alerts (warning, breach, relevelled)."""
     import datetime as dt
 
-    from slapolicy.monitor.watch import Watcher
+    from slapolicy.monitor.durable import alert_key
 
     compiled = _load_policy(policy, policies)
     end = _parse_as_of(until)
+    if store_url is not None:
+        from slapolicy.monitor.run import run_watch
+
+        sys.exit(run_watch(compiled, store_url, file, replay=replay, until=end, warning_share=warning_share,
+                           sinks=sinks, secret=webhook_secret, recalculate=recalculate))
+    if sinks or recalculate:
+        click.echo("slapolicy: --sink and --recalculate need --store", err=True)
+        sys.exit(BAD_INPUT)
+    from slapolicy.monitor.watch import Watcher
+
     out = sys.stdout
 
     def emit(alert):
-        out.write(_dumps(alert) + "\n")
+        out.write(_dumps({**alert, "id": alert_key(alert)}) + "\n")
         out.flush()
 
     def on_error(number, message):
@@ -582,8 +601,15 @@ def corpus_generate(policy, policies, n, seed, out):
               help="Seconds a client has to send a request's body (else 408).")
 @click.option("--limit-concurrency", type=click.IntRange(1), default=1000, show_default=True,
               help="Connections beyond this many are answered 503.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="The live monitor's store (sqlite:///file.db, postgresql://...): enables POST /v1/events, "
+                   "GET /v1/tickets/ID/clocks, GET /v1/at-risk (docs/monitor.md).")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
 def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
-          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency):
+          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency, store_url, sinks, webhook_secret):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -602,9 +628,13 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
         run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
             reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
             timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
-            limit_concurrency=limit_concurrency)
+            limit_concurrency=limit_concurrency,
+            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    except ValueError as exc:  # --store / --sink (StoreError is one)
+        click.echo(f"slapolicy: --store/--sink: {exc}", err=True)
         sys.exit(BAD_INPUT)
 
 

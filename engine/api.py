@@ -115,6 +115,11 @@ def _too_deep_definition(checked):
     return None
 
 
+def compile_text(text: str, file: str = "<text>"):
+    """Check and compile a policy text (e.g. an edition kept by the monitor store); PolicyError if it fails."""
+    return _compile_text(text, file)
+
+
 def check_text(text: str, file: str) -> CheckResult:
     try:
         compiled = _compile_text(text, file)

@@ -103,7 +103,7 @@ def test_watch_reports_a_hostile_event_and_goes_on():
              json.dumps({"ticket": "T-1", "type": "resolved", "at": "2026-03-10T12:00:00+02:00"})]
     result = invoke("watch", "--policy", FIXTURES / "mini.yaml", "--replay", stdin="\n".join(lines) + "\n")
     assert result.exit_code == 0 and "Traceback" not in result.stderr
-    assert ":2: input-too-deep" in result.stderr and ":3: event: at: not valid Unicode" in result.stderr
+    assert ":2: input-too-deep" in result.stderr and ":3: invalid-event: event: at: not valid Unicode" in result.stderr
 
 
 # -- hostile policy files -----------------------------------------------------------------------------

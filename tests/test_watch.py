@@ -66,7 +66,7 @@ def test_replay_is_deterministic_and_reports_bad_lines(cli):
     code1, out1, err1 = cli("watch", "--policy", POLICY, "--replay", "--until", "2026-04-30T00:00:00Z", "-", input=text)
     code2, out2, _ = cli("watch", "--policy", POLICY, "--replay", "--until", "2026-04-30T00:00:00Z", "-", input=text)
     assert code1 == 0 and out1 == out2 and out1
-    assert ":6: json-syntax" in err1 and ":10: unknown ticket 'nope'" in err1
+    assert ":6: json-syntax" in err1 and ":10: unknown-ticket: unknown ticket 'nope'" in err1
     assert all(json.loads(line)["alert"] in ("warning", "breach", "relevelled") for line in out1.splitlines())
 
 

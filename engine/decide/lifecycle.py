@@ -364,3 +364,109 @@ def replay(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime, warning_sha
         clock.apply(event)
     clock.advance(as_of)
     return clock.snapshot(as_of)
+
+
+# -- durable state (the live monitor's store, issue 13) -------------------------------------------
+STATE_FORMAT = 1
+
+
+def _enc(value):
+    """Facts to JSON: instants and dates tagged, everything else as it is (tickets are JSON already)."""
+    if isinstance(value, dt.datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dict):
+        return {k: _enc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_enc(v) for v in value]
+    return value
+
+
+def _dec(value):
+    if isinstance(value, dict):
+        if len(value) == 1 and "$dt" in value:
+            return dt.datetime.fromisoformat(value["$dt"])
+        if len(value) == 1 and "$date" in value:
+            return dt.date.fromisoformat(value["$date"])
+        return {k: _dec(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    return value
+
+
+def _ts(instant):
+    return None if instant is None else instant.isoformat()
+
+
+def _dt(text):
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _cached(value):
+    """A TargetClock cache slot: False (not computed), None or an instant."""
+    return False if value is False else _ts(value)
+
+
+def _uncached(value):
+    return False if value is False else _dt(value)
+
+
+def to_state(clock: TicketClock) -> dict:
+    """The clock as plain JSON (the monitor store keeps it between events); `from_state` restores it.
+    Deadlines and lifecycle rules are stored by name (tier id, deadline name, rule id): they are looked
+    up again in the same compiled policy (the store pins the policy edition a ticket started under)."""
+    where = {id(d): (tid, d.name) for tid, tier in clock.policy.tiers.items() for d in tier.deadlines}
+    targets = []
+    for t in clock.targets:
+        tier_id, name = where.get(id(t.deadline), (None, None)) if t.deadline is not None else (None, None)
+        targets.append({
+            "name": t.name, "start": _ts(t.start), "deadline": [tier_id, name], "index": t.index,
+            "pauses": [[_ts(s), _ts(e)] for s, e in t.pauses], "paused_since": _ts(t.paused_since),
+            "met_at": _ts(t.met_at), "stopped": t.stopped, "stopped_at": _ts(t.stopped_at),
+            "due": _cached(t._due), "warning": _cached(t._warning), "warned": t.warned,
+            "breach_alerted": t.breach_alerted})
+    return {
+        "format": STATE_FORMAT, "policy": clock.policy.id, "hash": clock.policy.content_hash, "share": clock.share,
+        "id": clock.id, "facts": _enc(clock.facts), "eligibility": clock.eligibility, "tier": clock.tier,
+        "created": _ts(clock.created), "now": _ts(clock.now), "status": clock.status, "resolved": clock.resolved,
+        "tier_history": [{**h, "from": _ts(h["from"])} for h in clock.tier_history],
+        "targets": targets,
+        "timers": [[_ts(due), seq, rule.id, _ts(trigger)] for due, seq, rule, trigger in sorted(clock.timers)],
+        "alerts": clock.alerts,
+    }
+
+
+def from_state(policy: CompiledPolicy, state: dict) -> TicketClock:
+    """The TicketClock that `to_state` wrote, on `policy` (the edition it was written under)."""
+    if state.get("format") != STATE_FORMAT:
+        raise ValueError(f"unknown ticket clock state format {state.get('format')!r} (this version reads {STATE_FORMAT})")
+    clock = TicketClock.__new__(TicketClock)
+    clock.policy, clock.tz, clock.share = policy, policy.timezone, state["share"]
+    clock.facts, clock.id = _dec(state["facts"]), state["id"]
+    clock.eligibility, clock.tier = state["eligibility"], state["tier"]
+    clock.created, clock.now = _dt(state["created"]), _dt(state["now"])
+    clock.status, clock.resolved = state["status"], state["resolved"]
+    clock.tier_history = [{**h, "from": _dt(h["from"])} for h in state["tier_history"]]
+    clock.relevels = clock.tier_history[1:]
+    clock.targets = []
+    for s in state["targets"]:
+        tier_id, name = s["deadline"]
+        deadline = None
+        if tier_id is not None:
+            deadline = next((d for d in policy.tiers[tier_id].deadlines if d.name == name), None)
+            if deadline is None:
+                raise ValueError(f"tier {tier_id!r} of policy {policy.id!r} has no deadline {name!r}")
+        t = TargetClock(s["name"], _dt(s["start"]), deadline, s["index"])
+        t.pauses = [(_dt(a), _dt(b)) for a, b in s["pauses"]]
+        t.paused_since, t.met_at = _dt(s["paused_since"]), _dt(s["met_at"])
+        t.stopped, t.stopped_at = s["stopped"], _dt(s["stopped_at"])
+        t._due, t._warning = _uncached(s["due"]), _uncached(s["warning"])
+        t.warned, t.breach_alerted = s["warned"], s["breach_alerted"]
+        clock.targets.append(t)
+    rules = {rule.id: rule for rule in policy.lifecycle_rules}
+    clock.timers = [(_dt(due), seq, rules[rid], _dt(trigger)) for due, seq, rid, trigger in state["timers"]]
+    heapq.heapify(clock.timers)
+    clock._seq = itertools.count(max((seq for _, seq, _, _ in clock.timers), default=-1) + 1)
+    clock.alerts = list(state["alerts"])
+    return clock

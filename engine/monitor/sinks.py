@@ -21,6 +21,7 @@ Sinks:
                                        within the call (backoff, cap, Retry-After honoured up to the cap),
                                        then left to the store's schedule; another 4xx is not retried in the
                                        call (the receiver refused it) but stays in the outbox.
+  FanoutSink([sink, ...])              every one of them (an alert is delivered when all took it)
   CommandSink(["cmd", "arg"])          runs the command with the alert JSON on stdin (and
                                        SLAPOLICY_ALERT_ID in its environment); exit 0 = delivered,
                                        non-zero or a timeout = retry later.
@@ -166,6 +167,19 @@ class CommandSink:
         if proc.returncode != 0:
             tail = proc.stderr.decode(errors="replace").strip()[-500:]
             raise DeliveryError(f"command {self.argv[0]} exited {proc.returncode}" + (f": {tail}" if tail else ""))
+
+
+class FanoutSink:
+    """Several sinks: an alert is delivered when every sink took it. When one fails, the alert stays in
+    the outbox and is retried on all of them (a sink that took it already sees it again, same id)."""
+    name = "fanout"
+
+    def __init__(self, sinks):
+        self.sinks = list(sinks)
+
+    def send(self, alert, body):
+        for sink in self.sinks:
+            sink.send(alert, body)
 
 
 def open_sink(spec: str, *, secret: str | None = None) -> Sink:

@@ -13,9 +13,11 @@ Both run the same SQL (written with `?` placeholders; PostgreSQL gets `%s`), on 
     monitor_tickets(ticket_id PK, policy_id, policy_edition, state JSON, last_at, version)
     monitor_clocks(ticket_id, target, due_at, next_at, next_kind, PK (ticket_id, target))
         index (next_at, ticket_id, target): the timers;  index (due_at): the at-risk list
-    monitor_applied_events(event_key PK, ticket_id, at, applied_at)     index (at): the high-water mark
+    monitor_applied_events(event_key PK, ticket_id, at, applied_at, record JSON)
+        index (at): the high-water mark;  index (ticket_id, at): a ticket's history (--recalculate)
     monitor_outbox(alert_id PK, ticket_id, payload JSON, created_at, delivered_at, attempts,
                    next_attempt_at, last_error)        partial index on the undelivered rows
+    monitor_policies(edition PK, policy_id, text, added_at)   the text of every edition a clock was pinned to
 
 Instants are integers, UTC microseconds since the epoch (exact, and the same in both databases; the API
 takes and returns aware datetimes). JSON is TEXT in SQLite, JSONB in PostgreSQL; both are written with
@@ -51,22 +53,30 @@ Not thread-safe: one store object per thread (each holds one connection).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
+from slapolicy.monitor.records import (  # noqa: F401  (re-exported: the store's values and helpers)
+    KINDS,
+    Alert,
+    Clock,
+    TicketState,
+    _canonical,
+    _now_us,
+    alert_id,
+    event_key,
+    from_us,
+    to_us,
+)
+
 SCHEMA_VERSION = 1
-KINDS = ("warning", "breach")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MIN_US = -(2 ** 62)
 
 
-class StoreError(Exception):
+class StoreError(ValueError):
     """A store that cannot be used as asked."""
 
 
@@ -83,81 +93,6 @@ class StaleTicket(StoreError):
         self.ticket_id, self.expected, self.found = ticket_id, expected, found
 
 
-# -- values -----------------------------------------------------------------------------------------
-@dataclass
-class TicketState:
-    """A ticket's durable state: the pinned policy, the clock's state as JSON, the last event instant."""
-    policy_id: str
-    policy_edition: str  # the edition (or content hash) the ticket's clocks were started under
-    state: dict
-    last_at: dt.datetime | None = None
-    ticket_id: str | None = None  # filled in by load_ticket
-    version: int = 0  # filled in by load_ticket: pass it back as apply(expected_version=...)
-
-
-@dataclass
-class Clock:
-    """One open SLA target: its due (breach) instant and its next alert (a warning, then the breach)."""
-    target: str
-    due: dt.datetime | None  # None: paused, or a target without a due instant
-    next_at: dt.datetime | None = None  # None: no alert left to fire
-    next_kind: str | None = None  # "warning" | "breach"
-    ticket_id: str | None = None  # filled in when read back
-
-    def __post_init__(self):
-        if (self.next_at is None) != (self.next_kind is None):
-            raise ValueError("a clock has both next_at and next_kind, or neither")
-        if self.next_kind is not None and self.next_kind not in KINDS:
-            raise ValueError(f"next_kind is one of {KINDS}, not {self.next_kind!r}")
-
-
-@dataclass
-class Alert:
-    """An outbox row. `id` is deterministic (see `alert_id`): the same alert always gets the same id."""
-    id: str
-    payload: dict
-    ticket_id: str | None = None  # defaults to the ticket of the apply / record_timers call
-    created: dt.datetime | None = None
-    attempts: int = 0
-    delivered_at: dt.datetime | None = None
-    last_error: str | None = None
-
-
-# -- helpers for the monitor ------------------------------------------------------------------------
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def event_key(record: dict) -> str:
-    """An event's idempotency key: its `event_id` when the source has one, else a hash of its content
-    (ticket, type, `at` and every other field, keys sorted)."""
-    if record.get("event_id") not in (None, ""):
-        return f"id:{record['event_id']}"
-    return "sha256:" + hashlib.sha256(_canonical(record).encode()).hexdigest()
-
-
-def alert_id(*parts) -> str:
-    """A deterministic alert id from its identifying parts, e.g. (ticket, alert, target, index, at)."""
-    return hashlib.sha256(_canonical([str(p) for p in parts]).encode()).hexdigest()[:32]
-
-
-def to_us(instant: dt.datetime | None) -> int | None:
-    if instant is None:
-        return None
-    if instant.tzinfo is None:
-        raise ValueError(f"an instant needs a UTC offset: {instant!r}")
-    delta = instant - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(us: int | None) -> dt.datetime | None:
-    return None if us is None else _EPOCH + dt.timedelta(microseconds=us)
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
 # -- the interface ----------------------------------------------------------------------------------
 @runtime_checkable
 class MonitorStore(Protocol):
@@ -165,7 +100,7 @@ class MonitorStore(Protocol):
 
     def apply(self, event_key: str, ticket_id: str, new_state: TicketState | None, clocks: Iterable[Clock] = (),
               alerts: Iterable[Alert] = (), *, expected_version: int | None = None,
-              at: dt.datetime | None = None) -> bool: ...
+              at: dt.datetime | None = None, record: dict | None = None) -> bool: ...
 
     def record_timers(self, ticket_id: str, new_state: TicketState | None, clocks: Iterable[Clock] = (),
                       alerts: Iterable[Alert] = (), *, expected_version: int | None = None) -> int: ...
@@ -189,6 +124,14 @@ class MonitorStore(Protocol):
 
     def high_water(self) -> dt.datetime | None: ...
 
+    def ticket_events(self, ticket_id: str) -> list[dict]: ...
+
+    def tickets(self, *, page_size: int = 500) -> Iterator[TicketState]: ...
+
+    def save_policy(self, edition: str, policy_id: str, text: str) -> None: ...
+
+    def policy_text(self, edition: str) -> tuple[str, str] | None: ...
+
     def stats(self) -> dict: ...
 
     def close(self) -> None: ...
@@ -206,12 +149,16 @@ _DDL = [
          state {json} NOT NULL, last_at BIGINT, version BIGINT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS monitor_clocks (
          ticket_id TEXT NOT NULL, target TEXT NOT NULL, due_at BIGINT, next_at BIGINT,
-         next_kind TEXT CHECK (next_kind IN ('warning', 'breach')), PRIMARY KEY (ticket_id, target))""",
+         next_kind TEXT CHECK (next_kind IN ('warning', 'breach', 'rule')), PRIMARY KEY (ticket_id, target))""",
     "CREATE INDEX IF NOT EXISTS monitor_clocks_next ON monitor_clocks (next_at, ticket_id, target) WHERE next_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS monitor_clocks_due ON monitor_clocks (due_at) WHERE due_at IS NOT NULL",
     """CREATE TABLE IF NOT EXISTS monitor_applied_events (
-         event_key TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, at BIGINT, applied_at BIGINT NOT NULL)""",
+         event_key TEXT PRIMARY KEY, {seq}ticket_id TEXT NOT NULL, at BIGINT, applied_at BIGINT NOT NULL,
+         record {json})""",
     "CREATE INDEX IF NOT EXISTS monitor_applied_events_at ON monitor_applied_events (at)",
+    "CREATE INDEX IF NOT EXISTS monitor_applied_events_ticket ON monitor_applied_events (ticket_id, at)",
+    """CREATE TABLE IF NOT EXISTS monitor_policies (
+         edition TEXT PRIMARY KEY, policy_id TEXT NOT NULL, text TEXT NOT NULL, added_at BIGINT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS monitor_outbox (
          alert_id TEXT PRIMARY KEY, {seq}ticket_id TEXT NOT NULL, payload {json} NOT NULL,
          created_at BIGINT NOT NULL, delivered_at BIGINT, attempts INTEGER NOT NULL DEFAULT 0,
@@ -222,7 +169,8 @@ _DDL = [
 _CLOCK_COLUMNS = "ticket_id, target, due_at, next_at, next_kind"
 _ALERT_COLUMNS = "alert_id, ticket_id, payload, created_at, attempts, delivered_at, last_error"
 _SQL = {
-    "insert_event": "INSERT INTO monitor_applied_events (event_key, ticket_id, at, applied_at) VALUES (?, ?, ?, ?) "
+    "insert_event": "INSERT INTO monitor_applied_events (event_key, ticket_id, at, applied_at, record) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (event_key) DO NOTHING",
     "was_applied": "SELECT 1 FROM monitor_applied_events WHERE event_key = ?",
     "lock_ticket": "SELECT version FROM monitor_tickets WHERE ticket_id = ?{for_update}",
@@ -250,6 +198,12 @@ _SQL = {
     "failed": "UPDATE monitor_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
               "WHERE alert_id = ? AND delivered_at IS NULL",
     "high_water": "SELECT max(at) FROM monitor_applied_events",
+    "ticket_events": "SELECT record FROM monitor_applied_events WHERE ticket_id = ? ORDER BY at, {seq}",
+    "tickets_page": "SELECT ticket_id, policy_id, policy_edition, state, last_at, version FROM monitor_tickets "
+                    "WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?",
+    "insert_policy": "INSERT INTO monitor_policies (edition, policy_id, text, added_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (edition) DO NOTHING",
+    "policy_text": "SELECT policy_id, text FROM monitor_policies WHERE edition = ?",
     "schema_version": "SELECT max(version) FROM monitor_schema",
     "insert_schema": "INSERT INTO monitor_schema (version, created_at) VALUES (?, ?)",
     "count": "SELECT count(*) FROM {table}",
@@ -357,17 +311,20 @@ class _SQLStore:
             inserted += self._q("insert_alert", params).rowcount
         return inserted
 
-    def apply(self, event_key, ticket_id, new_state, clocks=(), alerts=(), *, expected_version=None, at=None):
+    def apply(self, event_key, ticket_id, new_state, clocks=(), alerts=(), *, expected_version=None, at=None,
+              record=None):
         """Apply one event in one transaction: the event key, the ticket's new state (None deletes the ticket),
         its clocks (all of them: they replace the stored ones) and the alerts it produced. False, with nothing
         changed, when the key was applied already. `at` (default new_state.last_at) is the event's instant:
         the high-water mark. StaleTicket (nothing written) when `expected_version` is given and the stored
-        version differs, or when another connection created the same new ticket meanwhile."""
+        version differs, or when another connection created the same new ticket meanwhile. `record` (JSON)
+        is the event's content, kept with its key: `ticket_events` gives it back (for --recalculate)."""
         if at is None and new_state is not None:
             at = new_state.last_at
         try:
             with self._transaction():
-                if self._q("insert_event", (event_key, ticket_id, to_us(at), _now_us())).rowcount == 0:
+                body = None if record is None else self._json_param(record)
+                if self._q("insert_event", (event_key, ticket_id, to_us(at), _now_us(), body)).rowcount == 0:
                     raise _Rollback
                 self._write(ticket_id, new_state, clocks, alerts, expected_version)
         except _Rollback:
@@ -453,6 +410,33 @@ class _SQLStore:
     def high_water(self):
         """The latest event instant applied so far (the monitor's "now" when it replays), or None."""
         return from_us(self._q("high_water").fetchone()[0])
+
+    def ticket_events(self, ticket_id):
+        """The content of the events applied to a ticket (those applied with a `record`), oldest first."""
+        rows = self._q("ticket_events", (ticket_id,)).fetchall()
+        return [self._json_value(row[0]) for row in rows if row[0] is not None]
+
+    def tickets(self, *, page_size=500):
+        """Every stored ticket, by id, `page_size` rows at a time (keyset paging; nothing held between pages)."""
+        last = ""
+        while True:
+            rows = self._q("tickets_page", (last, page_size)).fetchall()
+            for ticket_id, policy_id, edition, state, last_at, version in rows:
+                yield TicketState(policy_id, edition, self._json_value(state), from_us(last_at), ticket_id, version)
+            if len(rows) < page_size:
+                return
+            last = rows[-1][0]
+
+    def save_policy(self, edition, policy_id, text):
+        """Keep the text of a policy edition (by its content hash) so that a pinned clock can be restored
+        after the file changed; a text kept already is left as it is."""
+        with self._transaction():
+            self._q("insert_policy", (edition, policy_id, text, _now_us()))
+
+    def policy_text(self, edition):
+        """(policy id, text) of a kept edition, or None."""
+        row = self._q("policy_text", (edition,)).fetchone()
+        return None if row is None else (row[0], row[1])
 
     def stats(self):
         out = {}

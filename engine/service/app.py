@@ -231,7 +231,8 @@ class Service:
 
 def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, decision_log=None,
                reload_interval: float = 1.0, base_url: str | None = None,
-               body_timeout: float = hardening.DEFAULTS["body_timeout"]) -> Starlette:
+               body_timeout: float = hardening.DEFAULTS["body_timeout"],
+               monitor_store: str | None = None, monitor_sinks=(), webhook_secret: str | None = None) -> Starlette:
     """The ASGI app. Loads the policies of `policies_dir` (default: the bundled ones) at once; the
     watcher thread starts with the app's lifespan and polls every `reload_interval` seconds. Share links
     start with `base_url` (without one they are relative: the Host header is never used)."""
@@ -243,6 +244,11 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval,
                       base_url, body_timeout)
     metrics = service.metrics
+    service.monitor = None
+    if monitor_store is not None:  # the live monitor's store behind /v1/events (engine/service/monitor_routes.py)
+        from slapolicy.service.monitor_routes import MonitorService
+
+        service.monitor = MonitorService(monitor_store, service, monitor_sinks, webhook_secret)
 
     async def evaluate(request: Request) -> Response:
         route = EVALUATE
@@ -380,12 +386,16 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     @asynccontextmanager
     async def lifespan(app):
         service.store.start(service.reload_interval)
+        if service.monitor is not None:
+            service.monitor.start()
         log.info("serving %d policies from %s (reload every %ss)", len(service.store.snapshot.policies),
                  service.store.directory, service.reload_interval)
         try:
             yield
         finally:
             service.store.stop()
+            if service.monitor is not None:
+                service.monitor.stop()
             if service.decision_log is not None:
                 service.decision_log.close()
 
@@ -404,7 +414,9 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         routes as workbench_routes,  # the web workbench at / (issue 8, engine/service/workbench/)
     )
 
-    routes += workbench_routes(service)
+    from slapolicy.service.monitor_routes import routes as monitor_routes
+
+    routes += workbench_routes(service) + monitor_routes(service)
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
@@ -469,7 +481,8 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
           reload_interval=1.0, log_level="info", access_log=False, base_url=None,
           timeout_keep_alive=hardening.DEFAULTS["timeout_keep_alive"],
           header_timeout=hardening.DEFAULTS["header_timeout"], body_timeout=hardening.DEFAULTS["body_timeout"],
-          limit_concurrency=hardening.DEFAULTS["limit_concurrency"]):
+          limit_concurrency=hardening.DEFAULTS["limit_concurrency"], monitor_store=None, monitor_sinks=(),
+          webhook_secret=None):
     """Run the service with uvicorn (httptools and uvloop when installed) until interrupted, with the
     limits of slapolicy.service.hardening."""
     import importlib.util
@@ -479,7 +492,8 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
                      reload_interval=reload_interval, base_url=base_url or hardening.default_base_url(host, port),
-                     body_timeout=body_timeout)
+                     body_timeout=body_timeout, monitor_store=monitor_store,
+                     monitor_sinks=monitor_sinks, webhook_secret=webhook_secret)
     config = hardening.server_config(
         app, host, port, timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout,
         limit_concurrency=limit_concurrency, log_level=log_level, access_log=access_log,

@@ -127,6 +127,71 @@ EVALUATION_ERRORS = {
 }
 
 
+def _monitor_paths() -> dict:
+    """The live monitor's endpoints (`slapolicy serve --store URL`; engine/service/monitor_routes.py)."""
+    disabled = {"404": _error("`monitor-disabled`: the server runs without --store (or `unknown-ticket`)")}
+    outcome = {"type": "object", "properties": {
+        "line": {"type": "integer"}, "status": {"enum": ["applied", "duplicate"]}, "ticket": {"type": "string"},
+        "alerts": {"type": "array", "items": {"type": "string"}, "description": "ids of the alerts the event produced"},
+        "error": _ref("ErrorBody")}}
+    event = {"type": "object", "required": ["type"], "description":
+             "`{\"type\": \"created\", \"ticket\": {...}, \"policy\"?: ID}` or `{\"ticket\": ID, \"type\": EVENT, "
+             "\"at\": ..., \"event_id\"?: ...}` (docs/lifecycle.md, docs/monitor.md)"}
+    return {
+        "/v1/events": {"post": {
+            "operationId": "applyEvents",
+            "summary": "Apply ticket events to the monitor's store",
+            "description": "One event (application/json) or JSON Lines (application/x-ndjson), applied as "
+                           "`slapolicy watch --store` applies them: one transaction per event with the alerts it "
+                           "produces, idempotent by `event_id` (else a hash of the content); order per ticket.",
+            "parameters": [{"name": "policy", "in": "query", "required": False, "schema": {"type": "string"},
+                            "description": "the policy a `created` event without a `policy` field starts under"}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": event},
+                "application/x-ndjson": {"schema": {"type": "array", "items": event}}}},
+            "responses": {
+                "200": {"description": "the outcome (JSON), or one outcome or error per line (JSON Lines)",
+                        "headers": {"X-Items-Failed": {"schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": outcome},
+                                    "application/x-ndjson": {"schema": {"type": "array", "items": outcome}}}},
+                "400": _error("not JSON (`json-syntax`, `input-too-deep`, `input-number-too-large`)"),
+                "415": _error("a Content-Type other than application/json or application/x-ndjson"),
+                "422": _error("an event refused: `invalid-event`, `unknown-ticket`, `out-of-order`, "
+                              "`duplicate-ticket`, `unknown-policy`"),
+                "413": _error("the body is larger than the limit"), **disabled},
+        }},
+        "/v1/tickets/{id}/clocks": {"get": {
+            "operationId": "ticketClocks",
+            "summary": "A ticket's SLA clocks from the monitor's store",
+            "description": "The `lifecycle` block `evaluate --as-of` gives for the ticket's stored events, with the "
+                           "policy and the pinned edition (its content hash).",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, AS_OF],
+            "responses": {"200": _json({"type": "object", "required": ["ticket", "policy", "edition", "lifecycle"],
+                                        "properties": {"ticket": {"type": "string"}, "policy": {"type": "string"},
+                                                       "edition": {"type": "string"},
+                                                       "last_event_at": NULLABLE_STRING,
+                                                       "lifecycle": {"type": "object"}}}, "the clocks"),
+                          "409": _error("`unknown-edition`: the pinned edition is neither loaded nor kept"),
+                          "422": _error("a bad query parameter"), **disabled},
+        }},
+        "/v1/at-risk": {"get": {
+            "operationId": "atRisk",
+            "summary": "Open clocks nearest to breach",
+            "parameters": [{"name": "within", "in": "query", "required": False,
+                            "schema": {"type": "string", "default": "2h", "pattern": "^[0-9.]+(s|m|h|d)$"}},
+                           {"name": "limit", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "now": {"type": "string"}, "within_seconds": {"type": "integer"},
+                "clocks": {"type": "array", "items": {"type": "object", "properties": {
+                    "ticket": {"type": "string"}, "target": {"type": "string"}, "due": {"type": "string"},
+                    "remaining_seconds": {"type": "integer"}, "next_alert": NULLABLE_STRING,
+                    "next_at": NULLABLE_STRING}}}}}, "the clocks due within the window, nearest first"),
+                "422": _error("a bad query parameter"), **disabled},
+        }},
+    }
+
+
 def openapi_document() -> dict:
     from slapolicy import __version__
     from slapolicy.language.schema import schema_json
@@ -211,6 +276,7 @@ def openapi_document() -> dict:
             "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
         }},
     }
+    paths.update(_monitor_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "slapolicy", "version": __version__,

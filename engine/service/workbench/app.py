@@ -52,7 +52,8 @@ SECURITY_HEADERS = {
 
 # -- the application's routes ----------------------------------------------------------------------
 PATHS = ("/", "/workbench", "/workbench/try", "/workbench/timeline.json", "/workbench/regulation/{id}",
-         "/workbench/diff", "/workbench/static/{name}")  # pages for people, not API: not in /openapi.json
+         "/workbench/diff", "/workbench/static/{name}",
+         "/workbench/at-risk")  # pages for people, not API: not in /openapi.json
 
 
 def routes(service) -> list:

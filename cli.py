@@ -481,6 +481,22 @@ def corpus_generate(policy, policies, n, seed, out):
         write_jsonl(tickets, sys.stdout)
 
 
+# -- adapters and reports (issue 14): engine/tools/adapters/, engine/tools/report/ --------------------
+
+@main.command("import")
+@click.option("--from", "fmt", type=click.Choice(["zendesk", "jsm", "bitrix"]), required=True,
+              help="The helpdesk the export comes from.")
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False), default=None,
+              help="Mapping file (default: the bundled one for --from; format in docs/adapters.md).")
+@click.option("--check", "check_only", is_flag=True, help="Only check the mapping (located errors, exit 2 if any).")
+@click.argument("source", metavar="INPUT", type=click.Path(exists=True), required=False)
+def import_cmd(fmt, mapping_file, check_only, source):
+    """A helpdesk export (directory or records file) as tickets, one JSON line per record (errors in place)."""
+    from slapolicy.tools.adapters.cli import run_import
+
+    sys.exit(run_import(fmt, mapping_file, source, check_only, sys.stdout, lambda m: click.echo(m, err=True)))
+
+
 # -- service (issue 6): engine/service/app.py ------------------------------------------------------
 
 @main.command()

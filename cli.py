@@ -497,6 +497,49 @@ def import_cmd(fmt, mapping_file, check_only, source):
     sys.exit(run_import(fmt, mapping_file, source, check_only, sys.stdout, lambda m: click.echo(m, err=True)))
 
 
+@main.command()
+@policy_option
+@policies_option
+@as_of_option
+@click.option("--by", type=click.Choice(["month", "week"]), default="month", show_default=True,
+              help="Period of created_at, in the policy's time zone.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text", show_default=True)
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the fact table (one row per ticket and target): FILE.csv, or FILE.parquet (pyarrow).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to this file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a TTY).")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
+    """SLA attainment of tickets.jsonl: per period, tier and target, breaches, charts (docs/reports.md)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from slapolicy.tools.report.cli import Progress, make_report, render, write_facts
+
+    compiled = _load_policy(policy, policies)
+    when = _parse_as_of(as_of) or dt.datetime.now(dt.timezone.utc)
+    lines = file.readlines()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = Progress(sum(1 for line in lines if line.strip()), sys.stderr) if show else None
+    result = make_report(compiled, lines, when, by, bar)
+    if bar is not None:
+        bar.close()
+    for bad in result.invalid[:20]:
+        click.echo(f"{_origin(file)}:{bad['line']}: error: {bad['error']['code']}: {bad['error']['message']}", err=True)
+    try:
+        text = render(result, compiled, fmt)
+        if facts_file:
+            write_facts(result, facts_file)
+    except ImportError as exc:
+        click.echo(f"slapolicy report: needs the report extra: pip install 'slapolicy[report]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    if out:
+        Path(out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
+    sys.exit(BAD_INPUT if result.invalid else 0)
+
+
 # -- service (issue 6): engine/service/app.py ------------------------------------------------------
 
 @main.command()

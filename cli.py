@@ -555,7 +555,9 @@ def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+@click.option("--reports-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="The workbench's Reports page may read tickets files (*.jsonl) under this directory.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, reports_dir):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -569,7 +571,7 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
         sys.exit(BAD_INPUT)
     try:
         run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
-            reload_interval=reload_interval, log_level=log_level, access_log=access_log)
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log, reports_dir=reports_dir)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

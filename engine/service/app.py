@@ -194,7 +194,7 @@ class Service:
 
 
 def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, decision_log=None,
-               reload_interval: float = 1.0) -> Starlette:
+               reload_interval: float = 1.0, reports_dir=None) -> Starlette:
     """The ASGI app. Loads the policies of `policies_dir` (default: the bundled ones) at once; the
     watcher thread starts with the app's lifespan and polls every `reload_interval` seconds."""
     from contextlib import asynccontextmanager
@@ -203,6 +203,7 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     from slapolicy.service.openapi import openapi_document
 
     service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval)
+    service.reports_dir = reports_dir  # the workbench's Reports page reads tickets files only under it (issue 14)
     metrics = service.metrics
 
     async def evaluate(request: Request) -> Response:
@@ -404,7 +405,7 @@ class ServiceMiddleware:
 
 
 def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None,
-          reload_interval=1.0, log_level="info", access_log=False):
+          reload_interval=1.0, log_level="info", access_log=False, reports_dir=None):
     """Run the service with uvicorn (httptools and uvloop when installed) until interrupted."""
     import importlib.util
 
@@ -412,7 +413,7 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
-                     reload_interval=reload_interval)
+                     reload_interval=reload_interval, reports_dir=reports_dir)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, server_header=False,
                 log_config=None,  # uvicorn's loggers go through the root handler above: one log format
                 http="httptools" if importlib.util.find_spec("httptools") else "h11",

@@ -19,6 +19,7 @@ def layout(title, body, active, policies) -> str:
     items = [nav("try", "/", "Try a ticket"),
              nav("regulation", f"/workbench/regulation/{urllib.parse.quote(first, safe='')}" if first else "/", "Regulation"),
              nav("diff", "/workbench/diff", "Diff report"),
+             nav("reports", "/workbench/reports", "Reports"),
              '<a href="/v1/policies">API: policies</a>', '<a href="/openapi.json">OpenAPI</a>']
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

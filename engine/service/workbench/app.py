@@ -68,8 +68,7 @@ def routes(service) -> list:
         Route("/workbench/regulation/{id}", wb.regulation, methods=["GET"]),
         Route("/workbench/diff", wb.diff_page, methods=["GET"]),
         Route("/workbench/static/{name}", wb.static, methods=["GET"]),
-        Route("/workbench/reports", ReportsHandlers(wb).get, methods=["GET"]),  # issue 14: reports.py
-        Route("/workbench/reports", ReportsHandlers(wb).post, methods=["POST"]),
+        Route("/workbench/reports", ReportsHandlers(wb).dispatch, methods=["GET", "POST"]),  # issue 14: reports.py
     ]
 
 

@@ -174,6 +174,9 @@ class ReportsHandlers:
             return self._render(request, state, 501)
         return self._render(request, state)
 
+    async def dispatch(self, request):
+        return await (self.post(request) if request.method == "POST" else self.get(request))
+
     async def get(self, request):
         q = request.query_params
         state = {"policy": q.get("policy") or self.wb.default_policy_id(), "as_of": q.get("as_of", "").strip(),

@@ -79,3 +79,21 @@ def test_reports_page_upload_charts_and_breach_to_timeline(browser, server, tick
     browser.find_element(By.LINK_TEXT, "ZD-10003").click()
     wait_for(browser, "svg.timeline")
     assert "ZD-10003" in browser.page_source
+
+
+@pytest.mark.parametrize("path", ["/", "/workbench/reports", "/workbench/regulation/advantshop", "/workbench/diff"])
+def test_pages_fit_a_500px_window(browser, server, path):
+    """Issue 14's polish: at 500 px the try page was 810 px wide (a one-column grid sized by the timeline, tables)."""
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(500, 900)
+    try:
+        browser.get(server + path)
+        width = browser.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1], width
+        if path == "/":
+            label = browser.find_element(By.CSS_SELECTOR, 'label[for="f-customer-license_purchased_at"]')
+            assert label.text.startswith("License purchased at")
+            assert browser.find_element(By.ID, "f-created_at").get_attribute("value") == "2026-03-06T19:00:00"
+    finally:
+        browser.set_window_size(1400, 1000)

@@ -220,7 +220,7 @@ def check(paths, fmt, warnings):
     """Validate and type-check policy files and vocabulary files (vocabulary.yaml) in PATHS (default: the
     bundled policies). Exit 2 on errors."""
     from slapolicy.api import check_paths, default_policies_dir
-    from slapolicy.tools import report
+    from slapolicy.tools import findings as report
 
     results = check_paths(paths or [default_policies_dir()])
     errors = 0
@@ -426,7 +426,7 @@ def lint(paths, fmt, show_info, strict, max_tickets):
     """Find gaps, shadowed and overlapping rules, unclassified topics, tiers without targets, unused
     calendars and assumptions, by running the rules over the declared fact domains. Exit 1 on errors."""
     from slapolicy.api import default_policies_dir
-    from slapolicy.tools import report
+    from slapolicy.tools import findings as report
     from slapolicy.tools.lint import lint_paths
 
     results = lint_paths(paths or [default_policies_dir()], limit=max_tickets)
@@ -576,6 +576,65 @@ def corpus_generate(policy, policies, n, seed, out):
         write_jsonl(tickets, sys.stdout)
 
 
+# -- adapters and reports (issue 14): engine/tools/adapters/, engine/tools/report/ --------------------
+
+@main.command("import")
+@click.option("--from", "fmt", type=click.Choice(["zendesk", "jsm", "bitrix"]), required=True,
+              help="The helpdesk the export comes from.")
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False), default=None,
+              help="Mapping file (default: the bundled one for --from; format in docs/adapters.md).")
+@click.option("--check", "check_only", is_flag=True, help="Only check the mapping (located errors, exit 2 if any).")
+@click.argument("source", metavar="INPUT", type=click.Path(exists=True), required=False)
+def import_cmd(fmt, mapping_file, check_only, source):
+    """A helpdesk export (directory or records file) as tickets, one JSON line per record (errors in place)."""
+    from slapolicy.tools.adapters.cli import run_import
+
+    sys.exit(run_import(fmt, mapping_file, source, check_only, sys.stdout, lambda m: click.echo(m, err=True)))
+
+
+@main.command()
+@policy_option
+@policies_option
+@as_of_option
+@click.option("--by", type=click.Choice(["month", "week"]), default="month", show_default=True,
+              help="Period of created_at, in the policy's time zone.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text", show_default=True)
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the fact table (one row per ticket and target): FILE.csv, or FILE.parquet (pyarrow).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to this file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a TTY).")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
+    """SLA attainment of tickets.jsonl: per period, tier and target, breaches, charts (docs/reports.md)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from slapolicy.tools.report.cli import Progress, make_report, render, write_facts
+
+    compiled = _load_policy(policy, policies)
+    when = _parse_as_of(as_of) or dt.datetime.now(dt.timezone.utc)
+    lines = file.readlines()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = Progress(sum(1 for line in lines if line.strip()), sys.stderr) if show else None
+    result = make_report(compiled, lines, when, by, bar)
+    if bar is not None:
+        bar.close()
+    for bad in result.invalid[:20]:
+        click.echo(f"{_origin(file)}:{bad['line']}: error: {bad['error']['code']}: {bad['error']['message']}", err=True)
+    try:
+        text = render(result, compiled, fmt)
+        if facts_file:
+            write_facts(result, facts_file)
+    except ImportError as exc:
+        click.echo(f"slapolicy report: needs the report extra: pip install 'slapolicy[report]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    if out:
+        Path(out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
+    sys.exit(BAD_INPUT if result.invalid else 0)
+
+
 # -- service (issue 6): engine/service/app.py ------------------------------------------------------
 
 @main.command()
@@ -608,8 +667,11 @@ def corpus_generate(policy, policies, n, seed, out):
               help="With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
 @click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
               help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@click.option("--reports-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="The workbench's Reports page may read tickets files (*.jsonl) under this directory.")
 def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
-          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency, store_url, sinks, webhook_secret):
+          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency, store_url, sinks, webhook_secret,
+          reports_dir):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -629,7 +691,7 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
             reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
             timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
             limit_concurrency=limit_concurrency,
-            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret)
+            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret, reports_dir=reports_dir)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

@@ -232,7 +232,8 @@ class Service:
 def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, decision_log=None,
                reload_interval: float = 1.0, base_url: str | None = None,
                body_timeout: float = hardening.DEFAULTS["body_timeout"],
-               monitor_store: str | None = None, monitor_sinks=(), webhook_secret: str | None = None) -> Starlette:
+               monitor_store: str | None = None, monitor_sinks=(), webhook_secret: str | None = None,
+               reports_dir=None) -> Starlette:
     """The ASGI app. Loads the policies of `policies_dir` (default: the bundled ones) at once; the
     watcher thread starts with the app's lifespan and polls every `reload_interval` seconds. Share links
     start with `base_url` (without one they are relative: the Host header is never used)."""
@@ -243,6 +244,7 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
 
     service = Service(policies_dir or default_policies_dir(), max_body_bytes, decision_log, reload_interval,
                       base_url, body_timeout)
+    service.reports_dir = reports_dir  # the workbench's Reports page reads tickets files only under it (issue 14)
     metrics = service.metrics
     service.monitor = None
     if monitor_store is not None:  # the live monitor's store behind /v1/events (engine/service/monitor_routes.py)
@@ -482,7 +484,7 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
           timeout_keep_alive=hardening.DEFAULTS["timeout_keep_alive"],
           header_timeout=hardening.DEFAULTS["header_timeout"], body_timeout=hardening.DEFAULTS["body_timeout"],
           limit_concurrency=hardening.DEFAULTS["limit_concurrency"], monitor_store=None, monitor_sinks=(),
-          webhook_secret=None):
+          webhook_secret=None, reports_dir=None):
     """Run the service with uvicorn (httptools and uvloop when installed) until interrupted, with the
     limits of slapolicy.service.hardening."""
     import importlib.util
@@ -493,7 +495,7 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
     app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
                      reload_interval=reload_interval, base_url=base_url or hardening.default_base_url(host, port),
                      body_timeout=body_timeout, monitor_store=monitor_store,
-                     monitor_sinks=monitor_sinks, webhook_secret=webhook_secret)
+                     monitor_sinks=monitor_sinks, webhook_secret=webhook_secret, reports_dir=reports_dir)
     config = hardening.server_config(
         app, host, port, timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout,
         limit_concurrency=limit_concurrency, log_level=log_level, access_log=access_log,

@@ -46,9 +46,9 @@ def coverage_line(entry: dict) -> str:
 
 
 def as_json(results, broken=(), coverage=None) -> str:
-    from slapolicy.tools import report
+    from slapolicy.tools import findings as report
 
-    # every case is also a finding record (slapolicy.tools.report: code, severity, message, file, line, column, rule)
+    # every case is also a finding record (slapolicy.tools.findings: code, severity, message, file, line, column, rule)
     cases = [{**report.from_case(r), "file": r.file, "line": r.line, "name": r.name, "policy": r.policy,
               "passed": r.passed, "problems": r.problems} for r in results]
     if coverage is None and not broken:

@@ -5,6 +5,7 @@
     GET  /workbench/timeline.json          the timeline's data (what the picture is drawn from)
     GET  /workbench/regulation/{id}        the rendered regulation, an anchor per clause and rule
     GET  /workbench/diff                   `slapolicy diff` between two git revisions, as a page
+    GET  /workbench/reports                SLA attainment of a tickets file (upload: POST), reports.py
     GET  /workbench/static/{name}          the CSS and the little JavaScript (no CDN, no fonts)
 
 Plain server-rendered HTML (Starlette responses, no template engine: a page is a handful of small
@@ -34,6 +35,7 @@ from slapolicy.service.workbench.examples import DEFAULT_POLICY, example_for
 from slapolicy.service.workbench.form import decode_ticket, ordered, share_query, ticket_from_form
 from slapolicy.service.workbench.model import PageError, _e, build_timeline, log
 from slapolicy.service.workbench.pages import layout, try_page
+from slapolicy.service.workbench.reports import ReportsHandlers
 from slapolicy.service.workbench.review import diff_page, recent_revisions, regulation_body, regulation_page, run_diff
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -52,7 +54,7 @@ SECURITY_HEADERS = {
 
 # -- the application's routes ----------------------------------------------------------------------
 PATHS = ("/", "/workbench", "/workbench/try", "/workbench/timeline.json", "/workbench/regulation/{id}",
-         "/workbench/diff", "/workbench/static/{name}",
+         "/workbench/diff", "/workbench/reports", "/workbench/static/{name}",
          "/workbench/at-risk")  # pages for people, not API: not in /openapi.json
 
 
@@ -67,6 +69,7 @@ def routes(service) -> list:
         Route("/workbench/regulation/{id}", wb.regulation, methods=["GET"]),
         Route("/workbench/diff", wb.diff_page, methods=["GET"]),
         Route("/workbench/static/{name}", wb.static, methods=["GET"]),
+        Route("/workbench/reports", ReportsHandlers(wb).dispatch, methods=["GET", "POST"]),  # issue 14: reports.py
     ]
 
 

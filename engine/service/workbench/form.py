@@ -185,7 +185,7 @@ def _split_timestamp(value, policy_tz):
         return value, ""
     if t.tzinfo is None:
         return t.isoformat(), ""
-    local = t.replace(tzinfo=None).isoformat(timespec="seconds" if t.second or t.microsecond else "minutes")
+    local = t.replace(tzinfo=None).isoformat(timespec="seconds")  # as the decision writes instants
     if policy_tz is not None and t.astimezone(policy_tz).utcoffset() == t.utcoffset():
         return local, policy_tz.key
     off = t.utcoffset()

@@ -20,6 +20,7 @@ def layout(title, body, active, policies) -> str:
              nav("regulation", f"/workbench/regulation/{urllib.parse.quote(first, safe='')}" if first else "/", "Regulation"),
              nav("diff", "/workbench/diff", "Diff report"),
              nav("at-risk", "/workbench/at-risk", "At risk"),
+             nav("reports", "/workbench/reports", "Reports"),
              '<a href="/v1/policies">API: policies</a>', '<a href="/openapi.json">OpenAPI</a>']
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -54,13 +55,21 @@ def _edition_select(policy, selected) -> str:
     return f'<select name="edition" id="f-edition">{"".join(opts)}</select>'
 
 
+def field_label(f: Field) -> str:
+    """A readable label: the field's name without its object, words title-cased (license_purchased_at ->
+    "License purchased at"); the raw name and the schema's description are the label's tooltip."""
+    words = ".".join(f.path[1:] if f.path[0] in ("customer", "form") and len(f.path) > 1 else f.path)
+    text = words.replace(".", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def _input(f: Field, values: dict, errors: dict, policy_tz) -> str:
     name = f.name
     value = values.get(name, "")
     fid = "f-" + name.replace(".", "-")
-    label_text = ".".join(f.path[1:]) if f.path[0] in ("customer", "form") and len(f.path) > 1 else name
+    label_text = field_label(f)
     req = '<abbr class="req" title="required">*</abbr>' if f.required else ""
-    hint = f' title="{_e(f.description)}"' if f.description else ""
+    hint = f' title="{_e(name)}' + (f': {_e(f.description)}' if f.description else "") + '"'
     invalid = ' aria-invalid="true"' if name in errors else ""
     if f.kind == "enum":
         options = list(f.options)
@@ -77,8 +86,10 @@ def _input(f: Field, values: dict, errors: dict, policy_tz) -> str:
         control = f'<select id="{fid}" name="{_e(name)}" class="tri"{invalid}>{opts}</select>'
     elif f.kind == "datetime":
         zone_value = values.get(name + "@tz", "") or (policy_tz.key if not value else "")
-        control = (f'<span class="dt"><input type="datetime-local" step="1" id="{fid}" name="{_e(name)}" '
-                   f'value="{_e(value)}"{invalid}><input type="text" class="tz" list="zones" '
+        # text in the decision's own format (YYYY-MM-DDTHH:MM:SS), not a datetime-local in the browser's locale
+        control = (f'<span class="dt"><input type="text" id="{fid}" name="{_e(name)}" value="{_e(value)}" '
+                   f'placeholder="YYYY-MM-DDTHH:MM:SS" pattern="\\d{{4}}-\\d{{2}}-\\d{{2}}[T ]\\d{{2}}:\\d{{2}}(:\\d{{2}})?" '
+                   f'inputmode="numeric" autocomplete="off"{invalid}><input type="text" class="tz" list="zones" '
                    f'id="{fid}-tz" name="{_e(name)}@tz" value="{_e(zone_value)}" placeholder="{_e(policy_tz.key)}" '
                    f'aria-label="time zone of {_e(name)}" title="IANA time zone or UTC offset (+03:00)"></span>')
     elif f.kind in ("integer", "number"):
@@ -86,7 +97,8 @@ def _input(f: Field, values: dict, errors: dict, policy_tz) -> str:
         control = (f'<input type="number" id="{fid}" name="{_e(name)}" value="{_e(value)}"{bounds}'
                    f'{" step=any" if f.kind == "number" else ""}{invalid}>')
     elif f.kind == "date":
-        control = f'<input type="date" id="{fid}" name="{_e(name)}" value="{_e(value)}"{invalid}>'
+        control = (f'<input type="text" id="{fid}" name="{_e(name)}" value="{_e(value)}" placeholder="YYYY-MM-DD" '
+                   f'pattern="\\d{{4}}-\\d{{2}}-\\d{{2}}" inputmode="numeric" autocomplete="off"{invalid}>')
     elif f.kind == "json":
         control = (f'<textarea id="{fid}" name="{_e(name)}" rows="2" spellcheck="false" '
                    f'placeholder="JSON list"{invalid}>{_e(value)}</textarea>')

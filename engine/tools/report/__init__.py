@@ -1,0 +1,1 @@
+"""SLA attainment reports (issue 14)."""

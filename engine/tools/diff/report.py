@@ -84,7 +84,7 @@ def render_markdown(diffs) -> str:
                 _table(lines, imp.groups, "shift (median / max)")
             if imp.with_events:
                 lines.append(f"**SLA outcomes at {imp.as_of}** ({_plural(imp.with_events, 'ticket')} with events): "
-                             f"{sum(g['count'] for g in imp.lifecycle.values())} target outcomes change.")
+                             f"{_plural(sum(g['count'] for g in imp.lifecycle.values()), 'target outcome')} change.")
                 lines.append("")
                 if imp.lifecycle:
                     _table(lines, imp.lifecycle, "by (median / max, business time)")

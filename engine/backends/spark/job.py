@@ -43,6 +43,7 @@ def session(master: str | None = None, app: str = "slapolicy"):
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM binds to loopback, not to a guessed interface
         builder = (builder.master(master or "local[*]").config("spark.sql.shuffle.partitions", "2")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
     spark = builder.getOrCreate()

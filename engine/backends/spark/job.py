@@ -147,7 +147,6 @@ def evaluate(master, sources, path: str, output: str, **options) -> dict:
 def diff_impact(spark, old_side, new_side, corpus: str, as_of: dt.datetime, origin=None):
     """tools.diff.Impact of one policy pair over a corpus, computed on Spark, equal to the local engine's."""
     from pyspark import StorageLevel
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from slapolicy.tools.diff.impact import EXAMPLES, ERROR_EXAMPLES, ImpactBuilder
@@ -159,24 +158,27 @@ def diff_impact(spark, old_side, new_side, corpus: str, as_of: dt.datetime, orig
     rows = df.mapInArrow(fn, worker.DIFF_DDL).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         builder = ImpactBuilder(str(origin or corpus), as_of)
-        for r in rows.where("kind = 'n'").groupBy("label").agg(F.sum("n").alias("n")).collect():
-            setattr(builder, r["label"], int(r["n"]))
-        groups = rows.where("kind in ('g', 'l')")
-        counts = {(r["kind"], r["label"]): (r["count"], r["first"]) for r in
-                  groups.groupBy("kind", "label").agg(F.count(F.lit(1)).alias("count"), F.min("line").alias("first")).collect()}
-        ranked = groups.withColumn("rank", F.row_number().over(Window.partitionBy("kind", "label").orderBy("line")))
+        # the executors' partial tallies (worker.compare_batches), merged: sums, minima, the earliest lines
+        tallies: dict = {}
+        for r in (rows.where("kind in ('g', 'l')").groupBy("kind", "label", "seconds")
+                  .agg(F.sum("n").alias("count"), F.min("line").alias("first")).collect()):
+            count, first, histogram = tallies.get((r["kind"], r["label"]), (0, r["first"], []))
+            if r["seconds"] is not None:
+                histogram.append((r["seconds"], int(r["count"])))
+            tallies[(r["kind"], r["label"])] = (count + int(r["count"]), min(first, r["first"]), histogram)
+        small = rows.where("kind in ('n', 'x', 'e')").collect()  # a few rows per partition
         examples: dict = {}
-        for r in ranked.where(F.col("rank") <= EXAMPLES).orderBy("kind", "label", "rank").collect():
-            examples.setdefault((r["kind"], r["label"]), []).append(r["tid"])
-        histograms: dict = {}
-        for r in groups.where(F.col("seconds").isNotNull()).groupBy("kind", "label", "seconds").count().collect():
-            histograms.setdefault((r["kind"], r["label"]), []).append((r["seconds"], r["count"]))
-        for (kind, label), (count, first) in counts.items():
-            builder.merge(kind, label, count, examples.get((kind, label), []), first, histograms.get((kind, label), []))
-        bad = rows.where("kind = 'e'")
-        builder.errors = bad.count()
-        builder.error_lines = [{"line": r["line"], "message": r["label"]}
-                               for r in bad.orderBy("line").limit(ERROR_EXAMPLES).collect()]
+        for r in sorted(small, key=lambda r: (r["line"] is None, r["line"] or 0)):
+            if r["kind"] == "n":
+                setattr(builder, r["label"], getattr(builder, r["label"]) + int(r["n"]))
+            elif r["kind"] == "x":
+                kind, _, name = r["label"].partition(":")
+                if len(examples.setdefault((kind, name), [])) < EXAMPLES:
+                    examples[(kind, name)].append(r["tid"])
+            elif len(builder.error_lines) < ERROR_EXAMPLES:
+                builder.error_lines.append({"line": r["line"], "message": r["label"]})
+        for (kind, name), (count, first, histogram) in tallies.items():
+            builder.merge(kind, name, count, examples.get((kind, name), []), first, histogram)
         return builder.finish()
     finally:
         rows.unpersist()

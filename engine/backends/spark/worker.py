@@ -123,34 +123,54 @@ def evaluate_batches(sources, options, offsets, batches):
 
 
 def compare_batches(old_side, new_side, origin, as_of_iso, offsets, batches):
-    """mapInArrow for `diff --engine spark`: rows of compare() for changed tickets, an error row per bad
-    line, and per partition the totals (kind "n": tickets, with_events, changed)."""
-    from slapolicy.tools.diff.impact import compare_line
+    """mapInArrow for `diff --engine spark`: compare() on every ticket, added up per partition here, so
+    only the partial tallies leave the executor: per (kind, label, seconds) its count and first line
+    (kind "g" / "l"), the first EXAMPLES lines of every label ("x"), the totals ("n": tickets,
+    with_events, changed, errors) and the first ERROR_EXAMPLES bad lines ("e")."""
+    from slapolicy.tools.diff.impact import ERROR_EXAMPLES, EXAMPLES, compare_line
 
     old, new = compiled_pair(old_side, new_side)
     as_of = dt.datetime.fromisoformat(as_of_iso)
-    totals = {"tickets": 0, "with_events": 0, "changed": 0}
+    totals = {"tickets": 0, "with_events": 0, "changed": 0, "errors": 0}
+    groups: dict = {}  # (kind, label, seconds) -> [count, first line]
+    examples: dict = {}  # (kind, label) -> [(line, tid)] (the first EXAMPLES)
+    errors: list = []
     for batch in batches:
-        out = {name: [] for name in DIFF_SCHEMA.names}
-
-        def put(kind, label, line, tid=None, seconds=None, n=None):
-            for key, value in zip(DIFF_SCHEMA.names, (kind, label, line, tid, seconds, n)):
-                out[key].append(value)
-
         for file, line, item in _rows(batch, offsets):
             if isinstance(item, str) and not item.strip():
                 continue  # blank lines are not tickets, and not errors (as the local engine)
             result = compare_line(old, new, origin or file, line, item, as_of)
             if result[0] == "e":
-                put("e", result[1], line)
+                totals["errors"] += 1
+                if len(errors) < ERROR_EXAMPLES:
+                    errors.append((line, result[1]))
                 continue
             _, tid, has_events, rows = result
             totals["tickets"] += 1
             totals["with_events"] += has_events
             if rows:
                 totals["changed"] += 1
-                for kind, label, seconds in rows:
-                    put(kind, label, line, None if tid is None else str(tid), seconds)
-        yield pa.RecordBatch.from_pydict(out, schema=DIFF_SCHEMA)
-    yield pa.RecordBatch.from_pydict({"kind": ["n"] * 3, "label": list(totals), "line": [None] * 3, "tid": [None] * 3,
-                                      "seconds": [None] * 3, "n": list(totals.values())}, schema=DIFF_SCHEMA)
+            for kind, label, seconds in rows:
+                g = groups.get((kind, label, seconds))
+                if g is None:
+                    g = groups[(kind, label, seconds)] = [0, line]
+                g[0] += 1
+                ex = examples.setdefault((kind, label), [])
+                if len(ex) < EXAMPLES:
+                    ex.append((line, None if tid is None else str(tid)))
+    out = {name: [] for name in DIFF_SCHEMA.names}
+
+    def put(kind, label, line=None, tid=None, seconds=None, n=None):
+        for key, value in zip(DIFF_SCHEMA.names, (kind, label, line, tid, seconds, n)):
+            out[key].append(value)
+
+    for name, count in totals.items():
+        put("n", name, n=count)
+    for (kind, label, seconds), (count, first) in groups.items():
+        put(kind, label, first, None, seconds, count)
+    for (kind, label), lines in examples.items():
+        for line, tid in lines:
+            put("x", f"{kind}:{label}", line, tid)
+    for line, message in errors:
+        put("e", message, line)
+    yield pa.RecordBatch.from_pydict(out, schema=DIFF_SCHEMA)

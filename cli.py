@@ -176,8 +176,8 @@ def _spark_evaluate(policy, policies, path, when, explain, edition, master, outp
         sys.exit(BAD_INPUT)
     for line, code, message in result["first_errors"]:
         click.echo(f"{path}:{line}: error: {code}: {message}", err=True)
-    click.echo(f"slapolicy: {result['lines']} line(s) decided on Spark into {output} ({output_fmt}); "
-               f"{result['errors']} not tickets (error records)", err=True)
+    click.echo(f"slapolicy: {result['lines']} line(s) read on Spark, {result['lines'] - result['errors']} decided, "
+               f"{result['errors']} not tickets (error records); written to {output} ({output_fmt})", err=True)
     if result["errors"]:
         sys.exit(BAD_INPUT)
 

@@ -119,6 +119,7 @@ def main():
             def spark_diff(p):
                 return best(lambda: [d.to_json() for d in diff(old, new, corpus=str(p), as_of=AS_OF,
                                                                 impact_fn=impact_fn)], args.runs)
+            spark_diff(quarter)  # warm-up: the executors' Python workers start and compile the policies
             tq, _ = spark_diff(quarter)
             ts, rs = spark_diff(path)
         if not r1 == r2 == rs:

@@ -35,16 +35,15 @@ def session(master: str | None = None, app: str = "slapolicy"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    builder = SparkSession.builder.appName(app)
-    local = master is None and "SPARK_HOME" not in os.environ or (master or "").startswith("local")
+    builder = SparkSession.builder.appName(app).config("spark.ui.showConsoleProgress", "false")
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # started by spark-submit: its master and settings
     if master:
         builder = builder.master(master)
-    builder = (builder.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
-    if local:
+    if (master or "").startswith("local") or (master is None and not submitted):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM binds to loopback, not to a guessed interface
-        builder = (builder.master(master or "local[*]").config("spark.sql.shuffle.partitions", "2")
+        builder = (builder.master(master or "local[*]").config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", "2")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

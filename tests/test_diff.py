@@ -286,3 +286,18 @@ def test_workers_give_the_same_report_and_bad_lines_are_counted(tmp_path):
                                         "--workers", "2", "--as-of", AS_OF, "--format", "json"])
     assert res.exit_code == 2 and json.loads(res.stdout)["policies"] == one
     assert f"{corpus}:8:" in res.stderr and "3 corpus line(s) are not tickets" in res.stderr
+
+
+def test_spark_engine_without_the_extra_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if the extra were not installed
+    monkeypatch.delitem(sys.modules, "slapolicy.backends.spark", raising=False)
+    import slapolicy.backends
+
+    monkeypatch.delattr(slapolicy.backends, "spark", raising=False)
+    res = CliRunner().invoke(cli.main, ["diff", str(TOOLS / "shop.yaml"), str(TOOLS / "shop.yaml"), "--engine", "spark"])
+    assert res.exit_code == 2 and "pip install 'slapolicy[spark]'" in res.stderr and "Traceback" not in res.stderr
+    res = CliRunner().invoke(cli.main, ["evaluate", "--policy", str(TOOLS / "shop.yaml"), "--engine", "spark",
+                                        "--output", "out", "s3a://bucket/tickets.jsonl"])
+    assert res.exit_code == 2 and "pip install 'slapolicy[spark]'" in res.stderr

@@ -259,19 +259,26 @@ def _setup(old_text, old_label, new_text, new_label, origin, as_of_iso):
             dt.datetime.fromisoformat(as_of_iso))
 
 
+def _given(*state):
+    return state
+
+
 def _work(state, block):
     old, new, origin, as_of = state
     return [(number, compare_line(old, new, origin, number, item, as_of)) for number, item in block]
 
 
 def impact(old_side, new_side, items, source: str, as_of: dt.datetime, workers: int = 1,
-           origin: str | None = None) -> Impact:
+           origin: str | None = None, compiled=None) -> Impact:
     """Decide every item of `items` ((ordinal, JSON text or ticket dict), streamed) with both policies.
 
-    `old_side` / `new_side` are (label, policy text): each worker compiles them itself."""
+    `old_side` / `new_side` are (label, policy text): each worker compiles them itself; in this process
+    the `compiled` pair is used when given."""
     builder = ImpactBuilder(source, as_of)
-    args = (old_side[1], old_side[0], new_side[1], new_side[0], origin or source, as_of.isoformat())
-    for block in ordered_map(_setup, args, _work, chunks(items, CHUNK), workers):
+    setup, args = _setup, (old_side[1], old_side[0], new_side[1], new_side[0], origin or source, as_of.isoformat())
+    if workers <= 1 and compiled is not None:
+        setup, args = _given, (compiled[0], compiled[1], origin or source, as_of)
+    for block in ordered_map(setup, args, _work, chunks(items, CHUNK), workers):
         for ordinal, result in block:
             builder.add_result(ordinal, result)
     return builder.finish()

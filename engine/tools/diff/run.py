@@ -27,10 +27,10 @@ class PolicyDiff:
 def local_impact(old_side, new_side, corpus, n, seed, as_of, workers=1, compiled=None) -> Impact:
     """The local engine: the corpus file streamed (or a generated corpus), over `workers` processes."""
     if corpus:
-        return impact(old_side, new_side, corpus_lines(corpus), str(corpus), as_of, workers)
+        return impact(old_side, new_side, corpus_lines(corpus), str(corpus), as_of, workers, compiled=compiled)
     a, b = compiled
     items = enumerate(generated_corpus(a, b, n, seed), start=1)
-    return impact(old_side, new_side, items, f"generated corpus, seed {seed}", as_of, workers)
+    return impact(old_side, new_side, items, f"generated corpus, seed {seed}", as_of, workers, compiled=compiled)
 
 
 def diff(old_spec: str, new_spec: str, corpus=None, n: int = 1000, seed: int = 0, cwd=None,

@@ -101,7 +101,8 @@ def main():
         corpus(policy, args.n, args.seed, path)
         old = str(resolve_policy_path(args.policy))
         new = str(halved(Path(old), tmp / f"{args.policy}.yaml"))
-        print(f"{machine()}; {args.n} tickets ({args.policy}), best of {args.runs}\n")
+        load = "load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else "load unknown"
+        print(f"{machine()}, {load}; {args.n} tickets ({args.policy}), best of {args.runs}\n")
 
         def local_diff(workers):
             return best(lambda: [d.to_json() for d in diff(old, new, corpus=str(path), as_of=AS_OF, workers=workers)],

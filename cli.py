@@ -93,6 +93,15 @@ edition_option = click.option("--edition", default=None, help="Force an edition 
 as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation time, RFC 3339 with offset (default: now).")
 
 
+class _InputFile(click.File):
+    """A file to read, except with --engine spark (an eager option): then the path as given (s3a://...)."""
+
+    def convert(self, value, param, ctx):
+        if ctx is not None and ctx.params.get("engine") == "spark" and isinstance(value, str):
+            return value
+        return super().convert(value, param, ctx)
+
+
 @main.command()
 @policy_option
 @policies_option
@@ -103,14 +112,27 @@ as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation t
 @click.option("--backend", type=click.Choice(["python", "durable"]), default="python", show_default=True,
               help="Executor: the engine, or the rules run as a durable-rules ruleset (extra 'durable'; "
                    "no explanation, missing facts or lifecycle).")
-@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True, is_eager=True,
+              help="spark: decide INPUT (JSON Lines or Parquet, any Hadoop path) on Apache Spark into --output DIR "
+                   "(extra 'spark'; docs/scale.md).")
+@click.option("--master", default=None, help="With --engine spark: the master URL (default: spark-submit's, else local[*]).")
+@click.option("--output", default=None, help="With --engine spark: the output directory (must not exist).")
+@click.option("--output-format", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True,
+              help="With --engine spark: Parquet (line, ticket_id, error, record) or JSON Lines parts (the records).")
+@click.option("--input-format", type=click.Choice(["auto", "jsonl", "parquet"]), default="auto", show_default=True,
+              help="With --engine spark: auto is Parquet for *.parquet, else JSON Lines.")
+@click.argument("file", type=_InputFile("r", encoding="utf-8", errors="replace"), default="-")
+def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, master, output, output_format,
+             input_format, file):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from slapolicy.api import TicketError
 
     compiled = _load_policy(policy, policies)
     when = _parse_as_of(as_of)
     _check_edition(compiled, edition)
+    if engine == "spark":
+        _spark_evaluate(policy, policies, file, when, explain, edition, master, output, output_format, input_format)
+        return
     if backend == "durable":
         compiled = _durable_backend(compiled, policy, policies, when)
     if not jsonl:
@@ -145,6 +167,26 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         out.write(_dumps(record) + "\n")
     out.flush()
     if failed:
+        sys.exit(BAD_INPUT)
+
+
+def _spark_evaluate(policy, policies, path, when, explain, edition, master, output, output_fmt, input_fmt):
+    """evaluate --engine spark: decisions and error records written to --output; exit 2 if any line is not a ticket."""
+    spark = _spark_module()
+    if not output or path == "-":
+        click.echo("slapolicy: --engine spark needs --output DIR and an INPUT path (not stdin)", err=True)
+        sys.exit(BAD_INPUT)
+    try:
+        result = spark.evaluate(master, spark.policy_sources(policy, policies), path, output, as_of=when,
+                                explain=explain, edition=edition, input_fmt=input_fmt, output_fmt=output_fmt)
+    except spark.SparkJobError as exc:
+        click.echo(f"slapolicy: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    for line, code, message in result["first_errors"]:
+        click.echo(f"{path}:{line}: error: {code}: {message}", err=True)
+    click.echo(f"slapolicy: {result['lines']} line(s) read on Spark, {result['lines'] - result['errors']} decided, "
+               f"{result['errors']} not tickets (error records); written to {output} ({output_fmt})", err=True)
+    if result["errors"]:
         sys.exit(BAD_INPUT)
 
 
@@ -515,24 +557,59 @@ def fmt_cmd(paths, check, to_stdout):
 @main.command("diff")
 @click.argument("old")
 @click.argument("new")
-@click.option("--corpus", "corpus_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Tickets (JSON Lines) to measure the impact on; default: a generated corpus.")
+@click.option("--corpus", "corpus_file", default=None,
+              help="Tickets (JSON Lines; with --engine spark also Parquet, or object storage) to measure the impact on; "
+                   "default: a generated corpus.")
 @click.option("--n", "n", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="Size of the generated corpus.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated corpus.")
+@as_of_option
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Local processes deciding the corpus (results in corpus order).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: this machine (--workers processes); spark: Apache Spark (extra 'spark').")
+@click.option("--master", default=None, help="With --engine spark: the master URL (default: spark-submit's, else local[*]).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 @click.option("--fail-on-impact", is_flag=True, help="Exit 1 if any ticket's decision changes (CI).")
-def diff_cmd(old, new, corpus_file, n, seed, fmt, fail_on_impact):
+def diff_cmd(old, new, corpus_file, n, seed, as_of, workers, engine, master, fmt, fail_on_impact):
     """What changes between two policies (files, directories, git revisions such as HEAD~1 or
-    main:policies/advantshop.yaml), clause by clause, and what it does to tickets."""
-    from slapolicy.tools.diff import RENDERERS, DiffError, any_impact, diff
+    main:policies/advantshop.yaml), clause by clause, and what it does to tickets (SLA outcomes at
+    --as-of, default now, for tickets with events). Corpus lines that are not tickets: exit 2."""
+    import contextlib
+    import os
 
+    from slapolicy.tools.diff import RENDERERS, DiffError, any_errors, any_impact, diff
+
+    when = _parse_as_of(as_of)
+    if engine == "local" and corpus_file is not None and not os.path.isfile(corpus_file):
+        click.echo(f"slapolicy diff: --corpus: '{corpus_file}' is not a file", err=True)
+        sys.exit(BAD_INPUT)
+    spark = _spark_module() if engine == "spark" else None
     try:
-        diffs = diff(old, new, corpus=corpus_file, n=n, seed=seed)
-    except DiffError as exc:
+        with (spark.DiffEngine(master) if spark else contextlib.nullcontext()) as impact_fn:
+            diffs = diff(old, new, corpus=corpus_file, n=n, seed=seed, as_of=when, workers=workers, impact_fn=impact_fn)
+    except DiffError as exc:  # the Spark engine's errors too (an unreadable corpus)
         click.echo(f"slapolicy diff: {exc}", err=True)
         sys.exit(BAD_INPUT)
     click.echo(RENDERERS[fmt](diffs).rstrip("\n"))
+    errors = any_errors(diffs)
+    if errors:
+        total = next(d.impact.errors for d in diffs if d.impact is not None and d.impact.errors)
+        for e in errors:
+            click.echo(e["message"], err=True)
+        click.echo(f"slapolicy diff: {total} corpus line(s) are not tickets"
+                   + (f" (the first {len(errors)} above)" if total > len(errors) else ""), err=True)
+        sys.exit(BAD_INPUT)
     sys.exit(1 if fail_on_impact and any_impact(diffs) else 0)
+
+
+def _spark_module():
+    """slapolicy.backends.spark; exit 2 with the install line when the extra is missing."""
+    try:
+        from slapolicy.backends import spark
+    except ImportError as exc:
+        click.echo(f"slapolicy: --engine spark needs its extra: pip install 'slapolicy[spark]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    return spark
 
 
 @main.command()

@@ -1,4 +1,5 @@
 """slapolicy diff: semantic changes with clauses, and the impact on a ticket corpus, in the right direction."""
+import datetime as dt
 import json
 import re
 import shutil
@@ -100,7 +101,7 @@ def test_a_shorter_target_only_moves_due_times_earlier(tmp_path, path):
     expected = {group} | ({"first response lower bound (not before) removed"} if old.startswith("from") else set())
     assert set(groups) == expected, groups
     changed = groups[group]
-    assert changed["count"] == len(result.impact.changed) > 0
+    assert changed["count"] == result.impact.changed > 0
     if "median_seconds" in changed:
         assert 0 < changed["median_seconds"] <= changed["max_seconds"]
     # the examples really moved that way, decided again here with both policies
@@ -212,3 +213,91 @@ def test_revisions_resolve_from_a_subdirectory():
     from_top = resolve("HEAD", None, cwd=root)
     from_sub = resolve("HEAD", None, cwd=root / "policies")
     assert sorted(from_top) == sorted(from_sub) and len(from_top) >= 5
+
+
+# -- lifecycle-aware impact: the SLA outcome at --as-of under both revisions --------------------
+
+AS_OF = "2026-03-03T00:00:00Z"
+
+
+def _partner_ticket(tid, reply_minutes):
+    """A partner ticket registered Monday 10:00 (Moscow), answered `reply_minutes` later (business time)."""
+    created = parse_timestamp("2026-03-02T10:00:00+03:00")
+    ticket = {"id": tid, "created_at": "2026-03-02T10:00:00+03:00", "channel": "portal",
+              "customer": {"segment": "partner"}, "topic": "product_error"}
+    if reply_minutes is not None:
+        at = created + dt.timedelta(minutes=reply_minutes)
+        ticket["events"] = [{"type": "agent_replied", "at": at.isoformat()}]
+    return ticket
+
+
+@pytest.mark.parametrize("old_target, new_target, reply, expected, by", [
+    ("3 business hours", "1 business hours", 120, "first response met -> breached", 3600),  # the issue's example
+    ("1 business hours", "3 business hours", 120, "first response breached -> met", 3600),
+    ("3 business hours", "1 business hours", 30, None, None),  # met under both: no lifecycle move
+    ("3 business hours", "1 business hours", None, None, None),  # no events: no lifecycle compared
+])
+def test_lifecycle_outcome_moves(tmp_path, old_target, new_target, reply, expected, by):
+    data = yaml.safe_load((TOOLS / "shop.yaml").read_text("utf-8"))
+    sides = []
+    for name, target in (("old", old_target), ("new", new_target)):
+        data["tiers"]["partner"]["targets"]["first_response"]["within"] = target
+        (tmp_path / name).mkdir()
+        sides.append(str(_write(tmp_path / name, data, "shop.yaml")))
+    corpus = tmp_path / "tickets.jsonl"
+    corpus.write_text(json.dumps(_partner_ticket("T-1", reply)) + "\n", "utf-8")
+    result = diff(*sides, corpus=str(corpus), as_of=parse_timestamp(AS_OF))[0].impact
+    assert result.tickets == 1 and result.with_events == (reply is not None)
+    if expected is None:
+        assert dict(result.lifecycle) == {}
+        return
+    assert list(result.lifecycle) == [expected]
+    move = result.lifecycle[expected]
+    assert move["count"] == 1 and move["examples"] == ["T-1"] and move["median_seconds"] == move["max_seconds"] == by
+    md = render_markdown([diff(*sides, corpus=str(corpus), as_of=parse_timestamp(AS_OF))[0]])
+    assert f"| {expected} | 1 | 1 h / 1 h | T-1 |" in md and "SLA outcomes at 2026-03-03T00:00:00+00:00" in md
+
+
+def test_workers_give_the_same_report_and_bad_lines_are_counted(tmp_path):
+    data = yaml.safe_load((TOOLS / "shop.yaml").read_text("utf-8"))
+    data["tiers"]["partner"]["targets"]["first_response"]["within"] = "1 business hours"
+    data["tiers"]["commercial"]["targets"]["first_response"]["within"] = "30 business hours"
+    mutated = _write(tmp_path, data, "shop.yaml")
+    tickets = generate(load_policy(str(TOOLS / "shop.yaml")), 2500, 3)
+    lines = []
+    for i, t in enumerate(tickets):
+        if i % 3 == 0:  # every third ticket answered some minutes later (some within, some past a target)
+            at = parse_timestamp(t["created_at"]) + dt.timedelta(minutes=(i * 37) % 900 + 1)
+            t["events"] = [{"type": "agent_replied", "at": at.isoformat()}]
+        lines.append(json.dumps(t))
+    for i in (7, 700, 1900):
+        lines[i] = '{"id": "broken"' if i != 700 else '{"id": "B", "created_at": "x"}'
+    corpus = tmp_path / "tickets.jsonl"
+    corpus.write_text("\n".join(lines) + "\n\n", "utf-8")
+    one = [d.to_json() for d in diff(str(TOOLS / "shop.yaml"), str(mutated), corpus=str(corpus), as_of=parse_timestamp(AS_OF))]
+    two = [d.to_json() for d in diff(str(TOOLS / "shop.yaml"), str(mutated), corpus=str(corpus),
+                                     as_of=parse_timestamp(AS_OF), workers=2)]
+    assert one == two
+    impact = one[0]["impact"]
+    assert impact["tickets"] == 2497 and impact["errors"]["count"] == 3
+    assert [e["line"] for e in impact["errors"]["examples"]] == [8, 701, 1901]
+    assert impact["lifecycle"]["changes"] and impact["lifecycle"]["tickets_with_events"] > 0
+    res = CliRunner().invoke(cli.main, ["diff", str(TOOLS / "shop.yaml"), str(mutated), "--corpus", str(corpus),
+                                        "--workers", "2", "--as-of", AS_OF, "--format", "json"])
+    assert res.exit_code == 2 and json.loads(res.stdout)["policies"] == one
+    assert f"{corpus}:8:" in res.stderr and "3 corpus line(s) are not tickets" in res.stderr
+
+
+def test_spark_engine_without_the_extra_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if the extra were not installed
+    monkeypatch.delitem(sys.modules, "slapolicy.backends.spark", raising=False)
+    import slapolicy.backends
+
+    monkeypatch.delattr(slapolicy.backends, "spark", raising=False)
+    res = CliRunner().invoke(cli.main, ["diff", str(TOOLS / "shop.yaml"), str(TOOLS / "shop.yaml"), "--engine", "spark"])
+    assert res.exit_code == 2 and "pip install 'slapolicy[spark]'" in res.stderr and "Traceback" not in res.stderr
+    res = CliRunner().invoke(cli.main, ["evaluate", "--policy", str(TOOLS / "shop.yaml"), "--engine", "spark",
+                                        "--output", "out", "s3a://bucket/tickets.jsonl"])
+    assert res.exit_code == 2 and "pip install 'slapolicy[spark]'" in res.stderr

@@ -302,6 +302,7 @@ class CompiledPolicy:
     lifecycle_rules: tuple = ()
     next_response: dict | None = None  # lifecycle.next_response (enabled when present)
     pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
+    checked: object = field(default=None, repr=False, compare=False)  # the CheckedPolicy (trees, spans): explanations
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
@@ -374,7 +375,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         lifecycle_rules=_lifecycle_rules(rules, data),
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
-                     for p in (data.get("lifecycle") or {}).get("pauses") or []))
+                     for p in (data.get("lifecycle") or {}).get("pauses") or []),
+        checked=checked)
 
 
 def _output(stage, r):

@@ -351,6 +351,9 @@ class Analysis:
             words = _TIME_WORDS if isinstance(lv, (dt.date, dt.datetime)) else _WORDS
             rhs = (_lit(right.value, tz) if isinstance(right, ast.Literal)
                    else f"{_q(self.t.text(expr, right))} ({val(right)})")
+            if isinstance(right, ast.Literal) and isinstance(right.value, bool) and op in ("==", "!="):
+                return f"{_q(self.t.text(expr, left))} is {val(left)}; it must be " \
+                       f"{str(right.value if op == '==' else not right.value).lower()}"
             if op in ("==", "!=") and not isinstance(lv, (int, float, dt.date)) or isinstance(lv, bool):
                 must = f"it must be {rhs}" if op == "==" else f"it must not be {rhs}"
             else:

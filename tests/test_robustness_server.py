@@ -261,10 +261,12 @@ def test_a_half_written_file_is_never_served(served):
     full = path.read_text("utf-8")
     before = hash_of(port, "advantshop")
     new = full.replace('version: "1.0.0"', 'version: "1.0.1"')
-    prefix = "".join(new.splitlines(keepends=True)[:434])  # a valid policy on its own
     from slapolicy.api import check_text
 
-    assert not check_text(prefix, "prefix.yaml").errors
+    lines = new.splitlines(keepends=True)
+    cuts = [i for i, line in enumerate(lines) if line.startswith("  - id:")][::-1]  # before a rule of a list
+    prefix = next(p for p in ("".join(lines[:i]) for i in cuts) if not check_text(p, "prefix.yaml").errors)
+    assert len(prefix) < len(new)  # a valid policy on its own, and not the whole file
     with open(path, "w", encoding="utf-8") as f:  # an in-place save caught in the middle
         f.write(prefix)
         f.flush()

@@ -2,7 +2,8 @@
 
 `Policy.evaluate` returns a plain dict of this shape (JSON-ready); these TypedDicts only describe it, so
 that a caller's `decision["deadlines"]["first_response"]["due"]` type-checks under `mypy --strict`.
-Keys that appear only sometimes (lifecycle, billing, edition) are `NotRequired`.
+Keys that appear only sometimes (lifecycle, billing, edition; why_not, unknown_facts and a deadline's
+breakdown with explanation on) are `NotRequired`.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class Deadline(TypedDict):
     source: str
     started: NotRequired[str]
     status: NotRequired[str]
+    breakdown: NotRequired[dict[str, Any]]  # explanation on: counted time per day (slapolicy.calendar.breakdown)
 
 
 class Deadlines(TypedDict, total=False):
@@ -84,3 +86,5 @@ class Decision(TypedDict):
     billing: NotRequired[dict[str, Any]]
     as_of: NotRequired[str]
     lifecycle: NotRequired[dict[str, Any]]
+    why_not: NotRequired[list[dict[str, Any]]]  # explanation on (slapolicy.decide.whynot)
+    unknown_facts: NotRequired[list[dict[str, Any]]]  # explanation on (slapolicy.decide.unknown)

@@ -12,6 +12,10 @@ from slapolicy.language.compile import CompiledPolicy
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
     decision, run, tier = register(policy, ticket, explain)
+    if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
+        from slapolicy.decide.annotate import annotate
+
+        annotate(policy, ticket, decision, run, tier)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

@@ -1,6 +1,10 @@
 """A decision as readable text (`slapolicy explain`): why this tier, which clauses, what is missing."""
 from __future__ import annotations
 
+from slapolicy.calendar.breakdown import duration_text
+from slapolicy.decide.unknown import unknown_text
+from slapolicy.decide.whynot import why_not_text
+
 
 def render_text(decision: dict, policy) -> str:
     lines = []
@@ -30,6 +34,8 @@ def render_text(decision: dict, policy) -> str:
             when = "no guaranteed time"
         cal = f" in calendar {d['calendar']}" if d.get("calendar") else ""
         lines.append(f"{name.replace('_', ' ').capitalize()}: {when} ({d['target']}{cal}) [clause {d['source']}]")
+        lines.extend(breakdown_text(d.get("breakdown")))
+    lines.extend(why_not_text(decision.get("why_not") or []))
     if decision.get("delay_reasons"):
         lines.append("May be delayed because:")
         for r in decision["delay_reasons"]:
@@ -40,7 +46,9 @@ def render_text(decision: dict, policy) -> str:
         b = decision["billing"]
         lines.append(f"Billing: minimum {b['minimum_minutes']} minutes, rate x{b['rate_multiplier']}")
     unknown = [e for e in decision.get("explanation") or [] if e.get("result") == "unknown"]
-    if decision.get("missing_facts"):
+    if decision.get("unknown_facts"):
+        lines.extend(unknown_text(decision["unknown_facts"]))
+    elif decision.get("missing_facts"):
         lines.append("Unknown facts (a rule that needs them did not fire): " + ", ".join(decision["missing_facts"]))
         for e in unknown:
             lines.append(f"  - rule {e['rule']} [clause {e['source']}] needs {', '.join(e['missing'])}")
@@ -49,3 +57,27 @@ def render_text(decision: dict, policy) -> str:
         for a in decision["assumptions"]:
             lines.append(f"  - {a['id']} [clause {a['clause']}]: {a['text']}")
     return "\n".join(lines)
+
+
+def breakdown_text(b: dict | None) -> list:
+    """The counted time of a deadline, day by day (decision["deadlines"][name]["breakdown"])."""
+    if not b:
+        return []
+    out = [f"  counted {b['counted']} from {b['from']} until {b['until']} ({b['timezone']}"
+           + (", elapsed time" if b["elapsed"] else ", business time") + "):"]
+    for day in b["days"]:
+        special = f" - {day['kind'].replace('_', ' ')}" + (f": {day['name']}" if day.get("name") else "") \
+            if day.get("kind") else ""
+        spans = ", ".join(f"{a[11:16]}-{z[11:16]}" for a, z in day["intervals"])
+        out.append(f"    {day['weekday']} {day['date']}: {day['counted']}" + (f" ({spans})" if spans else "")
+                   + f"; hours {day['hours']}{special}")
+    if b.get("omitted"):
+        om = b["omitted"]
+        out.append(f"    ... {om['days']} days from {om['from']} to {om['to']} not listed "
+                   f"({duration_text(om['counted_seconds'])} counted)")
+    if b["skipped"]:
+        out.append("    skipped: " + ", ".join(f"{s['date']} ({s['kind'].replace('_', ' ')}"
+                                               + (f": {s['name']}" if s.get("name") else "") + ")" for s in b["skipped"]))
+    for p in b["pauses"]:
+        out.append(f"    paused {p['from']} - {p['to']} ({duration_text(p['open_seconds'])} of counted time)")
+    return out

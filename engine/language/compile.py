@@ -303,6 +303,7 @@ class CompiledPolicy:
     next_response: dict | None = None  # lifecycle.next_response (enabled when present)
     pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
     vocabulary: object = None  # the merged ticket vocabulary (slapolicy.language.vocabulary.Vocabulary)
+    checked: object = field(default=None, repr=False, compare=False)  # the CheckedPolicy (trees, spans): explanations
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
@@ -376,7 +377,7 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []),
-        vocabulary=getattr(checked, "vocabulary", None))
+        vocabulary=getattr(checked, "vocabulary", None), checked=checked)
 
 
 def _output(stage, r):

@@ -55,6 +55,11 @@ DECISION = {
         "assumptions": {"type": "array", "items": {"type": "object"}},
         "as_of": {"type": "string"},
         "explanation": {"type": "array", "items": {"type": "object"}},
+        "why_not": {"type": "array", "items": {"type": "object"},
+                    "description": "explanation on: the failing conditions of the tier rules before the chosen one, "
+                                   "of each refusal and of an out-of-scope verdict (docs/evaluation.md)"},
+        "unknown_facts": {"type": "array", "items": {"type": "object"},
+                          "description": "explanation on: the missing facts ranked by what they could change"},
     },
 }
 

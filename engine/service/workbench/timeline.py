@@ -8,7 +8,8 @@ pauses, the time that counts, and the marks (created, clock starts, due / not be
 Everything is computed from the policy's own `slapolicy.calendar.Calendar`:
   * the open intervals of each calendar-local date are `Calendar.day_hours(date)`, turned into
     instants as the calendar turns them (local wall time through zoneinfo, fold=0);
-  * the names of public holidays and decree working days come from the `holidays` package, called
+  * the days (hours, kinds, holiday names) and the open instants come from slapolicy.calendar.breakdown
+    (shared with the decision's deadline breakdown); the names of public holidays come from the `holidays` package, called
     the way engine/calendar/ calls it (`country_holidays(code, years=...)`), in English when the
     country has it;
   * the per-day counted time is `Calendar.business_seconds_between` (pauses excluded), so the sum of
@@ -24,6 +25,9 @@ import datetime as dt
 import html
 import math
 import zoneinfo
+
+from slapolicy.calendar.breakdown import (calendar_days, clip, duration_text, hours_text, local_midnight,
+                                          local_minute_instant, merge, open_spans, subtract)
 
 __all__ = ["timeline", "render_svg", "TimelineError", "MAX_SPAN_DAYS", "MAX_ROWS"]
 
@@ -48,15 +52,8 @@ def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
-def _local_midnight(day: dt.date, tz) -> float:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
-
-
-def _local_minute_instant(day: dt.date, minute: int, tz) -> float:
-    """As slapolicy.calendar.Calendar._instant: local wall time, fold=0, 24:00 is the next midnight."""
-    if minute >= 1440:
-        day, minute = day + _DAY, minute - 1440
-    return dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=tz).timestamp()
+_local_midnight = local_midnight
+_local_minute_instant = local_minute_instant
 
 
 def _offset_text(delta: dt.timedelta) -> str:
@@ -66,84 +63,15 @@ def _offset_text(delta: dt.timedelta) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _hours_text(hours) -> str:
-    if not hours:
-        return "closed"
-    return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
-
-
-def _merge(spans):
-    out = []
-    for a, b in sorted(spans):
-        if b <= a:
-            continue
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
-def _subtract(spans, holes):
-    """spans minus holes (both sorted, disjoint lists of (a, b))."""
-    out = []
-    for a, b in spans:
-        cur = a
-        for ha, hb in holes:
-            if hb <= cur or ha >= b:
-                continue
-            if ha > cur:
-                out.append((cur, ha))
-            cur = max(cur, hb)
-            if cur >= b:
-                break
-        if cur < b:
-            out.append((cur, b))
-    return out
-
-
-def _clip(spans, lo, hi):
-    return [(max(a, lo), min(b, hi)) for a, b in spans if b > lo and a < hi]
-
-
-def _duration(seconds: float) -> str:
-    minutes = int(round(seconds / 60))
-    hours, mins = divmod(minutes, 60)
-    if hours and mins:
-        return f"{hours} h {mins:02d} min"
-    if hours:
-        return f"{hours} h"
-    return f"{mins} min"
+_hours_text = hours_text
+_merge = merge
+_subtract = subtract
+_clip = clip
+_duration = duration_text
 
 
 def _day_label(day: dt.date) -> str:
     return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
-
-
-def _holiday_names(country: str, years) -> dict:
-    """date -> name of the country's public holidays (English when the package has it)."""
-    import holidays
-
-    try:
-        cls = holidays.country_holidays(country, years=list(years))
-        langs = getattr(cls, "supported_languages", ()) or ()
-        if "en_US" in langs:
-            cls = holidays.country_holidays(country, years=list(years), language="en_US")
-    except Exception:  # noqa: BLE001 - the calendar validated the code; names are a nicety
-        return {}
-    return dict(cls.items())
-
-
-def _decree_workdays(country: str, years) -> set:
-    import holidays
-
-    out = set()
-    for year in years:
-        try:
-            out |= set(getattr(holidays.country_holidays(country, years=year), "weekend_workdays", ()) or ())
-        except Exception:  # noqa: BLE001
-            pass
-    return out
 
 
 def _dst_changes(tz, lo: float, hi: float) -> list:
@@ -200,37 +128,20 @@ def timeline(*, calendar, target, start: dt.datetime, end: dt.datetime, end_kind
     # calendar-local dates covering the window (one day to spare on each side: other zones)
     c_first = dt.datetime.fromtimestamp(w0, cal_tz).date() - _DAY
     c_last = dt.datetime.fromtimestamp(w1, cal_tz).date() + _DAY
-    years = range(c_first.year, c_last.year + 1)
-    names = _holiday_names(calendar.country, years) if calendar.country else {}
-    decree = _decree_workdays(calendar.country, years) if calendar.country else set()
-    open_spans, special, bands = [], [], []
-    day = c_first
-    while day <= c_last:
-        hours = calendar.day_hours(day)
-        for s, e in hours:
-            a, b = _local_minute_instant(day, s, cal_tz), _local_minute_instant(day, e, cal_tz)
-            if b > a:
-                open_spans.append((a, b))
+    special, bands = [], []
+    cal_days = calendar_days(calendar, c_first, c_last)
+    for entry in cal_days:
+        day, hours, kind, name = entry["date"], entry["hours"], entry["kind"], entry["name"]
         d0, d1 = _local_midnight(day, cal_tz), _local_midnight(day + _DAY, cal_tz)
-        kind = None
-        if day in calendar.overrides:
-            kind = "override"
-        elif day in names:
-            kind = "holiday"
-        elif day in decree:
-            kind = "decree_workday"
-        elif day.weekday() >= 5:
-            kind = "weekend"
         if kind:
-            bands.append({"kind": kind, "date": day.isoformat(), "name": names.get(day), "from": d0, "to": d1,
+            bands.append({"kind": kind, "date": day.isoformat(), "name": name, "from": d0, "to": d1,
                           "hours": _hours_text(hours), "weekend": day.weekday() >= 5})
             if kind != "weekend" and w0 - 86400 <= d0 < w1:
-                special.append({"date": day.isoformat(), "kind": kind, "name": names.get(day), "hours": _hours_text(hours)})
-        day += _DAY
-    open_spans = _merge(open_spans)
+                special.append({"date": day.isoformat(), "kind": kind, "name": name, "hours": _hours_text(hours)})
+    open_spans_ = open_spans(calendar, cal_days)
 
     # what counts: open (or all, for elapsed units) time in [start, end), pauses excluded
-    base = [(t0, t1)] if elapsed else _clip(open_spans, t0, t1)
+    base = [(t0, t1)] if elapsed else _clip(open_spans_, t0, t1)
     counted = _subtract(base, pause_spans)
     first_count = counted[0][0] if counted else None
 
@@ -276,7 +187,7 @@ def timeline(*, calendar, target, start: dt.datetime, end: dt.datetime, end_kind
         rows.append({
             "date": day.isoformat(), "label": _day_label(day),
             "start": _iso(r0, tz), "end": _iso(r1, tz), "hours_long": round((r1 - r0) / 3600, 2),
-            "open": place(open_spans), "counted": place(counted), "paused": place(pause_spans),
+            "open": place(open_spans_), "counted": place(counted), "paused": place(pause_spans),
             "bands": row_bands,
             "counted_seconds": round(got), "cumulative_seconds": round(cumulative),
             "marks": [{"kind": k, "minute": _minute(t, tz, r0, r1, end=t >= r1), "label": label, "at": _iso(t, tz)}
@@ -309,7 +220,7 @@ def timeline(*, calendar, target, start: dt.datetime, end: dt.datetime, end_kind
         "end_kind": end_kind,
         "counted_seconds": round(total),
         "first_counted": _iso(first_count, cal_tz) if first_count is not None else None,
-        "open_intervals": [[_iso(a, cal_tz), _iso(b, cal_tz)] for a, b in _clip(open_spans, w0, w1)],
+        "open_intervals": [[_iso(a, cal_tz), _iso(b, cal_tz)] for a, b in _clip(open_spans_, w0, w1)],
         "counted_intervals": [[_iso(a, cal_tz), _iso(b, cal_tz)] for a, b in counted],
         "pauses": [[_iso(a, cal_tz), _iso(b, cal_tz)] for a, b in pause_spans],
         "special_days": special,

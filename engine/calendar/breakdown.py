@@ -1,0 +1,205 @@
+"""A deadline's breakdown: which time counted, day by day, and which days were skipped and why.
+
+`breakdown(calendar, target, start, end, pauses)` answers "why is a request of Friday evening due on
+Monday at 14:00": one entry per calendar-local date from the start's date to the end's date, with the
+calendar's hours that day, the counted (open, un-paused) time, and for a closed or special day its kind
+(weekend, public holiday with the `holidays` package's name, decree working day, override); the pauses
+and the open time each one took. The per-day counted time sums to `Calendar.business_seconds_between`
+(pauses excluded), so for business minutes / hours it is exactly the target.
+
+The lower-level helpers (`calendar_days`, `open_spans`, `merge`, `subtract`, `clip`, `holiday_names`) are
+the ones the workbench's timeline picture draws from (slapolicy.service.workbench.timeline): the decision
+and the picture share one computation. Instants are epoch seconds internally. Imports nothing else of
+slapolicy (the calendar layer).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["breakdown", "calendar_days", "open_spans", "merge", "subtract", "clip", "holiday_names",
+           "decree_workdays", "hours_text", "duration_text", "local_midnight", "MAX_BREAKDOWN_DAYS"]
+
+MAX_BREAKDOWN_DAYS = 400  # longer spans list their first and last days only
+_DAY = dt.timedelta(days=1)
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def local_midnight(day: dt.date, tz) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+def local_minute_instant(day: dt.date, minute: int, tz) -> float:
+    """As slapolicy.calendar.Calendar._instant: local wall time, fold=0, 24:00 is the next midnight."""
+    if minute >= 1440:
+        day, minute = day + _DAY, minute - 1440
+    return dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=tz).timestamp()
+
+
+def hours_text(hours) -> str:
+    if not hours:
+        return "closed"
+    return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
+
+
+def duration_text(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    hours, mins = divmod(minutes, 60)
+    if hours and mins:
+        return f"{hours} h {mins:02d} min"
+    if hours:
+        return f"{hours} h"
+    return f"{mins} min"
+
+
+def merge(spans):
+    """Sorted, disjoint union of (a, b) spans (empty ones dropped)."""
+    out = []
+    for a, b in sorted(spans):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def subtract(spans, holes):
+    """spans minus holes (both sorted, disjoint lists of (a, b))."""
+    out = []
+    for a, b in spans:
+        cur = a
+        for ha, hb in holes:
+            if hb <= cur or ha >= b:
+                continue
+            if ha > cur:
+                out.append((cur, ha))
+            cur = max(cur, hb)
+            if cur >= b:
+                break
+        if cur < b:
+            out.append((cur, b))
+    return out
+
+
+def clip(spans, lo, hi):
+    return [(max(a, lo), min(b, hi)) for a, b in spans if b > lo and a < hi]
+
+
+def holiday_names(country: str, years) -> dict:
+    """date -> name of the country's public holidays (English when the package has it)."""
+    import holidays
+
+    try:
+        cls = holidays.country_holidays(country, years=list(years))
+        langs = getattr(cls, "supported_languages", ()) or ()
+        if "en_US" in langs:
+            cls = holidays.country_holidays(country, years=list(years), language="en_US")
+    except Exception:  # noqa: BLE001 - the calendar validated the code; names are a nicety
+        return {}
+    return dict(cls.items())
+
+
+def decree_workdays(country: str, years) -> set:
+    import holidays
+
+    out = set()
+    for year in years:
+        try:
+            out |= set(getattr(holidays.country_holidays(country, years=year), "weekend_workdays", ()) or ())
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
+    """Per calendar-local date in [first, last]: {date, hours, kind, name}; kind is override, holiday,
+    decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
+    Calendar.day_hours (override > public holiday > decree working day > week)."""
+    years = range(first.year, last.year + 1)
+    names = holiday_names(calendar.country, years) if calendar.country else {}
+    decree = decree_workdays(calendar.country, years) if calendar.country else set()
+    out, day = [], first
+    while day <= last:
+        kind = None
+        if day in calendar.overrides:
+            kind = "override"
+        elif day in names:
+            kind = "holiday"
+        elif day in decree:
+            kind = "decree_workday"
+        elif day.weekday() >= 5:
+            kind = "weekend"
+        out.append({"date": day, "hours": calendar.day_hours(day), "kind": kind, "name": names.get(day)})
+        day += _DAY
+    return out
+
+
+def open_spans(calendar, days) -> list:
+    """The open instants (epoch seconds, merged) of `calendar_days` entries."""
+    tz, spans = calendar.timezone, []
+    for d in days:
+        for s, e in d["hours"]:
+            a, b = local_minute_instant(d["date"], s, tz), local_minute_instant(d["date"], e, tz)
+            if b > a:
+                spans.append((a, b))
+    return merge(spans)
+
+
+def _iso(t: float, tz) -> str:
+    return dt.datetime.fromtimestamp(t, tz).isoformat()
+
+
+def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=()) -> dict:
+    """The counted time of a deadline from `start` to `end` (aware datetimes), day by day in the
+    calendar's time zone. `target` is a slapolicy.calendar.Target (elapsed units count every hour, the
+    calendar's hours aside). Days beyond MAX_BREAKDOWN_DAYS are summed in `omitted`."""
+    tz = calendar.timezone
+    t0, t1 = start.timestamp(), max(end.timestamp(), start.timestamp())
+    elapsed = target is not None and not target.is_business
+    first = dt.datetime.fromtimestamp(t0, tz).date()
+    last = dt.datetime.fromtimestamp(t1, tz).date()
+    if t1 > t0 and dt.datetime.fromtimestamp(t1, tz).time() == dt.time(0) and last > first:
+        last -= _DAY  # an end at midnight closes the previous day
+    days = calendar_days(calendar, first, last)
+    opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
+    held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
+    counted = subtract(opened, held)
+    rows, skipped, cumulative = [], [], 0.0
+    for d in days:
+        r0, r1 = local_midnight(d["date"], tz), local_midnight(d["date"] + _DAY, tz)
+        mine = clip(counted, r0, r1)
+        got = sum(b - a for a, b in mine)
+        cumulative += got
+        row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
+               "hours": "24x7" if elapsed else hours_text(d["hours"]),
+               "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
+               "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
+        if d["kind"] and not elapsed:
+            row["kind"] = d["kind"]
+            if d["name"]:
+                row["name"] = d["name"]
+        rows.append(row)
+        if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
+            skipped.append({"date": row["date"], "weekday": row["weekday"], "kind": d["kind"] or "closed",
+                            **({"name": d["name"]} if d["name"] else {}), "hours": row["hours"]})
+    omitted = None
+    if len(rows) > MAX_BREAKDOWN_DAYS:
+        head = MAX_BREAKDOWN_DAYS // 2
+        hidden = rows[head:len(rows) - head]
+        omitted = {"days": len(hidden), "from": hidden[0]["date"], "to": hidden[-1]["date"],
+                   "counted_seconds": sum(r["counted_seconds"] for r in hidden)}
+        rows = rows[:head] + rows[len(rows) - head:]
+    total = sum(b - a for a, b in counted)
+    out = {
+        "from": _iso(t0, tz), "until": _iso(t1, tz), "timezone": tz.key,
+        "unit": target.unit if target is not None else None, "elapsed": elapsed,
+        "counted_seconds": round(total), "counted": duration_text(total),
+        "first_counted": _iso(counted[0][0], tz) if counted else None,
+        "days": rows, "skipped": skipped,
+        "pauses": [{"from": _iso(a, tz), "to": _iso(b, tz),
+                    "open_seconds": round(sum(y - x for x, y in clip(opened, a, b)))} for a, b in held],
+    }
+    if omitted:
+        out["omitted"] = omitted
+    return out

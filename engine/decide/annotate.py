@@ -1,0 +1,73 @@
+"""The explanation-only parts of a decision (explanation on): `why_not`, `unknown_facts`, each deadline's
+`breakdown`, and the explanation's facts in the policy's time zone. slapolicy.decide.evaluate calls
+`annotate` after registration; nothing here changes the decision's other keys (tests/test_whynot.py decides
+every policy test ticket both ways and compares)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.calendar.breakdown import breakdown
+from slapolicy.decide.unknown import unknown_facts
+from slapolicy.decide.whynot import Analysis, field_type, show, trees, why_not
+from slapolicy.language import ast
+
+EXPLANATION_KEYS = ("explanation", "why_not", "unknown_facts")  # and deadlines.<name>.breakdown
+
+
+def without_explanation(decision: dict) -> dict:
+    """A copy of a decision without the explanation-only keys: what explain on and off must agree on."""
+    out = {k: v for k, v in decision.items() if k not in EXPLANATION_KEYS}
+    out["deadlines"] = {name: ({k: v for k, v in d.items() if k != "breakdown"} if isinstance(d, dict) else d)
+                        for name, d in (decision.get("deadlines") or {}).items()}
+    return out
+
+
+def annotate(policy, ticket: dict, decision: dict, run, tier) -> None:
+    if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
+        return
+    local_facts(policy, ticket, run.explanation, run.env.stage)
+    if tier is not None:
+        created = ticket["created_at"]
+        for d in tier.deadlines:
+            entry = decision["deadlines"].get(d.name)
+            if entry and d.kind != "none" and d.target is not None and (entry.get("due") or entry.get("not_before")):
+                entry["breakdown"] = breakdown(d.calendar, d.target, created, d.calendar.add(created, d.target))
+    decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
+    decision["unknown_facts"] = unknown_facts(policy, ticket, {**decision, "explanation": run.explanation},
+                                             run.env.stage)
+
+
+def local_facts(policy, ticket, explanation, stage) -> None:
+    """Timestamps of the matched facts in the policy's time zone, and for a rule that reads `date(x)` the
+    local date it judged (e.g. "date(created_at)": "2026-03-10")."""
+    t = trees(policy)
+    analysis = None
+    tz = policy.timezone
+    for e in explanation:
+        facts = e.get("facts")
+        if not facts or e.get("result") != "fired":
+            continue
+        for k, v in list(facts.items()):
+            typ = field_type(k)
+            if typ is not None and typ.kind == "timestamp" and isinstance(v, str):
+                facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()
+        path = t.paths.get((e.get("stage"), e.get("rule")))
+        if path is None:
+            continue
+        stack, seen = [path], set()
+        while stack:
+            p = stack.pop()
+            expr = t.checked.exprs.get(p)
+            if expr is None or p in seen:
+                continue
+            seen.add(p)
+            for n in ast.walk(expr.tree):
+                if isinstance(n, ast.Path):
+                    res = expr.resolved.get(id(n))
+                    if res and res[0] == "def":
+                        stack.append(("definitions", res[1], "expr"))
+                elif isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
+                    analysis = analysis or Analysis(policy, ticket, stage)
+                    v = analysis.ev(expr, n)
+                    if not isinstance(v, type(None)) and isinstance(v, dt.date):
+                        facts[t.text(expr, n)] = show(v, tz)

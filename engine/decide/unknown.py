@@ -1,0 +1,288 @@
+"""Unknown facts ranked by consequence: which missing fact could change eligibility, the tier, billing, a
+delay reason or only a notice, and to what.
+
+For each missing fact the ticket is decided again (registration, explanation off) with the fact set to each
+value of a small domain (`values`): bool both ways; an enum the values the policy names and one other; a number the literals the policy
+compares it with, +-1, and 0; a string those literals, a blank and a word; a date or timestamp the
+request's date moved by every duration of the policy, +-1 day; a list empty or with one item per literal
+item field. What differs from the decision is the consequence:
+  eligibility  > tier > billing > delay_reason > notice
+A fact that matters only together with another unknown fact of the same rule (as in
+`reproducible == false and site_access_provided == false`) is also tried in pairs with it (`together_with`
+names them); a fact no value tried moves is ranked by the stage of the rules that read it (`static: true`).
+Each effect says what changes and `when` (the values tried that change it). The decision's `missing_facts`
+list is unchanged.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.decide.whynot import field_type, patched, show, trees
+from slapolicy.language import ast
+from slapolicy.language.runtime import UNKNOWN, Env
+
+RANK = ("eligibility", "tier", "billing", "delay_reason", "notice")
+_STAGE_RANK = {"acceptance": "eligibility", "scope": "eligibility", "tier_rules": "tier", "billing": "billing",
+               "delay_reasons": "delay_reason", "notices": "notice"}
+_MISSING = object()
+
+
+def _literals(checked) -> tuple[dict, set, dict]:
+    """(dotted field -> literals it meets, durations, list field -> {item field: literals})."""
+    lits: dict = {}
+    durations: set = set()
+    items: dict = {}
+    for expr in checked.exprs.values():
+        qvars = {}
+        for node in ast.walk(expr.tree):
+            if isinstance(node, ast.Quantifier) and isinstance(node.source, ast.Path):
+                res = expr.resolved.get(id(node.source))
+                if res and res[0] == "field":
+                    qvars[node.var] = ".".join(res[1])
+            if isinstance(node, ast.Literal) and node.type == "duration":
+                durations.add(node.value)
+            pairs = []
+            if isinstance(node, ast.Compare):
+                pairs = [(node.left, [node.right]), (node.right, [node.left])]
+            elif isinstance(node, ast.Membership) and isinstance(node.container, ast.ListExpr):
+                pairs = [(node.item, list(node.container.items))]
+            for side, others in pairs:
+                values = [o.value for o in others if isinstance(o, ast.Literal)]
+                if isinstance(side, ast.Call) and side.name == "lower" and side.args:
+                    side = side.args[0]
+                res = expr.resolved.get(id(side)) if isinstance(side, ast.Path) else None
+                if values and res and res[0] == "field":
+                    lits.setdefault(".".join(res[1]), set()).update(map(_hashable, values))
+                elif values and res and res[0] == "var" and res[1] in qvars and res[2]:
+                    items.setdefault(qvars[res[1]], {}).setdefault(".".join(res[2]), set()).update(map(_hashable, values))
+    return lits, durations, items
+
+
+def _hashable(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+def values(policy, dotted: str, ticket: dict) -> list:
+    """The values tried for one fact (see the module docstring)."""
+    cache = policy.__dict__.setdefault("_unknown_literals", [])
+    if not cache:
+        cache.append(_literals(policy.checked))
+    lits, durations, items = cache[0]
+    typ = field_type(dotted)
+    if typ is None:
+        return []
+    mine = lits.get(dotted, set())
+    if typ.values is not None:  # the values the policy names, and one value standing for every other
+        named = sorted(v for v in typ.values if v in mine)
+        return named + sorted(v for v in typ.values if v not in mine)[:1]
+    if typ.kind == "bool":
+        return [True, False]
+    if typ.kind in ("int", "number"):
+        out = {0}
+        for v in mine:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out.update((v - 1, v, v + 1))
+        return sorted(v for v in out if v >= 0)
+    if typ.kind == "string":
+        return sorted(str(v) for v in mine if isinstance(v, str)) + ["", "x"]
+    created = ticket["created_at"]
+    if typ.kind in ("date", "timestamp"):
+        base = created.astimezone(policy.timezone).date() if typ.kind == "date" else created
+        out = [base]
+        for d in durations:
+            from slapolicy.language.builtins import add_months
+
+            for sign in (1, -1):
+                moved = add_months(base, sign * d.months) if d.months else base + sign * dt.timedelta(seconds=d.seconds) \
+                    if typ.kind == "timestamp" else base + sign * dt.timedelta(days=int(d.seconds // 86400))
+                out += [moved - dt.timedelta(days=1), moved, moved + dt.timedelta(days=1)]
+        return list(dict.fromkeys(out))
+    if typ.kind == "list":
+        out = [[]]
+        for field, vals in sorted(items.get(dotted, {}).items()):
+            out += [[{field: v}] for v in sorted(vals, key=str)]
+        return out
+    return []
+
+
+def _outcome(decision: dict) -> dict:
+    billing = decision.get("billing") or {}
+    return {"eligibility": decision["eligibility"]["status"],
+            "tier": (decision.get("tier") or {}).get("id"),
+            "billing": billing.get("rate_multiplier"),
+            "delay_reason": frozenset(d["code"] for d in decision["delay_reasons"]),
+            "notice": frozenset(n["rule"] for n in decision["notices"])}
+
+
+def _effects(base: dict, other: dict) -> list:
+    out = []
+    for key in RANK:
+        a, b = base[key], other[key]
+        if a == b:
+            continue
+        if isinstance(a, frozenset):
+            for x in sorted(b - a):
+                out.append((key, f"{key.replace('_', ' ')} {x} could be added"))
+            for x in sorted(a - b):
+                out.append((key, f"{key.replace('_', ' ')} {x} could be withdrawn"))
+        else:
+            what = "rate multiplier" if key == "billing" else key
+            out.append((key, f"{what} could become {b}"))
+    return out
+
+
+def _exists_readers(policy) -> dict:
+    """(stage, rule id) -> the dotted paths its condition tests with exists() (through definitions)."""
+    cache = policy.__dict__.get("_unknown_exists")
+    if cache is not None:
+        return cache
+    t = trees(policy)
+    out = {}
+    for key, path in t.paths.items():
+        found, stack, seen = set(), [path], set()
+        while stack:
+            p = stack.pop()
+            expr = t.checked.exprs.get(p)
+            if expr is None or p in seen:
+                continue
+            seen.add(p)
+            for n in ast.walk(expr.tree):
+                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+                if res and res[0] == "def":
+                    stack.append(("definitions", res[1], "expr"))
+                if isinstance(n, ast.Call) and n.name == "exists" and n.args:
+                    r = expr.resolved.get(id(n.args[0]))
+                    if r and r[0] == "field":
+                        found.add(".".join(r[1]))
+        if found:
+            out[key] = found
+    policy.__dict__["_unknown_exists"] = out
+    return out
+
+
+def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = None) -> list:
+    """[{fact, could_change, effects: [{change, text, when}], rules: [...]}] ordered by consequence."""
+    from slapolicy.decide.registration import register
+
+    base = _outcome(decision)
+    needs: dict = {}  # fact -> [(stage, rule id, other missing facts)]
+    for e in decision.get("explanation") or []:
+        if e.get("result") == "unknown":
+            for m in e.get("missing") or ():
+                needs.setdefault(m, []).append((e["stage"], e["rule"], [x for x in e["missing"] if x != m]))
+    tz = policy.timezone
+
+    rules_by_key = {(r.stage, r.id): r for group in (policy.acceptance, policy.scope, policy.tier_rules,
+                                                    policy.delay_reasons, policy.notices, policy.billing_rates)
+                    for r in group}
+    exists_readers = _exists_readers(policy)
+    accepted = decision["eligibility"]["status"] != "not_accepted"
+    fired_now = {("delay_reasons", d["rule"]) for d in decision["delay_reasons"]} | \
+        {("notices", n["rule"]) for n in decision["notices"]}
+
+    affected_cache: dict = {}
+
+    def affected(fact):
+        if fact not in affected_cache:
+            affected_cache[fact] = _affected(fact)
+        return affected_cache[fact]
+
+    def _affected(fact):
+        """The rules a value of `fact` may flip: those unknown for want of it, and those that test exists() of it
+        (every other rule's value is settled whatever the fact is: three-valued logic is monotone)."""
+        keys = {(s_, r) for s_, r, _ in needs.get(fact, ())}
+        keys |= {k for k, paths in exists_readers.items()
+                 if any(fact == p or fact.startswith(p + ".") for p in paths)}
+        return keys
+
+    def try_values(assign, seen):
+        t = ticket
+        for fact, v in assign:
+            t = patched(t, fact, v)
+        keys = set().union(*(affected(f) for f, _ in assign))
+        if stage is not None and keys and all(k[0] in ("delay_reasons", "notices") for k in keys):
+            # only delay reasons or notices can move, and no rule reads those: test just these rules
+            env = Env(t, policy, False)
+            env.stage = dict(stage)
+            when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
+            codes = {d["code"] for d in decision["delay_reasons"]}
+            for key in sorted(keys):
+                rule = rules_by_key.get(key)
+                if rule is None or rule.fn is None or key[0] == "delay_reasons" and not accepted:
+                    continue
+                got = rule.fn(env)
+                fired = got is not UNKNOWN and bool(got)
+                if fired == (key in fired_now):
+                    continue
+                if key[0] == "delay_reasons":
+                    if fired and rule.code in codes:
+                        continue
+                    change, text = "delay_reason", f"delay reason {rule.code} could be " + ("added" if fired else "withdrawn")
+                else:
+                    change, text = "notice", f"notice {rule.id} could be " + ("added" if fired else "withdrawn")
+                seen.setdefault(text, {"change": change, "text": text, "when": []})["when"].append(when)
+            return
+        try:
+            other, _, _ = register(policy, t, explain=False)
+        except Exception:  # noqa: BLE001 - a value the rules cannot take (a type the domain got wrong)
+            return
+        when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
+        for key, text in _effects(base, _outcome(other)):
+            seen.setdefault(text, {"change": key, "text": text, "when": []})["when"].append(when)
+
+    out = []
+    for fact in decision.get("missing_facts") or ():
+        seen: dict = {}
+        mine = values(policy, fact, ticket)
+        for v in mine:
+            try_values([(fact, v)], seen)
+        stages = [s for s, _, _ in needs.get(fact, ())]
+        static = sorted({_STAGE_RANK.get(s, "notice") for s in stages}, key=RANK.index)
+        together = sorted({x for _, _, others in needs.get(fact, ()) for x in others})
+
+        def best(seen=seen):
+            return min((RANK.index(x["change"]) for x in seen.values()), default=len(RANK))
+
+        if static and best() > RANK.index(static[0]):  # matters together with another unknown fact
+            for partner in together[:3]:
+                theirs = values(policy, partner, ticket)
+                if len(mine) * len(theirs) <= 120:
+                    for v in mine:
+                        for w in theirs:
+                            try_values([(fact, v), (partner, w)], seen)
+        effects = sorted(seen.values(), key=lambda x: (RANK.index(x["change"]), x["text"]))
+        rules = sorted(dict.fromkeys(r for _, r, _ in needs.get(fact, ())))
+        entry = {"fact": fact, "could_change": effects[0]["change"] if effects else (static[0] if static else None),
+                 "rules": rules, "effects": [{**x, "when": x["when"][:4]} for x in effects]}
+        if together:
+            entry["together_with"] = together
+        if not effects:
+            entry["static"] = True
+        out.append(entry)
+    order = {k: i for i, k in enumerate(RANK)}
+    out.sort(key=lambda e: (order.get(e["could_change"], len(RANK)), bool(e.get("static")), e["fact"]))
+    return out
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, str):
+        return f'"{v}"'
+    return str(v)
+
+
+def unknown_text(entries: list) -> list:
+    lines = []
+    if entries:
+        lines.append("Unknown facts, by consequence:")
+    for e in entries:
+        what = e["could_change"] or "nothing found"
+        if e["effects"]:
+            detail = "; ".join(f"{x['text']} (with {x['when'][0]})" for x in e["effects"][:3])
+        else:
+            detail = "only together with " + ", ".join(e["together_with"]) if e.get("together_with") else \
+                "no single value changes the decision"
+        rules = f" [rules {', '.join(e['rules'])}]" if e["rules"] else ""
+        lines.append(f"  - {e['fact']}: could change the {what.replace('_', ' ')}: {detail}{rules}")
+    return lines

@@ -1,0 +1,484 @@
+"""Why not: for a rule that did not fire (or a verdict that did), the condition that failed, the facts it
+read and the smallest change of facts that would flip it, computed from the checked expression tree.
+
+The walk (`Analysis.require(node, want)`) evaluates each sub-expression with the ticket's values through
+its own closure (slapolicy.language.compile.Compiler compiles any node to fn(env)) and descends only where
+the result is not the one wanted:
+  and, want true      the conjuncts that are false or unknown, all of them needed
+  and, want false     any one conjunct made false would do
+  or,  want true      any one alternative would do
+  or,  want false     every true or unknown alternative must become false
+  not                 the operand, with the opposite wish
+  a definition        its own tree (the definition's clause and name are kept in `via`)
+Anything else is a leaf: a comparison, a membership, a call, a quantifier, a bare fact or stage value. For
+a leaf the facts it reads are listed (timestamps in the policy's time zone; `date(x)` also as the local
+date the rule judged), and for each fact the nearest value that makes the leaf come out as wanted is
+searched by re-evaluating the leaf's closure with that one fact changed: bool flipped; enum values tried
+one by one; numbers, dates and timestamps by a doubling then bisecting search from the current value (so
+`customer.coupon.used < 15` with 15 gives at most 14, `date(created_at) <= customer.license_purchased_at +
+1 year` gives the last instant of the anniversary date in the policy's time zone, or the earliest purchase
+date that still covers the request). A missing fact is "unknown: giving it could change this".
+
+Only with explanation on (slapolicy.decide.evaluate calls `annotate`); the decision itself never depends
+on anything here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.language import ast
+from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
+from slapolicy.language.types import vocabulary
+
+_STAGE_PATHS = {"acceptance": ("acceptance",), "scope": ("scope",), "tier_rules": ("tier_rules",),
+                "delay_reasons": ("delay_reasons",), "notices": ("notices",), "billing": ("billing", "rates")}
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "other than"}
+_TIME_WORDS = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "==": "on",
+               "!=": "other than"}
+_SEARCH_STEPS = {"int": (1, 40), "number": (1, 40), "date": (1, 17), "timestamp": (1, 34)}
+
+
+# -- per policy: the trees, their closures, the rule paths -----------------------------------------------
+class _Trees:
+    def __init__(self, policy):
+        checked = policy.checked
+        self.checked = checked
+        self.fns = compile_expressions(checked)
+        self.definitions = {p[1]: f for p, f in self.fns.items() if p[0] == "definitions"}
+        self.compiler = Compiler(checked, self.definitions)
+        self.closures: dict = {}
+        self.paths = {}
+        for stage, base in _STAGE_PATHS.items():
+            items = policy.data
+            for key in base:
+                items = (items or {}).get(key) or []
+            for i, r in enumerate(items):
+                self.paths[(stage, r["id"])] = base + (i, "when")
+
+    def closure(self, expr, node):
+        key = (expr.path, id(node))
+        fn = self.closures.get(key)
+        if fn is None:
+            self.compiler.expr = expr
+            fn = self.closures[key] = self.compiler.c(node)
+        return fn
+
+    def text(self, expr, node) -> str:
+        src = self.checked.data
+        for key in expr.path:
+            src = src[key]
+        lines = str(src).splitlines() or [""]
+        line, col, end_line, end_col = node.pos
+        if line == end_line:
+            return lines[line - 1][col - 1:end_col - 1]
+        parts = [lines[line - 1][col - 1:]] + lines[line:end_line - 1] + [lines[end_line - 1][:end_col - 1]]
+        return " ".join(p.strip() for p in parts)
+
+    def span(self, expr, node) -> dict:
+        from slapolicy.language.check import expr_span
+
+        s = expr_span(self.checked.loaded, expr.path, node.pos)
+        return {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col}
+
+
+def trees(policy) -> _Trees:
+    got = policy.__dict__.get("_whynot_trees")
+    if got is None:
+        got = policy.__dict__["_whynot_trees"] = _Trees(policy)
+    return got
+
+
+def field_type(dotted: str):
+    typ = vocabulary()
+    for part in dotted.split("."):
+        typ = typ.field(part) if typ is not None and typ.kind == "object" else None
+    return typ
+
+
+def patched(ticket: dict, dotted: str, value) -> dict:
+    """A copy of the ticket with one (dotted) fact set; intermediate objects are copied or created."""
+    out = dict(ticket)
+    node, parts = out, dotted.split(".")
+    for part in parts[:-1]:
+        inner = node.get(part)
+        node[part] = dict(inner) if isinstance(inner, dict) else {}
+        node = node[part]
+    node[parts[-1]] = value
+    return out
+
+
+def show(value, tz):
+    """A fact's value as JSON, timestamps in the policy's time zone."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, ast.Duration):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [show(v, tz) for v in value]
+    if isinstance(value, dict):
+        return {k: show(v, tz) for k, v in value.items()}
+    return value
+
+
+def _q(text: str) -> str:
+    return f"`{text}`"
+
+
+def _lit(value, tz) -> str:
+    v = show(value, tz)
+    return f'"{v}"' if isinstance(v, str) and not isinstance(value, (dt.date, ast.Duration)) else str(v).lower() \
+        if isinstance(v, bool) else str(v)
+
+
+# -- one analysis: a ticket, its stage values ----------------------------------------------------------
+class Analysis:
+    def __init__(self, policy, ticket: dict, stage: dict):
+        self.policy = policy
+        self.t = trees(policy)
+        self.ticket = ticket
+        self.stage = dict(stage)
+        self.tz = policy.timezone
+
+    def _env(self, ticket=None, stage=None):
+        env = Env(self.ticket if ticket is None else ticket, self.policy, True)
+        env.stage = dict(self.stage if stage is None else stage)
+        return env
+
+    def ev(self, expr, node, ticket=None, stage=None):
+        return self.t.closure(expr, node)(self._env(ticket, stage))
+
+    def reads(self, expr, node):
+        """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""
+        env = self._env()
+        self.t.closure(expr, node)(env)
+        facts = {k: v for k, v in env.read}
+        stages = {}
+        for n in ast.walk(node):
+            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+            if res and res[0] == "stage":
+                stages[res[1]] = self.stage.get(res[1])
+            elif res and res[0] == "def":
+                d = self.t.checked.exprs.get(("definitions", res[1], "expr"))
+                if d is not None:
+                    f, m, s = self.reads(d, d.tree)
+                    facts.update(f)
+                    env.missing.extend(m)
+                    stages.update(s)
+        return facts, sorted(set(env.missing)), stages
+
+    def rule_fired(self, rule) -> bool:
+        if rule.fn is None:
+            return True
+        v = rule.fn(self._env())
+        return v is not UNKNOWN and bool(v)
+
+    # -- the walk ---------------------------------------------------------------------------------------
+    def rule(self, stage: str, rule, want: bool) -> dict | None:
+        """What would make `rule` come out as `want`: {condition, result, failed} or None (no `when`)."""
+        path = self.t.paths.get((stage, rule.id))
+        expr = self.t.checked.exprs.get(path) if path else None
+        if expr is None:
+            return None
+        value = self.ev(expr, expr.tree)
+        failed = self.require(expr, expr.tree, want, [])
+        return {"condition": {"text": self.t.text(expr, expr.tree), "span": self.t.span(expr, expr.tree)},
+                "result": "unknown" if value is UNKNOWN else bool(value), "want": want, "failed": failed}
+
+    def require(self, expr, node, want: bool, via: list):
+        value = self.ev(expr, node)
+        if value is not UNKNOWN and bool(value) == want:
+            return None
+        if isinstance(node, ast.Not):
+            return self.require(expr, node.operand, not want, via)
+        if isinstance(node, ast.BoolOp):
+            conj = node.op == "and"
+            if conj == want:  # every failing operand is needed
+                kids = [self.require(expr, o, want, via) for o in node.operands]
+                return _group("all_of", [k for k in kids if k])
+            return _group("any_of", [k for k in (self.require(expr, o, want, via) for o in node.operands) if k])
+        if isinstance(node, ast.Path):
+            res = expr.resolved.get(id(node))
+            if res and res[0] == "def":
+                d = self.t.checked.exprs.get(("definitions", res[1], "expr"))
+                info = (self.t.checked.data.get("definitions") or {}).get(res[1]) or {}
+                if d is not None:
+                    return self.require(d, d.tree, want, via + [{"definition": res[1],
+                                                                  "source": str(info.get("source", ""))}])
+        return self.leaf(expr, node, want, value, via)
+
+    def leaf(self, expr, node, want, value, via) -> dict:
+        facts, missing, stages = self.reads(expr, node)
+        shown = {k: show(v, self.tz) for k, v in facts.items()}
+        for n in ast.walk(node):  # the local date a rule judged: date(created_at) in the policy's zone
+            if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
+                v = self.ev(expr, n)
+                if v is not UNKNOWN:
+                    shown[self.t.text(expr, n)] = show(v, self.tz)
+        out = {"condition": self.t.text(expr, node), "span": self.t.span(expr, node),
+               "result": "unknown" if value is UNKNOWN else bool(value), "want": want,
+               "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via],
+               "facts": shown}
+        if stages:
+            out["stage_values"] = stages
+        changes = [{"fact": m, "from": None, "to": None, "text": f"{_q(m)} is unknown: giving it could change this"}
+                   for m in missing]
+        for dotted, current in facts.items():
+            if dotted not in missing:
+                change = self.nearest(expr, node, want, dotted, current)
+                if change:
+                    changes.append(change)
+        for name, current in stages.items():
+            change = self.stage_change(expr, node, want, name, current)
+            if change:
+                changes.append(change)
+        out["changes"] = changes
+        out["requirement"] = self.requirement(expr, node, want, value)
+        return out
+
+    # -- the nearest value of one fact ------------------------------------------------------------------
+    def _holds(self, expr, node, want, dotted, v) -> bool:
+        got = self.ev(expr, node, ticket=patched(self.ticket, dotted, v))
+        return got is not UNKNOWN and bool(got) == want
+
+    def nearest(self, expr, node, want, dotted, current):
+        typ = field_type(dotted)
+        kind = "enum" if typ is not None and typ.values is not None else typ.kind if typ is not None else None
+        holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
+        base = {"fact": dotted, "from": show(current, self.tz)}
+        if kind == "bool":
+            if holds(not current):
+                return {**base, "to": not current, "text": f"{_q(dotted)} is {_lit(current, self.tz)}; it would have "
+                                                           f"to be {_lit(not current, self.tz)}"}
+            return None
+        if kind == "enum":
+            ok = [v for v in sorted(typ.values) if v != current and holds(v)]
+            if ok:
+                shown = ", ".join(f'"{v}"' for v in ok[:12]) + (f" ({len(ok) - 12} more)" if len(ok) > 12 else "")
+                return {**base, "to": ok if len(ok) > 1 else ok[0],
+                        "text": f'{_q(dotted)} is "{current}"; it would have to be ' + ("one of " if len(ok) > 1 else "")
+                        + shown}
+            return None
+        if kind == "string":
+            for v in _string_candidates(expr, node, current):
+                if holds(v):
+                    return {**base, "to": v, "text": f'{_q(dotted)} is "{current}"; e.g. "{v}" would do'}
+            return None
+        if kind in _SEARCH_STEPS and not isinstance(current, bool):
+            return self._search(kind, dotted, current, holds, base)
+        return None
+
+    def _search(self, kind, dotted, current, holds, base):
+        def shift(n):
+            if kind == "date":
+                return current + dt.timedelta(days=n)
+            if kind == "timestamp":
+                return current + dt.timedelta(seconds=n)
+            return current + n
+
+        best = None
+        for sign in (1, -1):
+            prev, step = 0, _SEARCH_STEPS[kind][0]
+            found = None
+            for _ in range(_SEARCH_STEPS[kind][1]):
+                try:
+                    ok = holds(shift(sign * step))
+                except (OverflowError, ValueError):
+                    break
+                if ok:
+                    found = step
+                    break
+                prev, step = step, step * 2
+            if found is None:
+                continue
+            lo, hi = prev, found  # shift(sign*lo) fails (or is current), shift(sign*hi) holds
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if holds(shift(sign * mid)):
+                    hi = mid
+                else:
+                    lo = mid
+            if best is None or hi < best[1]:
+                best = (sign, hi)
+        if best is None:
+            return None
+        sign, n = best
+        value = shift(sign * n)
+        onward = holds(shift(sign * (n + 1))) and holds(shift(sign * (n * 2 + 10)))
+        if kind in ("date", "timestamp"):
+            bound = ("at the latest" if sign < 0 else "at the earliest") if onward else "exactly"
+        else:
+            bound = ("at most" if sign < 0 else "at least") if onward else "exactly"
+        shown = show(value, self.tz)
+        return {**base, "to": shown, "bound": bound.replace("at the ", ""),
+                "text": f"{_q(dotted)} is {show(current, self.tz)}; it would have to be {bound} {shown}"}
+
+    def stage_change(self, expr, node, want, name, current):
+        values = {"accepted": [True, False],
+                  "eligibility": ["in_scope", "out_of_scope", "consultation_only", "not_accepted"],
+                  "tier": list(self.policy.tiers)}.get(name, [])
+        ok = []
+        for v in values:
+            if v == current:
+                continue
+            got = self.ev(expr, node, stage={**self.stage, name: v})
+            if got is not UNKNOWN and bool(got) == want:
+                ok.append(v)
+        if not ok:
+            return None
+        return {"stage": name, "from": current, "to": ok if len(ok) > 1 else ok[0],
+                "text": f"{name} is {_lit(current, self.tz)} (decided by the earlier stages); it would have to be "
+                        + " or ".join(_lit(v, self.tz) for v in ok)}
+
+    # -- the requirement in words, from the node ---------------------------------------------------------
+    def requirement(self, expr, node, want, value) -> str:
+        text = self.t.text(expr, node)
+        tz = self.tz
+
+        def val(n):
+            v = self.ev(expr, n)
+            return "unknown" if v is UNKNOWN else _lit(v, tz)
+
+        if isinstance(node, ast.Compare):
+            op = node.op if want else _NEGATE[node.op]
+            left, right = node.left, node.right
+            if isinstance(left, ast.Literal) and not isinstance(right, ast.Literal):
+                left, right, op = right, left, _FLIP[op]
+            lv = self.ev(expr, left)
+            words = _TIME_WORDS if isinstance(lv, (dt.date, dt.datetime)) else _WORDS
+            rhs = (_lit(right.value, tz) if isinstance(right, ast.Literal)
+                   else f"{_q(self.t.text(expr, right))} ({val(right)})")
+            if isinstance(right, ast.Literal) and isinstance(right.value, bool) and op in ("==", "!="):
+                return f"{_q(self.t.text(expr, left))} is {val(left)}; it must be " \
+                       f"{str(right.value if op == '==' else not right.value).lower()}"
+            if op in ("==", "!=") and not isinstance(lv, (int, float, dt.date)) or isinstance(lv, bool):
+                must = f"it must be {rhs}" if op == "==" else f"it must not be {rhs}"
+            else:
+                must = f"it must be {words[op]} {rhs}"
+            return f"{_q(self.t.text(expr, left))} is {val(left)}; {must}"
+        if isinstance(node, ast.Membership):
+            inside = want != node.negated
+            return (f"{_q(self.t.text(expr, node.item))} is {val(node.item)}; it must "
+                    f"{'' if inside else 'not '}be one of {self.t.text(expr, node.container)}")
+        if isinstance(node, ast.Call) and node.name == "exists":
+            arg = self.t.text(expr, node.args[0])
+            return f"{_q(arg)} is {'not given' if want else 'given'}; it must {'' if want else 'not '}be given"
+        if isinstance(node, ast.Call) and node.name == "is_open":
+            cal = node.args[1].value
+            return (f"{_q(self.t.text(expr, node.args[0]))} ({val(node.args[0])}) must be "
+                    f"{'inside' if want else 'outside'} the hours of calendar {cal}")
+        if isinstance(node, ast.Quantifier):
+            cond = self.t.text(expr, node.cond)
+            src = self.t.text(expr, node.source)
+            if (node.kind == "any") == want:
+                return f"{'some' if node.kind == 'any' else 'every'} item {node.var} of {_q(src)} must satisfy {_q(cond)}"
+            return f"{'no' if node.kind == 'any' else 'some'} item {node.var} of {_q(src)} may satisfy {_q(cond)}"
+        state = "unknown" if value is UNKNOWN else str(bool(value)).lower()
+        return f"{_q(text)} is {state}; it must be {str(want).lower()}"
+
+
+def _string_candidates(expr, node, current):
+    out = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Literal) and n.type == "string" and n.value != current:
+            out.append(n.value)
+    out += [v for v in ("x", "", " ") if v != current]
+    return list(dict.fromkeys(out))
+
+
+def _group(kind, kids):
+    if not kids:
+        return None
+    if len(kids) == 1:
+        return kids[0]
+    flat = []
+    for k in kids:
+        flat.extend(k[kind] if isinstance(k, dict) and kind in k else [k])
+    return {kind: flat}
+
+
+def leaves(req) -> list:
+    """The leaves of a requirement tree, in order."""
+    if not req:
+        return []
+    for kind in ("all_of", "any_of"):
+        if kind in req:
+            return [x for k in req[kind] for x in leaves(k)]
+    return [req]
+
+
+# -- the decision's why_not block -------------------------------------------------------------------
+def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
+    """Entries for the tier rules ranked before the chosen one (giving another tier), for each refusal and
+    for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself)."""
+    a = Analysis(policy, ticket, stage)
+    out = []
+    status = decision["eligibility"]["status"]
+    if status == "not_accepted":
+        fired = {r["rule"] for r in decision["eligibility"]["reasons"]}
+        for rule in policy.acceptance:
+            if rule.id in fired:
+                got = a.rule("acceptance", rule, False)
+                if got:
+                    out.append({"stage": "acceptance", "rule": rule.id, "source": rule.source,
+                                "verdict": "not_accepted", "question": "why not accepted", **got})
+        return out
+    if status in ("out_of_scope", "consultation_only"):
+        chosen = decision["eligibility"]["reasons"][0]["rule"]
+        for rule in policy.scope:
+            if rule.id == chosen:
+                got = a.rule("scope", rule, False)
+                if got:
+                    out.append({"stage": "scope", "rule": rule.id, "source": rule.source, "verdict": status,
+                                "question": f"why {status}", **got})
+                break
+            if rule.status == "in_scope":
+                got = a.rule("scope", rule, True)
+                if got:
+                    out.append({"stage": "scope", "rule": rule.id, "source": rule.source, "would_give": "in_scope",
+                                "question": "why not in_scope", **got})
+    tier = (decision.get("tier") or {}).get("id")
+    if tier is not None:
+        for rule in policy.tier_rules:
+            if a.rule_fired(rule):  # the chosen one
+                break
+            if rule.tier == tier:
+                continue
+            got = a.rule("tier_rules", rule, True)
+            if got:
+                out.append({"stage": "tier_rules", "rule": rule.id, "source": rule.source, "would_give": rule.tier,
+                            "question": f"why not tier {rule.tier}", **got})
+    return out
+
+
+def why_not_text(entries: list) -> list:
+    """`slapolicy explain` lines for the why_not block."""
+    lines = []
+    if entries:
+        lines.append("Why not:")
+    for e in entries:
+        if e["stage"] == "tier_rules":
+            head = f"tier {e['would_give']} was not given (rule {e['rule']} [clause {e['source']}])"
+        elif e["stage"] == "acceptance":
+            head = f"not accepted: rule {e['rule']} [clause {e['source']}] fired"
+        elif "verdict" in e:
+            head = f"{e['verdict']}: rule {e['rule']} [clause {e['source']}] matched"
+        else:
+            head = f"in_scope was not given by rule {e['rule']} [clause {e['source']}]"
+        state = "unknown" if e["result"] == "unknown" else "false" if e["result"] is False else "true"
+        lines.append(f"  - {head}: its condition is {state}")
+        kind = "all_of" if "all_of" in (e["failed"] or {}) else "any_of" if "any_of" in (e["failed"] or {}) else None
+        leafs = leaves(e["failed"])
+        if kind == "any_of" and len(leafs) > 1:
+            lines.append("    any one of these would change it:")
+        for leaf in leafs:
+            where = f"{leaf['span']['file']}:{leaf['span']['line']}:{leaf['span']['col']}"
+            ctx = "; ".join(filter(None, [f"definition {' > '.join(leaf['via'])}" if leaf["via"] else None,
+                                          f"clause {leaf['clause'] or e['source']}"]))
+            lines.append(f"    because {leaf['requirement']} [{ctx}; {where}]")
+            for c in leaf["changes"]:
+                lines.append(f"      change: {c['text']}")
+    return lines

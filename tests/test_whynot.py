@@ -1,0 +1,176 @@
+"""Why not, unknown facts, deadline breakdowns and policy-time facts (tests/cases/whynot.yaml), the
+calendar-level breakdown with pauses and holidays, and the explanation-only keys."""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slapolicy import load_policy
+from slapolicy.calendar import Calendar, Target
+from slapolicy.calendar.breakdown import breakdown
+from slapolicy.decide.explain import render_text
+from slapolicy.decide.whynot import leaves
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = yaml.safe_load((Path(__file__).parent / "cases" / "whynot.yaml").read_text("utf-8"))
+
+
+def _policy(ref: str):
+    return load_policy(str(ROOT / ref) if ref.endswith(".yaml") else ref)
+
+
+def _subset(want, got, where):
+    if isinstance(want, dict):
+        assert isinstance(got, dict), f"{where}: {got!r} is not an object"
+        for k, v in want.items():
+            assert k in got, f"{where}: no key {k!r} in {got!r}"
+            _subset(v, got[k], f"{where}.{k}")
+    elif isinstance(want, list) and want and all(isinstance(x, dict) for x in want):
+        for w in want:
+            key = "fact" if "fact" in w else "date" if "date" in w else None
+            match = [g for g in got if key is None or g.get(key) == w[key]]
+            assert match, f"{where}: nothing like {w!r} in {got!r}"
+            _subset(w, match[0], f"{where}[{w.get(key)}]")
+    else:
+        assert want == got, f"{where}: want {want!r}, got {got!r}"
+
+
+def _check_span(span: dict, text: str):
+    """The span names the condition in the policy file: its line, from col to end_col, is the text."""
+    lines = Path(ROOT / span["file"]).read_text("utf-8").splitlines() if not Path(span["file"]).is_absolute() else \
+        Path(span["file"]).read_text("utf-8").splitlines()
+    assert span["line"] == span["end_line"], span
+    assert lines[span["line"] - 1][span["col"] - 1:span["end_col"] - 1] == text, (span, text)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_whynot_case(case, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    policy = _policy(case["policy"])
+    decision = policy.evaluate(case["ticket"])
+    expect = case["expect"]
+    if "eligibility" in expect:
+        assert decision["eligibility"]["status"] == expect["eligibility"]
+    if "tier" in expect:
+        assert (decision["tier"] or {}).get("id") == expect["tier"]
+    entries = decision["why_not"]
+    if "why_not_rules" in expect:
+        assert [e["rule"] for e in entries] == expect["why_not_rules"]
+    for want in expect.get("why_not") or []:
+        got = next((e for e in entries if e["rule"] == want["rule"]), None)
+        assert got is not None, f"no why_not entry for {want['rule']}: {[e['rule'] for e in entries]}"
+        _check_span(got["condition"]["span"], got["condition"]["text"])
+        for key in ("stage", "would_give", "verdict", "result"):
+            if key in want:
+                assert got[key] == want[key], (key, got[key])
+        if "condition" in want:
+            assert got["condition"]["text"] == want["condition"]
+        found = leaves(got["failed"])
+        for leaf in found:
+            _check_span(leaf["span"], leaf["condition"])
+        for wl in want.get("leaves") or []:
+            match = [x for x in found if x["condition"] == wl["condition"]]
+            assert match, f"{want['rule']}: no failing condition {wl['condition']!r} in {[x['condition'] for x in found]}"
+            leaf = match[0]
+            for key in ("clause", "via"):
+                if key in wl:
+                    assert leaf[key] == wl[key], (key, leaf[key])
+            if "facts" in wl:
+                _subset(wl["facts"], leaf["facts"], "facts")
+            if "changes" in wl:
+                _subset(wl["changes"], leaf["changes"], "changes")
+            if "requirement" in wl:
+                assert wl["requirement"] in leaf["requirement"], leaf["requirement"]
+    unknown = {u["fact"]: u for u in decision["unknown_facts"]}
+    assert sorted(unknown) == decision["missing_facts"]
+    for fact, what in (expect.get("unknown") or {}).items():
+        assert unknown[fact]["could_change"] == what, unknown[fact]
+    for fact, texts in (expect.get("unknown_effects") or {}).items():
+        for t in texts:
+            assert t in [x["text"] for x in unknown[fact]["effects"]], unknown[fact]
+    order = [u["fact"] for u in decision["unknown_facts"]]
+    for a, b in expect.get("unknown_before") or []:
+        assert order.index(a) < order.index(b), order
+    for target, want in (expect.get("breakdown") or {}).items():
+        b = decision["deadlines"][target]["breakdown"]
+        assert b["counted_seconds"] == want["counted_seconds"]
+        assert sum(d["counted_seconds"] for d in b["days"]) == b["counted_seconds"]
+        days = {d["date"]: d for d in b["days"]}
+        for date, seconds in (want.get("days") or {}).items():
+            assert days[date]["counted_seconds"] == seconds, days[date]
+        for date, kind in (want.get("kinds") or {}).items():
+            assert days[date].get("kind") == kind, days[date]
+        for date, name in (want.get("names") or {}).items():
+            assert days[date].get("name") == name, days[date]
+        if "skipped" in want:
+            assert [{k: s[k] for k in ("date", "kind")} for s in b["skipped"]] == want["skipped"]
+    for rule, facts in (expect.get("explanation_facts") or {}).items():
+        entry = next(e for e in decision["explanation"] if e.get("rule") == rule and e["result"] == "fired")
+        _subset(facts, entry["facts"], rule)
+    text = render_text(decision, policy.compiled)
+    for line in expect.get("text") or []:
+        assert line in text, f"{line!r} not in:\n{text}"
+
+
+def test_explain_off_has_no_explanation_only_keys():
+    policy = load_policy("bitrix-ua")
+    ticket = CASES[0]["ticket"]
+    off = policy.evaluate(ticket, explain=False)
+    assert "why_not" not in off and "unknown_facts" not in off and off["explanation"] == []
+    assert all("breakdown" not in (d or {}) for d in off["deadlines"].values())
+    on = policy.evaluate(ticket, explain=True)
+    assert on["why_not"] and on["unknown_facts"]
+
+
+def test_cli_explain_and_json_say_why_the_special_tier_was_not_given(tmp_path):
+    """Done-when of issue 18: the text and the JSON both say coupon.used is 15 and must be below 15 (2.4)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from slapolicy.cli import main
+
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(CASES[0]["ticket"]), "utf-8")
+    runner = CliRunner()
+    text = runner.invoke(main, ["explain", "--policy", "bitrix-ua", str(path)])
+    assert text.exit_code == 0, text.output
+    assert "`customer.coupon.used` is 15; it must be below 15" in text.output
+    assert "clause 2.4" in text.output.split("Why not:")[1].split("\n")[2]
+    out = runner.invoke(main, ["evaluate", "--policy", "bitrix-ua", str(path)])
+    decision = json.loads(out.output)
+    leaf = leaves(decision["why_not"][0]["failed"])[0]
+    assert decision["why_not"][0]["would_give"] == "special_request"
+    assert (leaf["condition"], leaf["clause"], leaf["facts"]) == ("customer.coupon.used < 15", "2.4",
+                                                                  {"customer.coupon.used": 15})
+    assert leaf["changes"][0]["to"] == 14 and leaf["changes"][0]["bound"] == "at most"
+
+
+KYIV = zoneinfo.ZoneInfo("Europe/Kyiv")
+
+
+def _k(text):
+    return dt.datetime.fromisoformat(text).astimezone(dt.timezone.utc)
+
+
+def test_breakdown_skips_a_named_holiday_and_subtracts_pauses():
+    # UA 2021: Mon 23 Aug a transferred day off, Tue 24 Aug Independence Day; office Mon-Fri 09:00-18:00.
+    cal = Calendar.from_spec({"timezone": "Europe/Kyiv", "week": {"mon-fri": "09:00-18:00"}, "holidays": "UA"})
+    start = _k("2021-08-20T16:00:00+03:00")  # Friday
+    target = Target("business_hours", 5)
+    pauses = [(_k("2021-08-25T09:30:00+03:00"), _k("2021-08-25T10:30:00+03:00"))]
+    due = cal.add(start, target, pauses)
+    b = breakdown(cal, target, start, due, pauses)
+    days = {d["date"]: d for d in b["days"]}
+    assert days["2021-08-20"]["counted_seconds"] == 2 * 3600  # 16:00-18:00
+    assert days["2021-08-24"]["kind"] == "holiday" and "Independence" in days["2021-08-24"]["name"]
+    assert [s["date"] for s in b["skipped"]] == ["2021-08-21", "2021-08-22", "2021-08-23", "2021-08-24"]
+    # Wed 25 Aug: 09:00-09:30, paused 09:30-10:30, then 10:30-13:00 -> 3 h, due 13:00
+    assert days["2021-08-25"]["counted_seconds"] == 3 * 3600
+    assert due.astimezone(KYIV).isoformat() == "2021-08-25T13:00:00+03:00"
+    assert b["counted_seconds"] == 5 * 3600 == cal.business_seconds_between(start, due, pauses)
+    assert b["pauses"] == [{"from": "2021-08-25T09:30:00+03:00", "to": "2021-08-25T10:30:00+03:00", "open_seconds": 3600}]

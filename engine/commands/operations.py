@@ -1,0 +1,148 @@
+"""Operations: watch (the live monitor), import (helpdesk adapters), report (SLA attainment)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from slapolicy.commands.common import (
+    BAD_INPUT,
+    _dumps,
+    _load_policy,
+    _origin,
+    _parse_as_of,
+    as_of_option,
+    policies_option,
+    policy_option,
+)
+
+
+@click.command()
+@policy_option
+@policies_option
+@click.option("--replay", is_flag=True, help="Timers follow the events' time (deterministic); default: the wall clock.")
+@click.option("--until", default=None, help="With --replay: at the end of the stream, let time run to this instant.")
+@click.option("--warning", "warning_share", type=click.FloatRange(0.01, 0.99), default=0.8, show_default=True,
+              help="Warn at this share of a target.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Keep the clocks in a store (sqlite:///file.db, postgresql://...): crash-safe, idempotent "
+                   "events, alert ids (docs/monitor.md). Default: in memory.")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: where alerts go: stdout (default), http(s)://URL (a webhook), exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@click.option("--recalculate", is_flag=True,
+              help="With --store: re-apply every open ticket's stored history under the current policy, then exit.")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+def watch(policy, policies, replay, until, warning_share, store_url, sinks, webhook_secret, recalculate, file):
+    """Read a JSONL stream of ticket events; write JSONL alerts (warning, breach, relevelled)."""
+    import datetime as dt
+
+    from slapolicy.monitor.durable import alert_key
+
+    compiled = _load_policy(policy, policies)
+    end = _parse_as_of(until)
+    if store_url is not None:
+        from slapolicy.monitor.run import run_watch
+
+        sys.exit(run_watch(compiled, store_url, file, replay=replay, until=end, warning_share=warning_share,
+                           sinks=sinks, secret=webhook_secret, recalculate=recalculate))
+    if sinks or recalculate:
+        click.echo("slapolicy: --sink and --recalculate need --store", err=True)
+        sys.exit(BAD_INPUT)
+    from slapolicy.monitor.watch import Watcher
+
+    out = sys.stdout
+
+    def emit(alert):
+        out.write(_dumps({**alert, "id": alert_key(alert)}) + "\n")
+        out.flush()
+
+    def on_error(number, message):
+        click.echo(f"{_origin(file)}:{number}: {message}", err=True)
+
+    watcher = Watcher(compiled, warning_share, emit, on_error)
+    if replay:
+        for number, line in enumerate(file, start=1):
+            watcher.feed_line(number, line, replay=True)
+        if end is not None:
+            watcher.advance(end)
+        return
+    import queue
+    import threading
+
+    lines: queue.Queue = queue.Queue()
+
+    def reader():
+        for number, line in enumerate(file, start=1):
+            lines.put((number, line))
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    while True:
+        now = dt.datetime.now(dt.timezone.utc)
+        watcher.advance(now)
+        wait = (watcher.heap[0][0] - now).total_seconds() if watcher.heap else 1.0
+        try:
+            item = lines.get(timeout=max(0.01, min(wait, 1.0)))
+        except queue.Empty:
+            continue
+        if item is None:
+            return
+        watcher.feed_line(*item, replay=False)
+
+
+@click.command("import")
+@click.option("--from", "fmt", type=click.Choice(["zendesk", "jsm", "bitrix"]), required=True,
+              help="The helpdesk the export comes from.")
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False), default=None,
+              help="Mapping file (default: the bundled one for --from; format in docs/adapters.md).")
+@click.option("--check", "check_only", is_flag=True, help="Only check the mapping (located errors, exit 2 if any).")
+@click.argument("source", metavar="INPUT", type=click.Path(exists=True), required=False)
+def import_cmd(fmt, mapping_file, check_only, source):
+    """A helpdesk export (directory or records file) as tickets, one JSON line per record (errors in place)."""
+    from slapolicy.tools.adapters.cli import run_import
+
+    sys.exit(run_import(fmt, mapping_file, source, check_only, sys.stdout, lambda m: click.echo(m, err=True)))
+
+
+@click.command()
+@policy_option
+@policies_option
+@as_of_option
+@click.option("--by", type=click.Choice(["month", "week"]), default="month", show_default=True,
+              help="Period of created_at, in the policy's time zone.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text", show_default=True)
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the fact table (one row per ticket and target): FILE.csv, or FILE.parquet (pyarrow).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to this file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a TTY).")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
+    """SLA attainment of tickets.jsonl: per period, tier and target, breaches, charts (docs/reports.md)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from slapolicy.tools.report.cli import Progress, make_report, render, write_facts
+
+    compiled = _load_policy(policy, policies)
+    when = _parse_as_of(as_of) or dt.datetime.now(dt.timezone.utc)
+    lines = file.readlines()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = Progress(sum(1 for line in lines if line.strip()), sys.stderr) if show else None
+    result = make_report(compiled, lines, when, by, bar)
+    if bar is not None:
+        bar.close()
+    for bad in result.invalid[:20]:
+        click.echo(f"{_origin(file)}:{bad['line']}: error: {bad['error']['code']}: {bad['error']['message']}", err=True)
+    try:
+        text = render(result, compiled, fmt)
+        if facts_file:
+            write_facts(result, facts_file)
+    except ImportError as exc:
+        click.echo(f"slapolicy report: needs the report extra: pip install 'slapolicy[report]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    if out:
+        Path(out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
+    sys.exit(BAD_INPUT if result.invalid else 0)

@@ -123,7 +123,7 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
     for number, line in enumerate(file, start=1):
         failed += 1  # until decided
         try:
-            record = compiled.evaluate(_loads(line), as_of=when, explain=explain, edition=edition)
+            record = compiled.evaluate(_loads(line.rstrip("\r\n")), as_of=when, explain=explain, edition=edition)
             failed -= 1
         except json.JSONDecodeError as exc:
             click.echo(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}", err=True)

@@ -135,12 +135,19 @@ class _Gen:
         v = self.var()
         return f"({v} if ({v} := {access}) is not U else _miss(m, {label!r}))"
 
+    def both(self, a, left, b, right) -> str:
+        """`left or right is unknown`, binding a and b; the tracking variant evaluates both sides (as the
+        closures do), so that the missing facts of the right side are listed too."""
+        if self.track:
+            return f"((({a} := {left}) is U) | (({b} := {right}) is U))"
+        return f"(({a} := {left}) is U or ({b} := {right}) is U)"
+
     def g_ListExpr(self, node):
         if all(isinstance(i, ast.Literal) for i in node.items):
             return self.const([i.value for i in node.items])
         items = ", ".join(self.gen(i) for i in node.items)
         v = self.var()
-        return f"(U if any(_x is U for _x in ({v} := [{items}])) else {v})"
+        return f"(U if U in ({v} := [{items}]) else {v})"  # `in` tests identity first
 
     def g_Not(self, node):
         v = self.var()
@@ -161,8 +168,7 @@ class _Gen:
         if isinstance(node.right, ast.Literal):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         b = self.var()
-        return (f"(U if ({a} := {self.gen(node.left)}) is U or ({b} := {self.gen(node.right)}) is U "
-                f"else {a} {op} {b})")
+        return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {a} {op} {b})"
 
     def g_Membership(self, node):
         a = self.var()
@@ -171,8 +177,7 @@ class _Gen:
             values = self.const(frozenset(i.value for i in node.container.items))
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
         b = self.var()
-        return (f"(U if ({a} := {self.gen(node.item)}) is U or ({b} := {self.gen(node.container)}) is U "
-                f"else {a} {op} {b})")
+        return f"(U if {self.both(a, self.gen(node.item), b, self.gen(node.container))} else {a} {op} {b})"
 
     def g_Arith(self, node):
         apply = arith(self.tz, 1 if node.op == "+" else -1)

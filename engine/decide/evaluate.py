@@ -9,9 +9,42 @@ from slapolicy.decide.registration import _iso, register
 from slapolicy.language.compile import CompiledPolicy
 
 
+class _Relied:
+    """the assumptions the fast path relied on, as the lifecycle stage extends them (no explanation)"""
+    __slots__ = ("assumptions", "explanation")
+
+    def __init__(self, ids):
+        self.assumptions = dict.fromkeys(ids)
+        self.explanation = []
+
+    def rely(self, ids):
+        for a in ids:
+            self.assumptions[a] = True
+
+
+def fast_decider(policy: CompiledPolicy):
+    """The policy's one generated function (slapolicy.decide.fastpath), built on first use; None for a
+    policy compiled without its expression sources."""
+    decide = policy.__dict__.get("_fast")
+    if decide is None and policy.sources is not None:
+        from slapolicy.decide.fastpath import build
+
+        decide = policy.__dict__["_fast"] = build(policy)
+    return decide
+
+
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
-    decision, run, tier = register(policy, ticket, explain)
+    fast = None if explain else fast_decider(policy)
+    out = fast(ticket) if fast is not None else None
+    if out is None:
+        decision, run, tier = register(policy, ticket, explain)
+    else:
+        decision, relied, tier = out
+        if as_of is None and not ticket.get("events"):
+            decision["explanation"] = []
+            return decision
+        run = _Relied(relied)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

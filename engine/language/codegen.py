@@ -213,26 +213,31 @@ class _Gen:
         return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
 
 
-def generate(checked, tz, track: bool = False) -> dict:
-    """key path -> generated function, for every expression of a checked policy:
-    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+def sources(checked, tz, track: bool = False) -> tuple:
+    """(namespace of constants, {key path: (function name, body expression)}, definitions first) for every
+    expression of a checked policy; `generate` makes functions of them, slapolicy.decide.fastpath inlines
+    the bodies of the rules into one function per policy edition."""
     gen = _Gen(checked, tz, track)
-    lines = []
-    names = {}
+    out = {}
     order = sorted(checked.exprs.items(), key=lambda kv: kv[0][0] != "definitions")  # definitions first
     for name in (checked.data.get("definitions") or {}):
         gen.def_names[name] = f"_def_{len(gen.def_names)}"
     for i, (path, expr) in enumerate(order):
         gen.expr = expr
         body = gen.gen(expr.tree)
-        fname = gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}"
-        names[path] = fname
-        params = "t, s, m" if track else "t, s"
-        lines.append(f"def {fname}({params}):\n    return {body}\n")
-    source = "\n".join(lines)
+        out[path] = (gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}", body)
+    return gen.ns, out
+
+
+def generate(checked, tz, track: bool = False) -> dict:
+    """key path -> generated function, for every expression of a checked policy:
+    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+    ns, bodies = sources(checked, tz, track)
+    params = "t, s, m" if track else "t, s"
+    source = "\n".join(f"def {fname}({params}):\n    return {body}\n" for fname, body in bodies.values())
     code = compile(source, f"<slapolicy:{checked.data.get('id')}>", "exec")
-    namespace = dict(gen.ns)
+    namespace = dict(ns)
     exec(code, namespace)  # generated from the checked tree (see the module docstring), not policy text
-    out = {path: namespace[fname] for path, fname in names.items()}
+    out = {path: namespace[fname] for path, (fname, _) in bodies.items()}
     out["__source__"] = source
     return out

@@ -302,6 +302,8 @@ class CompiledPolicy:
     lifecycle_rules: tuple = ()
     next_response: dict | None = None  # lifecycle.next_response (enabled when present)
     pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
+    sources: tuple | None = None  # (constants, {key path: (name, body)}): the generated expressions (fast path)
+    exprs: dict | None = None  # key path -> checked expression (its tree indexes the fast path's stages)
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
@@ -311,6 +313,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
 
     data = checked.data
     fns = compile_expressions(checked)
+    from slapolicy.language.codegen import sources
+
     fast = generate(checked, zoneinfo.ZoneInfo(data["timezone"]))
     track = generate(checked, zoneinfo.ZoneInfo(data["timezone"]), track=True)
     exprs = checked.exprs
@@ -374,7 +378,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         lifecycle_rules=_lifecycle_rules(rules, data),
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
-                     for p in (data.get("lifecycle") or {}).get("pauses") or []))
+                     for p in (data.get("lifecycle") or {}).get("pauses") or []),
+        sources=sources(checked, zoneinfo.ZoneInfo(data["timezone"])), exprs=dict(exprs))
 
 
 def _output(stage, r):

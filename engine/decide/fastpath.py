@@ -1,0 +1,288 @@
+"""The fast path: ONE generated Python function per policy edition for the registration decision
+(stages 1-8 of slapolicy.decide.registration, explanation off).
+
+`build(policy)` returns `decide(t) -> (decision, relied assumption ids, tier)` for a validated ticket.
+It is generated from the checked expression trees only (slapolicy.language.codegen.sources: the rule
+bodies are inlined; literals of the policy enter the source as `repr` of str / int / float / bool /
+None, everything else as named constants), never from policy text. The closures
+(slapolicy.language.compile, explanation on) stay the reference: a rule whose value is unknown runs its
+tracking twin to list the missing facts exactly as the closures do, and tests hold the two paths to
+the same decisions (tests/test_fast_path.py).
+
+First-match and all-match stages are compiled into a decision tree over the facts their rules test
+first: a rule `topic in ["a", "b"] and ...` cannot fire unless `topic` is "a" or "b", so each stage
+dispatches on the value of its most discriminating field (a dict lookup) to a function that tests
+only the rules that can still fire, in their order; nested on the next field while a bucket is still
+large. A missing fact dispatches to the full list (its rules are unknown, and list what they miss).
+So the cost of a decision stays flat as a policy grows to thousands of rules.
+"""
+from __future__ import annotations
+
+import itertools
+
+from slapolicy.language import ast
+from slapolicy.language.runtime import UNKNOWN
+
+MAX_DEPTH = 3  # nested dispatch on at most this many fields
+LEAF = 6  # a bucket of at most this many rules is tested in order, without further dispatch
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _lit(value, const) -> str:
+    """source text for a constant: a literal for plain scalars, else a named constant"""
+    if type(value) in _PLAIN and (type(value) is not float or value == value):
+        return repr(value)
+    return const(value)
+
+
+def _guards(expr) -> dict:
+    """{(kind, key): (positive, values)} for the conjuncts `path == "x"`, `path in [...]`, `!=`,
+    `not in` of a rule's condition (top level of an `and`): the rule is false when the path's value is
+    known and (positive) not among `values` or (not positive) among them."""
+    tree = expr.tree
+    operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
+    out = {}
+    for node in operands:
+        if isinstance(node, ast.Compare) and node.op in ("==", "!=") and isinstance(node.left, ast.Path) \
+                and isinstance(node.right, ast.Literal) and type(node.right.value) is str:
+            path, values, positive = node.left, frozenset([node.right.value]), node.op == "=="
+        elif isinstance(node, ast.Membership) and isinstance(node.item, ast.Path) \
+                and isinstance(node.container, ast.ListExpr) and node.container.items \
+                and all(isinstance(i, ast.Literal) and type(i.value) is str for i in node.container.items):
+            path, values, positive = node.item, frozenset(i.value for i in node.container.items), not node.negated
+        else:
+            continue
+        kind, *rest = expr.resolved[id(path)]
+        if kind == "field":
+            key = ("field", tuple(rest[0]))
+        elif kind == "stage":
+            key = ("stage", rest[0])
+        else:
+            continue
+        if key in out:  # two guards on one field: keep the first (the other is still tested)
+            continue
+        out[key] = (positive, values)
+    return out
+
+
+def _excluded(guard, value) -> bool:
+    positive, values = guard
+    return (value not in values) if positive else (value in values)
+
+
+class _Builder:
+    def __init__(self, policy, ns, bodies):
+        self.policy = policy
+        self.ns = dict(ns)
+        self.bodies = bodies
+        self.lines = []
+        self.counter = itertools.count()
+
+    def const(self, value) -> str:
+        name = f"_c{next(self.counter)}"
+        self.ns[name] = value
+        return name
+
+    def access(self, key) -> str:
+        kind, where = key
+        if kind == "stage":
+            return f"s[{where!r}]"
+        code = "t"
+        for part in where[:-1]:
+            code = f"{code}.get({part!r}, _E)"
+        return f"{code}.get({where[-1]!r}, U)"
+
+    # -- one stage: a function over rule indices -----------------------------------------------
+    def stage(self, name, rules, first_match: bool, fire, depth=0) -> str:
+        """the name of a function (t, s, m, out) testing `rules` (a list of (index, rule, guards)) in order;
+        first_match: returns the index of the first that fires, or -1; else `fire(index)` statements."""
+        fname = f"_{name}_{next(self.counter)}"
+        key = self.pick(rules) if depth < MAX_DEPTH else None
+        if key is None:
+            body = []
+            for i, rule, _ in rules:
+                action = [f"return {i}"] if first_match else fire(i)
+                if rule.fast is None:  # a rule without `when` always fires
+                    body += action
+                    if first_match:
+                        break
+                    continue
+                body.append(f"v = {self.bodies[self.paths[id(rule)]][1]}")
+                body.append(f"if v is U: {self.const(rule.track)}(t, s, m)")
+                body.append("elif v:")
+                body += ["    " + a for a in action]
+            if first_match:
+                body.append("return -1")
+            elif not body:
+                body.append("pass")
+            self.lines.append(f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body))
+            return fname
+        values = sorted({v for _, _, g in rules if key in g for v in g[key][1]})
+
+        def bucket(value):  # the rules that can fire when the field has `value`, without that guard
+            return [(i, r, {k: v for k, v in g.items() if k != key}) for i, r, g in rules
+                    if value is None or key not in g or not _excluded(g[key], value)]
+        table = {value: self.stage(name, bucket(value), first_match, fire, depth + 1) for value in values}
+        other = self.stage(name, bucket(_Other), first_match, fire, depth + 1)
+        full = self.stage(name, bucket(None), first_match, fire, depth + 1)  # the fact is missing: every rule
+        self.lines.append("")  # the table is filled after the functions exist
+        self.tables.append((fname + "_t", table, other, full))
+        get = f"{fname}_t.get({self.access(key)}, {other})"
+        self.lines.append(f"def {fname}(t, s, m, out):\n    return {get}(t, s, m, out)\n")
+        return fname
+
+    def pick(self, rules):
+        """the field whose guards exclude the most rule tests (None: test in order)"""
+        if len(rules) <= LEAF:
+            return None
+        counts = {}
+        for _, _, g in rules:
+            for key in g:
+                counts[key] = counts.get(key, 0) + 1
+        if not counts:
+            return None
+        key, count = max(counts.items(), key=lambda kv: (kv[1], kv[0][0] == "field", str(kv[0])))
+        return key if count >= 2 else None
+
+
+class _OtherValue:
+    """a value no guard names (any value of the field outside every literal list)"""
+
+
+_Other = _OtherValue()
+
+
+def build(policy):
+    """decide(t) -> (registration decision, relied assumption ids in order, tier or None) for `policy`
+    (a CompiledPolicy made with its expression sources); explanation off."""
+    from slapolicy.decide.registration import _status_text, compute_deadlines
+
+    ns, bodies = policy.sources
+    b = _Builder(policy, ns, bodies)
+    b.tables = []
+    b.paths = {}
+    for path, (fname, body) in bodies.items():  # the definitions, memoised per ticket in s (codegen)
+        if path[0] == "definitions":
+            b.lines.append(f"def {fname}(t, s):\n    return {body}\n")
+    known = policy.assumptions
+
+    def relied(ids) -> tuple:
+        return tuple(a for a in dict.fromkeys(ids) if a in known)
+
+    def stage(name, rules, base, first_match, fire):
+        items = []
+        for i, rule in enumerate(rules):
+            path = base + (i, "when")
+            b.paths[id(rule)] = path
+            items.append((i, rule, _guards(policy.exprs[path]) if rule.fast is not None else {}))
+        return b.stage(name, items, first_match, fire)
+
+    def reason(r):
+        return {"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
+
+    c = b.const
+    acc_entries = c(tuple((reason(r), relied(r.assumptions)) for r in policy.acceptance))
+    acceptance = stage("acceptance", policy.acceptance, ("acceptance",), False, lambda i: [f"out.append({i})"])
+    scope_entries = c(tuple((r.status, reason(r), relied(r.assumptions)) for r in policy.scope))
+    scope = stage("scope", policy.scope, ("scope",), True, None)
+    tiers = []
+    for r in policy.tier_rules:
+        tier = policy.tiers[r.tier]
+        relied_ids = relied(tuple(r.assumptions) + tuple(tier.assumptions) + tuple(a for d in tier.deadlines for a in d.assumptions))
+        tiers.append((tier.id, {"id": tier.id, "name": tier.name, "source": tier.source}, relied_ids, tier))
+    tier_entries = c(tuple(tiers))
+    tier = stage("tier", policy.tier_rules, ("tier_rules",), True, None)
+    delay_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.delay_reasons))
+    delays = stage("delay", policy.delay_reasons, ("delay_reasons",), False, lambda i: [f"out.append({i})"])
+    notice_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.notices))
+    notices = stage("notice", policy.notices, ("notices",), False, lambda i: [f"out.append({i})"])
+    billing = policy.billing_minimum is not None or bool(policy.billing_rates)
+    if billing:
+        rate_entries = c(tuple(({"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message},
+                                r.multiplier, relied(r.assumptions)) for r in policy.billing_rates))
+        rates = stage("billing", policy.billing_rates, ("billing", "rates"), False, lambda i: [f"out.append({i})"])
+    head = {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
+            **({"effective_from": policy.effective_from} if policy.effective_from else {})}
+    assumption_entries = c({a: {"id": a, "clause": str(v["clause"]), "text": v["text"]} for a, v in known.items()})
+    main = [
+        "s = {}", "m = []", "A = []",
+        "hits = []", f"{acceptance}(t, s, m, hits)",
+        "if hits:",
+        f"    accepted = s['accepted'] = False",
+        f"    reasons = []",
+        f"    for i in hits:",
+        f"        e = {acc_entries}[i]",
+        "        reasons.append(dict(e[0]))",
+        "        A += e[1]",
+        "    status = s['eligibility'] = 'not_accepted'",
+        "    s['tier'] = None",
+        "    tier = tier_out = None",
+        "    deadlines = {'first_response': None}",
+        "    delays = []",
+        "else:",
+        "    accepted = s['accepted'] = True",
+        f"    i = {scope}(t, s, m, None)",
+        "    if i < 0:",
+        "        return None",  # no scope rule fired: the reference decides (and says why)
+        f"    e = {scope_entries}[i]",
+        "    status = s['eligibility'] = e[0]",
+        "    reasons = [dict(e[1])]",
+        "    A += e[2]",
+        f"    i = {tier}(t, s, m, None)",
+        "    if i < 0:",
+        "        tier = tier_out = s['tier'] = None",
+        "        deadlines = {'first_response': None}",
+        "    else:",
+        f"        e = {tier_entries}[i]",
+        "        s['tier'] = e[0]",
+        "        tier_out = dict(e[1])",
+        "        A += e[2]",
+        "        tier = e[3]",
+        f"        deadlines = {c(compute_deadlines)}(tier, t['created_at'], {c(policy.timezone)})",
+        "    hits = []",
+        f"    {delays}(t, s, m, hits)",
+        "    delays = []",
+        "    for i in hits:",
+        f"        e = {delay_entries}[i]",
+        "        delays.append(dict(e[0]))",
+        "        A += e[1]",
+        "hits = []",
+        f"{notices}(t, s, m, hits)",
+        "notices = []",
+        "for i in hits:",
+        f"    e = {notice_entries}[i]",
+        "    notices.append(dict(e[0]))",
+        "    A += e[1]",
+        f"d = {{'ticket': t.get('id'), 'policy': {c(head)}.copy(), 'eligibility': {{'status': status, 'reasons': reasons}},",
+        "     'tier': tier_out, 'deadlines': deadlines, 'delay_reasons': delays, 'notices': notices}",
+    ]
+    if billing:
+        minimum = policy.billing_minimum or {}
+        main += [
+            "hits = []",
+            f"if accepted: {rates}(t, s, m, hits)",
+            "rates = []",
+            "for i in hits:",
+            f"    e = {rate_entries}[i]",
+            "    rates.append(dict(e[0]))",
+            "    A += e[2]",
+            f"d['billing'] = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
+            f"'minimum_source': {_lit(str(minimum.get('source', '')) or None, c)}, "
+            "'rate_multiplier': max([r['multiplier'] for r in rates], default=1), 'rates': rates}",
+        ]
+    main += [
+        "d['missing_facts'] = sorted(set(m))",
+        f"d['assumptions'] = [{assumption_entries}[a].copy() for a in dict.fromkeys(A)]",
+        "return d, A, tier",
+    ]
+    b.lines.append("def decide(t):\n" + "".join(f"    {line}\n" for line in main))
+    source = "\n".join(b.lines)
+    namespace = dict(b.ns)
+    namespace.setdefault("U", UNKNOWN)
+    code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
+    exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
+    for name, table, other, full in b.tables:
+        namespace[name] = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
+    decide = namespace["decide"]
+    decide.source = source
+    return decide

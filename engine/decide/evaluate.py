@@ -27,9 +27,17 @@ def fast_decider(policy: CompiledPolicy):
     policy compiled without its expression sources."""
     decide = policy.__dict__.get("_fast")
     if decide is None and policy.sources is not None:
+        import gc
+
         from slapolicy.decide.fastpath import build
 
-        decide = policy.__dict__["_fast"] = build(policy)
+        paused = gc.isenabled()
+        gc.disable()  # as while compiling (slapolicy.api): many long-lived objects, no cycles to free
+        try:
+            decide = policy.__dict__["_fast"] = build(policy)
+        finally:
+            if paused:
+                gc.enable()
     return decide
 
 

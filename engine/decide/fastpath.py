@@ -24,6 +24,8 @@ from slapolicy.language import ast
 from slapolicy.language.runtime import UNKNOWN
 
 MAX_DEPTH = 3  # nested dispatch on at most this many fields
+INLINE = 40  # a missing fact's list of more rules than this runs as a loop over the rules' functions
+LAZY_ABOVE = 300  # a policy of more rules than this compiles each bucket of its decision tree on first use
 LEAF = 6  # a bucket of at most this many rules is tested in order, without further dispatch
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -65,11 +67,6 @@ def _guards(expr) -> dict:
     return out
 
 
-def _excluded(guard, value) -> bool:
-    positive, values = guard
-    return (value not in values) if positive else (value in values)
-
-
 class _Builder:
     def __init__(self, policy, ns, bodies):
         self.policy = policy
@@ -81,6 +78,18 @@ class _Builder:
     def const(self, value) -> str:
         name = f"_c{next(self.counter)}"
         self.ns[name] = value
+        return name
+
+    def tracker(self, rule) -> str:
+        """the name of the rule's tracking function: a stub that compiles it on its first call and puts it in
+        its place (a policy of thousands of rules compiles only the tracking code that runs)"""
+        name = f"_tr{next(self.counter)}"
+        stub, namespace = rule.track, self.namespace
+
+        def first(t, s, m):
+            fn = namespace[name] = stub.compiled() if hasattr(stub, "compiled") else stub
+            return fn(t, s, m)
+        self.ns[name] = first
         return name
 
     def access(self, key) -> str:
@@ -98,6 +107,12 @@ class _Builder:
         first_match: returns the index of the first that fires, or -1; else `fire(index)` statements."""
         fname = f"_{name}_{next(self.counter)}"
         key = self.pick(rules) if depth < MAX_DEPTH else None
+        if key is None and depth and len(rules) > INLINE:  # a missing fact in a large stage: a loop, no copy
+            items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, _ in rules)
+                               if not self.lazy else tuple((i, r.fast, r.track) for i, r, _ in rules))
+            call = f"_first({items}, t, s, m)" if first_match else f"_every({items}, t, s, m, out)"
+            self.lines.append(f"def {fname}(t, s, m, out):\n    return {call}\n")
+            return fname
         if key is None:
             body = []
             for i, rule, _ in rules:
@@ -108,23 +123,40 @@ class _Builder:
                         break
                     continue
                 body.append(f"v = {self.bodies[self.paths[id(rule)]][1]}")
-                body.append(f"if v is U: {self.const(rule.track)}(t, s, m)")
+                body.append(f"if v is U: {self.tracker(rule)}(t, s, m)")
                 body.append("elif v:")
                 body += ["    " + a for a in action]
             if first_match:
                 body.append("return -1")
             elif not body:
                 body.append("pass")
-            self.lines.append(f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body))
+            source = f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body)
+            if self.lazy and depth:  # compiled on its first call: a large policy compiles what runs
+                self.ns[fname] = _LazyLeaf(self.namespace, fname, source, self.label)
+            else:
+                self.lines.append(source)
             return fname
         values = sorted({v for _, _, g in rules if key in g for v in g[key][1]})
 
-        def bucket(value):  # the rules that can fire when the field has `value`, without that guard
-            return [(i, r, {k: v for k, v in g.items() if k != key}) for i, r, g in rules
-                    if value is None or key not in g or not _excluded(g[key], value)]
-        table = {value: self.stage(name, bucket(value), first_match, fire, depth + 1) for value in values}
-        other = self.stage(name, bucket(_Other), first_match, fire, depth + 1)
-        full = self.stage(name, bucket(None), first_match, fire, depth + 1)  # the fact is missing: every rule
+        buckets = {value: [] for value in values}  # the rules that can fire when the field has the value
+        other, full = [], []  # ... a value no rule names; the fact is missing (every rule)
+        for i, r, g in rules:  # one pass, in order; the guard on the key is dropped below it
+            guard = g.get(key)
+            item = (i, r, {k: v for k, v in g.items() if k != key}) if guard else (i, r, g)
+            full.append(item)
+            if guard is None:
+                targets = values
+            elif guard[0]:
+                targets = guard[1]
+            else:
+                targets = [v for v in values if v not in guard[1]]
+            for value in targets:
+                buckets[value].append(item)
+            if guard is None or not guard[0]:
+                other.append(item)
+        table = {value: self.stage(name, bucket, first_match, fire, depth + 1) for value, bucket in buckets.items()}
+        other = self.stage(name, other, first_match, fire, depth + 1)
+        full = self.stage(name, full, first_match, fire, MAX_DEPTH)
         self.lines.append("")  # the table is filled after the functions exist
         self.tables.append((fname + "_t", table, other, full))
         get = f"{fname}_t.get({self.access(key)}, {other})"
@@ -145,11 +177,47 @@ class _Builder:
         return key if count >= 2 else None
 
 
-class _OtherValue:
-    """a value no guard names (any value of the field outside every literal list)"""
+def _first(items, t, s, m):
+    """the first of (index, fast, track) that fires, or -1 (the loop for a missing fact in a large stage)"""
+    for i, fast, track in items:
+        if fast is None:
+            return i
+        v = fast(t, s)
+        if v is UNKNOWN:
+            track(t, s, m)
+        elif v:
+            return i
+    return -1
 
 
-_Other = _OtherValue()
+def _every(items, t, s, m, out):
+    for i, fast, track in items:
+        if fast is None:
+            out.append(i)
+            continue
+        v = fast(t, s)
+        if v is UNKNOWN:
+            track(t, s, m)
+        elif v:
+            out.append(i)
+
+
+class _LazyLeaf:
+    """a generated stage function compiled on its first call, which then takes its place in the tables"""
+
+    def __init__(self, namespace, name, source, label):
+        self.namespace, self.name, self.source, self.label = namespace, name, source, label
+        self.tables = []  # (table, key) that hold this stub
+
+    def __call__(self, t, s, m, out):
+        namespace = self.namespace
+        fn = namespace.get(self.name)
+        if fn is None or fn is self:
+            exec(compile(self.source, self.label, "exec"), namespace)  # generated from the checked trees
+            fn = namespace[self.name]
+        for table, key in self.tables:
+            table[key] = fn
+        return fn(t, s, m, out)
 
 
 def build(policy):
@@ -161,6 +229,11 @@ def build(policy):
     b = _Builder(policy, ns, bodies)
     b.tables = []
     b.paths = {}
+    b.namespace = {}
+    b.label = f"<slapolicy-fast:{policy.id}>"
+    b.lazy = sum(len(g) for g in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
+                                  policy.notices, policy.billing_rates)) > LAZY_ABOVE
+    b.ns.update({"_first": _first, "_every": _every})
     for path, (fname, body) in bodies.items():  # the definitions, memoised per ticket in s (codegen)
         if path[0] == "definitions":
             b.lines.append(f"def {fname}(t, s):\n    return {body}\n")
@@ -277,12 +350,16 @@ def build(policy):
     ]
     b.lines.append("def decide(t):\n" + "".join(f"    {line}\n" for line in main))
     source = "\n".join(b.lines)
-    namespace = dict(b.ns)
+    namespace = b.namespace
+    namespace.update(b.ns)
     namespace.setdefault("U", UNKNOWN)
     code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
     exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
     for name, table, other, full in b.tables:
-        namespace[name] = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
+        namespace[name] = built = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
+        for key, fn in built.items():
+            if isinstance(fn, _LazyLeaf):
+                fn.tables.append((built, key))
     decide = namespace["decide"]
     decide.source = source
     return decide

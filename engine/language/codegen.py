@@ -241,3 +241,52 @@ def generate(checked, tz, track: bool = False) -> dict:
     out = {path: namespace[fname] for path, (fname, _) in bodies.items()}
     out["__source__"] = source
     return out
+
+
+class Lazy:
+    """The generated functions of one variant, each compiled on first use: a policy of thousands of rules
+    compiles only the functions that run (compiling Python source is most of a large policy's load time).
+    The definitions, which rules call, are compiled together on the first use of any function."""
+
+    def __init__(self, ns: dict, bodies: dict, params: str, label: str):
+        self.ns = dict(ns)
+        self.bodies = bodies
+        self.params = params
+        self.label = label
+        self.ready = False
+
+    def get(self, path):
+        fname, body = self.bodies[path]
+        fn = self.ns.get(fname)
+        if fn is not None:
+            return fn
+        source = f"def {fname}({self.params}):\n    return {body}\n"
+        if not self.ready:  # the definitions first (memoised defs call each other by name)
+            source = "\n".join(f"def {f}({self.params}):\n    return {b}\n" for key, (f, b) in self.bodies.items()
+                               if key[0] == "definitions") + "\n" + source
+        exec(compile(source, self.label, "exec"), self.ns)  # generated from the checked tree, not policy text
+        self.ready = True
+        return self.ns[fname]
+
+    def stub(self, path):
+        return _Stub(self, path)
+
+
+class _Stub:
+    """a generated function compiled when it is first called"""
+    __slots__ = ("lazy", "path", "fn")
+
+    def __init__(self, lazy, path):
+        self.lazy, self.path, self.fn = lazy, path, None
+
+    def __call__(self, *args):
+        fn = self.fn
+        if fn is None:
+            fn = self.fn = self.lazy.get(self.path)
+        return fn(*args)
+
+    def compiled(self):
+        """the function itself (compiled now if it was not)"""
+        if self.fn is None:
+            self.fn = self.lazy.get(self.path)
+        return self.fn

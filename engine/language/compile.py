@@ -309,14 +309,16 @@ class CompiledPolicy:
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
     import zoneinfo
 
-    from slapolicy.language.codegen import generate
+    from slapolicy.language.codegen import Lazy, sources
 
     data = checked.data
     fns = compile_expressions(checked)
-    from slapolicy.language.codegen import sources
-
-    fast = generate(checked, zoneinfo.ZoneInfo(data["timezone"]))
-    track = generate(checked, zoneinfo.ZoneInfo(data["timezone"]), track=True)
+    tz = zoneinfo.ZoneInfo(data["timezone"])
+    label = f"<slapolicy:{data.get('id')}>"
+    plain = sources(checked, tz)
+    fast_lazy, track_lazy = Lazy(*plain, "t, s", label), Lazy(*sources(checked, tz, track=True), "t, s, m", label)
+    fast = {path: fast_lazy.stub(path) for path in plain[1]}
+    track = {path: track_lazy.stub(path) for path in plain[1]}
     exprs = checked.exprs
 
     def def_assumptions(path):
@@ -379,7 +381,7 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []),
-        sources=sources(checked, zoneinfo.ZoneInfo(data["timezone"])), exprs=dict(exprs))
+        sources=plain, exprs=dict(exprs))
 
 
 def _output(stage, r):

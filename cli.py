@@ -103,8 +103,10 @@ as_of_option = click.option("--as-of", "as_of", default=None, help="Evaluation t
 @click.option("--backend", type=click.Choice(["python", "durable"]), default="python", show_default=True,
               help="Executor: the engine, or the rules run as a durable-rules ruleset (extra 'durable'; "
                    "no explanation, missing facts or lifecycle).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="--jsonl: processes deciding chunks of lines (output in input order; default: the cores).")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
-def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
+def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file, workers):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from slapolicy.api import TicketError
 
@@ -118,6 +120,11 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
     origin = _origin(file)
+    if backend == "python":
+        if origin == "<stdin>":
+            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers))
+        with open(file.name, "rb") as stream:
+            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers))
     failed = 0
     out = sys.stdout
     for number, line in enumerate(file, start=1):
@@ -138,6 +145,29 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, file):
     out.flush()
     if failed:
         sys.exit(BAD_INPUT)
+
+
+CHUNK = 2000  # lines a chunk (binary I/O, one write a chunk)
+
+
+def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers) -> int:
+    """--jsonl over binary chunks, decided by `workers` processes in input order; the exit code"""
+    from slapolicy.api import decide_jsonl
+    from slapolicy.decide.parallel import chunks, default_workers, ordered_map
+
+    def decide(numbered):
+        first, lines = numbered
+        return decide_jsonl(compiled, lines, first, origin, when, explain, edition)
+
+    numbered = ((1 + i * CHUNK, lines) for i, lines in enumerate(chunks(stream, CHUNK)))
+    out, failed = sys.stdout.buffer, 0
+    for data, messages, bad in ordered_map(decide, numbered, workers or default_workers()):
+        for message in messages:
+            click.echo(message, err=True)
+        out.write(data)
+        out.flush()
+        failed += bad
+    return BAD_INPUT if failed else 0
 
 
 def _durable_backend(compiled, policy, policies, when):

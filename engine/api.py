@@ -186,7 +186,17 @@ class Policy:
 
     def evaluate(self, ticket: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
         """Validate a ticket (decoded JSON) and decide it. Raises TicketError on a bad ticket."""
-        normal = validate_ticket(ticket)
+        return self.decide(validate_ticket(ticket), as_of, explain, edition)
+
+    def evaluate_json(self, data, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
+        """Decode, validate and decide one ticket's JSON (bytes or text) in one step (msgspec when the ticket
+        is valid). Raises json.JSONDecodeError (with line and column) or TicketError."""
+        from slapolicy.decide.tickets import parse_ticket
+
+        return self.decide(parse_ticket(data), as_of, explain, edition)
+
+    def decide(self, normal: dict, as_of=None, explain: bool = True, edition: str | None = None) -> dict:
+        """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         compiled, why = self.select(normal["created_at"], edition)
@@ -260,3 +270,31 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
     with _lock:
         _cache[key[0][0]] = (key, policy)  # one entry per policy file: an edited file replaces its old entry
     return policy
+
+
+def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, explain: bool = True,
+                 edition: str | None = None) -> tuple:
+    """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
+    lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
+    import json
+
+    from slapolicy.decide.jsonio import dumps_bytes
+
+    out, err, failed = [], [], 0
+    for number, line in enumerate(lines, start=first):
+        try:
+            record = policy.evaluate_json(line.rstrip(b"\r\n"), as_of=as_of, explain=explain, edition=edition)
+        except json.JSONDecodeError as exc:
+            err.append(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
+            record = {"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}
+            failed += 1
+        except TicketError as exc:
+            err.append(exc.format(f"{origin}:{number}"))
+            record = {"line": number, "error": exc.to_json()}
+            failed += 1
+        except Exception as exc:  # a defect must not lose the other lines: report it in place
+            err.append(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}")
+            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
+            failed += 1
+        out.append(dumps_bytes(record))
+    return b"".join(out), err, failed

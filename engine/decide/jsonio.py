@@ -30,3 +30,13 @@ def dumps(obj) -> str:
         except TypeError:  # what orjson refuses (e.g. a lone surrogate): the standard library
             pass
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_bytes(obj) -> bytes:
+    """one JSON Lines record: compact UTF-8 bytes and a newline"""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            pass
+    return (json.dumps(obj, separators=(",", ":")) + "\n").encode("ascii")  # a lone surrogate as \\udxxx

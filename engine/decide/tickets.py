@@ -179,15 +179,55 @@ def validate_ticket(obj) -> dict:
             except _Invalid:
                 pass  # the slow path below names every problem
     if ticket is None:
-        ticket = _validate_slow(obj)
-    elif ticket.get("events"):
+        return _defaults(_validate_slow(obj))
+    return _finish(ticket)
+
+
+def _finish(ticket: dict) -> dict:
+    """what the schema cannot say (events oldest first), and the defaults, of a ticket the fast paths took"""
+    if ticket.get("events"):
         problems = _event_order(ticket)
         if problems:
             raise TicketError(problems)
+    return _defaults(ticket)
+
+
+def _defaults(ticket: dict) -> dict:
     for key, value in DEFAULTS.items():
         if key not in ticket:
             ticket[key] = value
     return ticket
+
+
+@lru_cache(maxsize=None)
+def _fast_decoder():
+    """JSON bytes -> normalised ticket in one step (slapolicy.decide.fastdecode, msgspec), or None"""
+    try:
+        from slapolicy.decide.fastdecode import decoder
+    except ImportError:  # msgspec missing: parse, then validate
+        return None
+    return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid)
+
+
+def parse_ticket(data):
+    """One ticket's JSON (bytes or text) -> the normalised ticket: decoded and validated in one step when it
+    is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error) and
+    validated by the JSON Schema (TicketError naming every problem). The same verdicts either way."""
+    decode = _fast_decoder()
+    if decode is not None:
+        from slapolicy.decide.fastdecode import Invalid
+
+        try:
+            ticket = decode(data)
+        except Invalid:
+            ticket = None
+        if ticket is not None:
+            return _finish(ticket)
+    from slapolicy.decide.jsonio import loads
+
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data).decode("utf-8", "replace")
+    return validate_ticket(loads(data))
 
 
 def _validate_slow(obj) -> dict:

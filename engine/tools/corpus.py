@@ -262,6 +262,11 @@ def ticket(rng, number: int, times: _Times, prefix: str, topics: list) -> dict:
 def generate(policies, n: int, seed: int, prefix: str | None = None) -> list[dict]:
     """`n` tickets (JSON objects) for a policy (api.Policy or CompiledPolicy, or a list of them: their
     calendars' edge times are all used). Deterministic for a seed."""
+    return list(iter_tickets(policies, n, seed, prefix))
+
+
+def iter_tickets(policies, n: int, seed: int, prefix: str | None = None):
+    """The tickets of `generate`, one at a time (memory flat in `n`)."""
     if not isinstance(policies, (list, tuple)):
         policies = [policies]
     compiled = [getattr(p, "compiled", p) for p in policies]
@@ -269,7 +274,8 @@ def generate(policies, n: int, seed: int, prefix: str | None = None) -> list[dic
     times = _Times(compiled)
     topics = _topics()
     prefix = prefix or f"GEN{seed}"
-    return [ticket(rng, i + 1, times, prefix, topics) for i in range(n)]
+    for i in range(n):
+        yield ticket(rng, i + 1, times, prefix, topics)
 
 
 def write_jsonl(tickets, stream) -> None:

@@ -42,7 +42,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _compile_text(text: str, file: str):
+def _compile_text(text: str, file: str, cached: bool = False):
     """Run stages 1-5 on a policy text; raise PolicyError with every error found.
 
     The cyclic garbage collector is paused meanwhile: compiling allocates many long-lived objects and
@@ -53,15 +53,23 @@ def _compile_text(text: str, file: str):
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile_text_now(text, file)
+        return _compile_text_now(text, file, cached)
     finally:
         if paused:
             gc.enable()
 
 
-def _compile_text_now(text: str, file: str):
-    from slapolicy.language.check import check_policy
+def _compile_text_now(text: str, file: str, cached: bool = False):
     from slapolicy.language.compile import compile_policy
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    if cached:  # the compile cache (slapolicy.language.cache): a checked policy as plain JSON, by content
+        from slapolicy.language import cache
+
+        checked = cache.fetch(text, file)
+        if checked is not None:
+            return compile_policy(checked, digest)
+    from slapolicy.language.check import check_policy
     from slapolicy.language.load import load_yaml
     from slapolicy.language.schema import validate_policy
 
@@ -72,7 +80,8 @@ def _compile_text_now(text: str, file: str):
     checked = check_policy(loaded)
     if checked.errors:
         raise PolicyError(checked.errors, {file: text})
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    if cached:
+        cache.store(text, file, checked)
     return compile_policy(checked, digest)
 
 
@@ -254,7 +263,7 @@ def load_policy(id_or_path: str, policies_dir=None) -> Policy:
         hit = _cache.get(key[0][0])
     if hit is not None and hit[0] == key:
         return hit[1]
-    compiled = [_compile_text(t, _display(f)) for f, t in texts]
+    compiled = [_compile_text(t, _display(f), cached=True) for f, t in texts]
     current = compiled[0]
     problems = []
     for f, c in zip(files[1:], compiled[1:]):

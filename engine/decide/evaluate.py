@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from slapolicy.decide.lifecycle import replay
 from slapolicy.decide.registration import _iso, register
 from slapolicy.language.compile import CompiledPolicy
 
@@ -59,6 +58,8 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         now = as_of or dt.datetime.now(dt.timezone.utc)
         decision["as_of"] = _iso(now, tz)
         if tier is not None:
+            from slapolicy.decide.lifecycle import replay  # only for a ticket with a life (a start does not pay)
+
             life = replay(policy, ticket, now)
             decision["lifecycle"] = life
             for name, entries in life["history"].items():

@@ -526,7 +526,9 @@ def corpus_generate(policy, policies, n, seed, out):
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
-def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log):
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Server processes on the one port (uvicorn workers); each loads the policies.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, workers):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -540,7 +542,7 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
         sys.exit(BAD_INPUT)
     try:
         run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
-            reload_interval=reload_interval, log_level=log_level, access_log=access_log)
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log, workers=workers)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

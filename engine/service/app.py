@@ -28,6 +28,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -139,10 +140,10 @@ class Service:
         return b"".join(chunks)
 
     # -- evaluation -----------------------------------------------------------------------------
-    def decide(self, policy, ticket, options, route) -> tuple[dict | None, dict | None]:
-        """(decision, None) or (None, error body) for one decoded ticket."""
+    def decide(self, policy, ticket, options, route, normal=None) -> tuple[dict | None, dict | None]:
+        """(decision, None) or (None, error body) for one decoded ticket (or one already validated: normal)."""
         try:
-            decision = policy.evaluate(ticket, **options)
+            decision = policy.evaluate(ticket, **options) if normal is None else policy.decide(normal, **options)
         except TicketError as exc:
             self.metrics.error(route, "invalid-ticket")
             return None, exc.to_json()
@@ -210,11 +211,13 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         try:
             policy = service.policy(request.path_params["id"])
             options = _evaluation_options(request, policy)
-            ticket = parse_json(await service.read_body(request))
+            body = await service.read_body(request)
+            normal = _decode_ticket(body)  # a valid ticket: decoded and validated in one step
+            ticket = parse_json(body) if normal is None or service.decision_log is not None else None
         except ApiError as exc:
             metrics.error(route, exc.code)
             return _error_response(exc)
-        decision, error = service.decide(policy, ticket, options, route)
+        decision, error = service.decide(policy, ticket, options, route, normal)
         if error is not None:
             return _json_response({"error": error}, 500 if error["code"] == "internal-error" else 422)
         if service.decision_log is not None:
@@ -357,6 +360,25 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     return ServiceMiddleware(app, metrics)
 
 
+def _decode_ticket(body: bytes):
+    """the normalised ticket when the body is a valid ticket (slapolicy.decide.fastdecode), else None: then
+    the body is parsed and validated again by the reference path, whose messages name every problem"""
+    from slapolicy.decide.fastdecode import Invalid
+    from slapolicy.decide.tickets import _fast_decoder, _finish
+
+    decode = _fast_decoder()
+    if decode is None:
+        return None
+    try:
+        ticket = decode(body)
+    except Invalid:
+        return None
+    try:
+        return _finish(ticket)
+    except TicketError:
+        return None
+
+
 class ServiceMiddleware:
     """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
 
@@ -399,21 +421,43 @@ class ServiceMiddleware:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.requests.labels(label, method if method in _METHODS else "other", str(status)).inc()
-            self.metrics.latency.labels(label).observe(time.perf_counter() - start)
+            metrics = self.metrics
+            metrics.child(metrics.requests, label, method if method in _METHODS else "other", str(status)).inc()
+            metrics.child(metrics.latency, label).observe(time.perf_counter() - start)
+
+
+_WORKER_CONFIG = "SLAPOLICY_SERVE_CONFIG"  # the app's settings, handed to uvicorn's worker processes
+
+
+def app_from_environment() -> ServiceMiddleware:
+    """The app of one uvicorn worker process (`serve --workers N`), made from the settings in the environment."""
+    config = json.loads(os.environ[_WORKER_CONFIG])
+    return create_app(config["policies_dir"], max_body_bytes=config["max_body_bytes"],
+                      decision_log=config["decision_log"], reload_interval=config["reload_interval"])
 
 
 def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None,
-          reload_interval=1.0, log_level="info", access_log=False):
-    """Run the service with uvicorn (httptools and uvloop when installed) until interrupted."""
+          reload_interval=1.0, log_level="info", access_log=False, workers=1):
+    """Run the service with uvicorn (httptools and uvloop when installed) until interrupted; `workers` > 1
+    runs that many server processes on the one socket (each loads the policies and watches the files; the
+    decision log is appended to by all, a whole line per write)."""
     import importlib.util
 
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
-                     reload_interval=reload_interval)
+    if workers > 1:
+        if decision_log:
+            DecisionLog(decision_log).close()  # a log that cannot be opened fails here, before the workers start
+        os.environ[_WORKER_CONFIG] = json.dumps({"policies_dir": str(policies_dir) if policies_dir else None,
+                                                 "max_body_bytes": max_body_bytes, "decision_log": decision_log,
+                                                 "reload_interval": reload_interval})
+        app = "slapolicy.service.app:app_from_environment"
+    else:
+        app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
+                         reload_interval=reload_interval)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log, server_header=False,
+                factory=workers > 1, workers=workers if workers > 1 else None,
                 log_config=None,  # uvicorn's loggers go through the root handler above: one log format
                 http="httptools" if importlib.util.find_spec("httptools") else "h11",
                 loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")

@@ -362,4 +362,7 @@ def build(policy):
                 fn.tables.append((built, key))
     decide = namespace["decide"]
     decide.source = source
+    # the stage functions (t, s, m, out), for measuring a stage alone (bench/peers.py): acceptance appends
+    # the indices of the rules that fire to out; scope and tier return the index of the first, or -1
+    decide.stages = {"acceptance": namespace[acceptance], "scope": namespace[scope], "tier": namespace[tier]}
     return decide

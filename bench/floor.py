@@ -15,8 +15,8 @@ then the engine / floor ratio is printed for three things:
                       (orjson.loads, the few conversions the floor needs, full_floor, orjson.dumps)
 
 as instructions per ticket under valgrind's callgrind when valgrind is installed (they do not move
-with the machine's load: each figure is the difference of a run over 2x and 1x --measure-n tickets,
-so start-up cancels), else as best-of-3 times. The last line is `full decision: X.XXx the hand-written floor`.
+with the machine's load: each figure is the difference of 3 and 1 runs over the same --measure-n
+tickets, so start-up, ticket generation and the first run cancel), else as best-of-3 times. The last line is `full decision: X.XXx the hand-written floor`.
 """
 import argparse
 import datetime as dt
@@ -386,16 +386,17 @@ def check(n, seed):
     return differ
 
 
-def _child(name, side, n, seed):
-    """run one workload once (under callgrind: its instructions)"""
+def _child(name, side, n, seed, repeat):
+    """run one workload `repeat` times on the same tickets (under callgrind: its instructions)"""
     work, _ = workloads(n, seed)
     engine, floor = work[name]
-    (engine if side == "engine" else floor)()
+    for _ in range(repeat):
+        (engine if side == "engine" else floor)()
 
 
-def _instructions(name, side, n, seed):
+def _instructions(name, side, n, seed, repeat):
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-           "--child", name, side, str(n), str(seed)]
+           "--child", name, side, str(n), str(seed), str(repeat)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     found = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
     if proc.returncode != 0 or not found:
@@ -405,7 +406,7 @@ def _instructions(name, side, n, seed):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10000, help="tickets checked equal")
@@ -425,8 +426,8 @@ def main():
         if use_valgrind:
             per = {}
             for side in ("engine", "floor"):
-                one, two = (_instructions(name, side, k, args.seed + 1) for k in (m, 2 * m))
-                per[side] = (two - one) / m
+                one, three = (_instructions(name, side, m, args.seed + 1, k) for k in (1, 3))
+                per[side] = (three - one) / (2 * m)  # two warm runs: set-up and the first run cancel
             unit = "instructions / ticket"
             rows.append((name, per["engine"], per["floor"], unit))
         else:

@@ -180,11 +180,9 @@ class _Gen:
         return f"(U if {self.both(a, self.gen(node.item), b, self.gen(node.container))} else {a} {op} {b})"
 
     def g_Arith(self, node):
-        apply = arith(self.tz, 1 if node.op == "+" else -1)
-
-        def arith_(a, b):
-            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else apply(a, b)
-        return f"{self.const(arith_)}({self.gen(node.left)}, {self.gen(node.right)})"
+        apply = self.const(arith(self.tz, 1 if node.op == "+" else -1))
+        a, b = self.var(), self.var()
+        return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
 
     def g_Call(self, node):
         if node.name == "exists":
@@ -198,6 +196,13 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
+        if len(node.args) == 1:  # inline: no argument list, no loop over it
+            v = self.var()
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(impl)}({v}))"
+        if len(node.args) == 2:
+            a, b = self.var(), self.var()
+            both = self.both(a, self.gen(node.args[0]), b, self.gen(node.args[1]))
+            return f"(U if {both} else {self.const(impl)}({a}, {b}))"
 
         def call(*args):
             for a in args:

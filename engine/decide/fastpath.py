@@ -102,7 +102,7 @@ class _Builder:
         return f"{code}.get({where[-1]!r}, U)"
 
     # -- one stage: a function over rule indices -----------------------------------------------
-    def stage(self, name, rules, first_match: bool, fire, depth=0) -> str:
+    def stage(self, name, rules, first_match: bool, fire, depth=0, in_full=False) -> str:
         """the name of a function (t, s, m, out) testing `rules` (a list of (index, rule, guards)) in order;
         first_match: returns the index of the first that fires, or -1; else `fire(index)` statements."""
         fname = f"_{name}_{next(self.counter)}"
@@ -154,9 +154,13 @@ class _Builder:
                 buckets[value].append(item)
             if guard is None or not guard[0]:
                 other.append(item)
-        table = {value: self.stage(name, bucket, first_match, fire, depth + 1) for value, bucket in buckets.items()}
-        other = self.stage(name, other, first_match, fire, depth + 1)
-        full = self.stage(name, full, first_match, fire, MAX_DEPTH)
+        table = {value: self.stage(name, bucket, first_match, fire, depth + 1, in_full)
+                 for value, bucket in buckets.items()}
+        other = self.stage(name, other, first_match, fire, depth + 1, in_full)
+        # the fact is missing: a required fact never is (validated tickets), so a loop suffices; an optional
+        # one is indexed on the next facts once (a missing fact within it: a loop, so the tree stays small)
+        again = key[0] == "field" and key[1] not in self.required and not in_full
+        full = self.stage(name, full, first_match, fire, depth + 1 if again else MAX_DEPTH, True)
         self.lines.append("")  # the table is filled after the functions exist
         self.tables.append((fname + "_t", table, other, full))
         get = f"{fname}_t.get({self.access(key)}, {other})"
@@ -175,6 +179,23 @@ class _Builder:
             return None
         key, count = max(counts.items(), key=lambda kv: (kv[1], kv[0][0] == "field", str(kv[0])))
         return key if count >= 2 else None
+
+
+def _required() -> set:
+    """the field paths a validated ticket always has (required, under required parents)"""
+    from slapolicy.language.schema import schema_json
+
+    out = set()
+    stack = [((), schema_json("ticket"))]
+    while stack:
+        base, schema = stack.pop()
+        for key in schema.get("required") or ():
+            path = base + (key,)
+            out.add(path)
+            sub = (schema.get("properties") or {}).get(key) or {}
+            if sub.get("type") == "object":
+                stack.append((path, sub))
+    return out
 
 
 def _first(items, t, s, m):
@@ -234,6 +255,7 @@ def build(policy):
     b.lazy = sum(len(g) for g in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
                                   policy.notices, policy.billing_rates)) > LAZY_ABOVE
     b.ns.update({"_first": _first, "_every": _every})
+    b.required = _required()
     for path, (fname, body) in bodies.items():  # the definitions, memoised per ticket in s (codegen)
         if path[0] == "definitions":
             b.lines.append(f"def {fname}(t, s):\n    return {body}\n")

@@ -56,9 +56,11 @@ def main():
               help="With --engine spark: Parquet (line, ticket_id, error, record) or JSON Lines parts (the records).")
 @click.option("--input-format", type=click.Choice(["auto", "jsonl", "parquet"]), default="auto", show_default=True,
               help="With --engine spark: auto is Parquet for *.parquet, else JSON Lines.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="--jsonl: processes deciding chunks of lines (output in input order; default: the cores).")
 @click.argument("file", type=_InputFile("r", encoding="utf-8", errors="replace"), default="-")
 def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, master, output, output_format,
-             input_format, file):
+             input_format, file, workers):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from slapolicy.api import TicketError
 
@@ -74,10 +76,15 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
         decision = _decide_one(compiled, file, when, edition, explain)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
+    origin = _origin(file)
+    if backend == "python":  # binary chunks, decided by --workers processes (slapolicy.api.decide_jsonl)
+        if origin == "<stdin>":
+            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers))
+        with open(file.name, "rb") as stream:
+            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers))
     from slapolicy.decide.jsonio import read_lines, too_large_line
     from slapolicy.language.diagnostics import InputError
 
-    origin = _origin(file)
     failed = 0
     out = sys.stdout
     for number, line in enumerate(read_lines(file), start=1):
@@ -85,7 +92,7 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
         try:
             if line is None:
                 raise too_large_line()
-            record = compiled.evaluate(_loads(line), as_of=when, explain=explain, edition=edition)
+            record = compiled.evaluate(_loads(line.rstrip("\r\n")), as_of=when, explain=explain, edition=edition)
             failed -= 1
         except json.JSONDecodeError as exc:
             click.echo(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}", err=True)
@@ -103,6 +110,30 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
     out.flush()
     if failed:
         sys.exit(BAD_INPUT)
+
+
+CHUNK = 2000  # lines a chunk (binary I/O, one write a chunk)
+
+
+def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers) -> int:
+    """--jsonl over binary chunks, decided by `workers` processes in input order; the exit code"""
+    from slapolicy.api import decide_jsonl
+    from slapolicy.decide.jsonio import read_lines
+    from slapolicy.decide.parallel import chunks, default_workers, forked_map
+
+    def decide(numbered):
+        first, lines = numbered
+        return decide_jsonl(compiled, lines, first, origin, when, explain, edition)
+
+    numbered = ((1 + i * CHUNK, lines) for i, lines in enumerate(chunks(read_lines(stream), CHUNK)))
+    out, failed = sys.stdout.buffer, 0
+    for data, messages, bad in forked_map(decide, numbered, workers or default_workers()):
+        for message in messages:
+            click.echo(message, err=True)
+        out.write(data)
+        out.flush()
+        failed += bad
+    return BAD_INPUT if failed else 0
 
 
 def _spark_evaluate(policy, policies, path, when, explain, edition, master, output, output_fmt, input_fmt):
@@ -217,9 +248,11 @@ def explain(policy, policies, as_of, edition, file):
               help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
 @click.option("--reports-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="The workbench's Reports page may read tickets files (*.jsonl) under this directory.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Server processes on the one port (uvicorn workers); each loads the policies.")
 def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
           timeout_keep_alive, header_timeout, body_timeout, limit_concurrency, store_url, sinks, webhook_secret,
-          reports_dir):
+          reports_dir, workers):
     """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
     from pathlib import Path
 
@@ -239,7 +272,8 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
             reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
             timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
             limit_concurrency=limit_concurrency,
-            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret, reports_dir=reports_dir)
+            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret, reports_dir=reports_dir,
+            workers=workers)
     except OSError as exc:  # the decision log cannot be opened
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)

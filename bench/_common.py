@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts (peers.py, calendar.py, cli.py): timing, tables, the
+"""Shared helpers of the benchmark scripts (peers.py, business_time.py, cli.py): timing, tables, the
 machine, generated tickets, optional peers.
 
 Every script begins with
@@ -7,7 +7,7 @@ Every script begins with
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-so that bench/calendar.py and bench/cli.py do not shadow the standard `calendar` module and the
+so that bench/cli.py does not shadow the
 project's `cli.py` when run as `python bench/<script>.py`.
 """
 from __future__ import annotations

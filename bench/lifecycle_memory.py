@@ -16,7 +16,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (bench/calendar.py is no stdlib calendar)
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (bench/business_time.py is no stdlib calendar)
 
 from slapolicy.api import load_policy  # noqa: E402
 from slapolicy.monitor.eventlog import generate  # noqa: E402

@@ -123,6 +123,30 @@ def floor(t: dict) -> tuple:
 # -- slapolicy, bare: the engine's generated rule functions in the stage order ---------------------
 
 def slapolicy_bare(compiled):
+    """eligibility and tier by the engine's generated code alone: the stage functions of the policy's one
+    generated function (slapolicy.decide.fastpath: the decision tree over topic, segment...), no output"""
+    from slapolicy.decide.evaluate import fast_decider
+
+    stages = fast_decider(compiled).stages
+    acceptance, scope, tier = stages["acceptance"], stages["scope"], stages["tier"]
+    statuses = tuple(r.status for r in compiled.scope)
+    tiers = tuple(r.tier for r in compiled.tier_rules)
+
+    def decide(t):
+        s, m, hits = {}, [], []
+        acceptance(t, s, m, hits)
+        if hits:
+            return "not_accepted", None
+        s["accepted"] = True
+        i = scope(t, s, m, None)
+        status = s["eligibility"] = statuses[i] if i >= 0 else None
+        j = tier(t, s, m, None)
+        return status, tiers[j] if j >= 0 else None
+    return decide
+
+
+def slapolicy_rule_functions(compiled):
+    """the same from the per-rule generated functions (Rule.fast) in stage order, without dispatch"""
     acceptance = tuple(r.fast for r in compiled.acceptance)
     scope = tuple((r.fast, r.status) for r in compiled.scope)
     tiers = tuple((r.fast, r.tier) for r in compiled.tier_rules)
@@ -358,7 +382,7 @@ def main(argv=None) -> int:
         ("slapolicy, full decision", "JSON object", "validation + eligibility, tier, deadlines, delay reasons, notices",
          full, raw),
         ("slapolicy, full, explanation on", "JSON object", "the same + explanation", full_explained, raw),
-        ("slapolicy, bare tier decision", "validated", "generated rule functions, stages 1-3", slapolicy_bare(policy.compiled),
+        ("slapolicy, bare tier decision", "validated", "the generated stage functions (decision tree), stages 1-3", slapolicy_bare(policy.compiled),
          normal),
         ("hand-written Python (floor)", "validated", "one function for bitrix-inc", floor, normal),
     ]

@@ -51,11 +51,47 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _compile_text(text: str, file: str, repository: tuple[str, str] | None = None) -> CompiledPolicy:
+def _compile_text(text: str, file: str, repository: tuple[str, str] | None = None,
+                  cached: bool = False) -> CompiledPolicy:
     """Run stages 1-5 on a policy text; raise PolicyError with every error found. `repository`: the
-    (text, label) of the repository's vocabulary file, when it is not the file beside `file`."""
-    from slapolicy.language.check import check_policy
+    (text, label) of the repository's vocabulary file, when it is not the file beside `file`; `cached`:
+    the compile cache may answer (slapolicy.language.cache; only for a policy that reads no other file).
+
+    The cyclic garbage collector is paused meanwhile: compiling allocates many long-lived objects and
+    nothing cyclic to free, and its full collections made the load of a large policy superlinear
+    (5,000 rules: most of 13.8 s)."""
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile_text_now(text, file, repository, cached)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _reads_other_files(text: str, file: str) -> bool:
+    """A policy whose check reads more than its text (a vocabulary, an ICS holidays file): never cached,
+    since the cache's key is the text alone."""
+    beside = Path(file).parent / "vocabulary.yaml" if not file.startswith("<") else None  # language.vocabulary
+    return ("vocabulary:" in text or "holidays_file" in text
+            or (beside is not None and beside.exists()))
+
+
+def _compile_text_now(text: str, file: str, repository, cached: bool) -> CompiledPolicy:
     from slapolicy.language.compile import compile_policy
+
+    cached = cached and repository is None and not _reads_other_files(text, file)
+    if cached:  # the compile cache (slapolicy.language.cache): a checked policy as plain JSON, by content
+        from slapolicy.language import cache
+
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]  # the base vocabulary: no key
+
+        checked = cache.fetch(text, file)
+        if checked is not None:
+            return compile_policy(checked, digest)
+    from slapolicy.language.check import check_policy
     from slapolicy.language.load import load_yaml
     from slapolicy.language.schema import validate_policy
 
@@ -72,6 +108,8 @@ def _compile_text(text: str, file: str, repository: tuple[str, str] | None = Non
             raise PolicyError(deep, {file: text})
         vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
         digest = hashlib.sha256((text + vocab_key).encode("utf-8")).hexdigest()[:16]  # its vocabulary is part of it
+        if cached:
+            cache.store(text, file, checked)
         return compile_policy(checked, digest)
     except RecursionError:  # e.g. a chain of hundreds of definitions, each using the one before
         raise PolicyError([Diagnostic("policy-too-deep", "the policy nests too deeply to be checked (a chain of "
@@ -246,7 +284,20 @@ class Policy:
 
         Raises TicketError (`invalid-ticket`) on a bad ticket, InputError (`invalid-parameter`) on a bad
         `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition."""
-        normal = validate_ticket(ticket, self.compiled.vocabulary)
+        return self.decide(validate_ticket(ticket, self.compiled.vocabulary), as_of, explain, edition)
+
+    def evaluate_json(self, data: bytes | str, as_of: str | dt.datetime | None = None, explain: bool = True,
+                      edition: str | None = None) -> Decision:
+        """Decode, validate and decide one ticket's JSON (bytes or text) in one step (msgspec when the ticket
+        is valid and the vocabulary is the base one). Raises json.JSONDecodeError (with line and column),
+        InputError (an input limit) or TicketError."""
+        from slapolicy.decide.tickets import parse_ticket
+
+        return self.decide(parse_ticket(data, self.compiled.vocabulary), as_of, explain, edition)
+
+    def decide(self, normal: dict, as_of: str | dt.datetime | None = None, explain: bool = True,
+               edition: str | None = None) -> Decision:
+        """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         compiled, why = self.select(normal["created_at"], edition)
@@ -304,7 +355,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
         hit = _cache.get(key[0][0])
     if hit is not None and hit[0] == key:
         return hit[1]
-    compiled = [_compile_text(t, _display(f)) for f, t in texts]
+    compiled = [_compile_text(t, _display(f), cached=True) for f, t in texts]
     current = compiled[0]
     problems = []
     for f, c in zip(files[1:], compiled[1:]):
@@ -320,3 +371,43 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
     with _lock:
         _cache[key[0][0]] = (key, policy)  # one entry per policy file: an edited file replaces its old entry
     return policy
+
+
+def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, explain: bool = True,
+                 edition: str | None = None) -> tuple:
+    """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
+    lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
+    import json
+
+    from slapolicy.decide.jsonio import dumps_bytes
+
+    out, err, failed = [], [], 0
+    from slapolicy.decide.jsonio import too_large_line
+
+    for number, line in enumerate(lines, start=first):
+        try:
+            if line is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
+                raise too_large_line()
+            record = policy.evaluate_json(line.rstrip(b"\r\n"), as_of=as_of, explain=explain, edition=edition)
+        except json.JSONDecodeError as exc:
+            err.append(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
+            record = {"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}
+            failed += 1
+        except TicketError as exc:
+            err.append(exc.format(f"{origin}:{number}"))
+            record = {"line": number, "error": exc.to_json()}
+            failed += 1
+        except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
+            err.append(f"{origin}:{number}: error: {exc.code}: {exc.message}")
+            record = {"line": number, "error": exc.to_json()}
+            failed += 1
+        except UnicodeDecodeError as exc:
+            err.append(f"{origin}:{number}: error: json-syntax: not UTF-8 text ({exc.reason})")
+            record = {"line": number, "error": {"code": "json-syntax", "message": f"not UTF-8 text ({exc.reason})"}}
+            failed += 1
+        except Exception as exc:  # a defect must not lose the other lines: report it in place
+            err.append(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}")
+            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
+            failed += 1
+        out.append(dumps_bytes(record))
+    return b"".join(out), err, failed

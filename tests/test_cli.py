@@ -33,6 +33,16 @@ def test_jsonl_keeps_every_line_and_reports_bad_ones(cli):
     assert "<stdin>:3: problems_count:" in err and "Traceback" not in err
 
 
+def test_jsonl_syntax_error_is_reported_where_it_is(cli):
+    """the column of the error in its line, not the line's end of line (once reported at column 1)"""
+    lines = ['{"id": "a", "x": }', '{"id": 1,']
+    code, out, err = cli("evaluate", "--policy", MINI, "--jsonl", "-", input="\n".join(lines) + "\n")
+    assert code == 2
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["error"]["message"].endswith("at column 18") and "<stdin>:1:18: error: json-syntax" in err
+    assert records[1]["error"]["message"].endswith("at column 10") and "<stdin>:2:10: error: json-syntax" in err
+
+
 def test_unknown_policy_is_bad_input(cli):
     code, out, err = cli("evaluate", "--policy", "no-such-policy", "-", input=json.dumps(BASE_TICKET))
     assert code == 2 and out == ""

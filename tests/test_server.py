@@ -268,14 +268,14 @@ def test_a_defect_in_the_evaluation_is_a_json_500_and_loses_nothing(mini, monkey
     """Not bad input but a bug: 500 with a JSON body (single), an error in place (batch), logged."""
     from slapolicy.api import Policy
 
-    evaluate = Policy.evaluate
+    decide = Policy.decide  # the step every route takes (after decoding and validation)
 
     def flaky(self, ticket, *args, **kwargs):
         if isinstance(ticket, dict) and ticket.get("id") == "BOOM":
             raise RuntimeError("boom")
-        return evaluate(self, ticket, *args, **kwargs)
+        return decide(self, ticket, *args, **kwargs)
 
-    monkeypatch.setattr(Policy, "evaluate", flaky)
+    monkeypatch.setattr(Policy, "decide", flaky)
     boom = dict(BASE_TICKET, id="BOOM")
     r = mini.call("POST", "/v1/policies/mini/evaluate", boom)
     assert r.status == 500 and r.json()["error"]["code"] == "internal-error" and "boom" not in r.body.decode()

@@ -263,9 +263,9 @@ def corpus():
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="JSON Lines file (default: stdout).")
 def corpus_generate(policy, policies, n, seed, out):
     """Realistic tickets across the whole vocabulary, with edge times of the policy's calendars."""
-    from slapolicy.tools.corpus import generate, write_jsonl
+    from slapolicy.tools.corpus import iter_tickets, write_jsonl
 
-    tickets = generate(_load_policy(policy, policies), n, seed)
+    tickets = iter_tickets(_load_policy(policy, policies), n, seed)  # streamed: memory flat in --n
     if out:
         with open(out, "w", encoding="utf-8") as stream:
             write_jsonl(tickets, stream)

@@ -25,6 +25,10 @@ def without_explanation(decision: dict) -> dict:
 def annotate(policy, ticket: dict, decision: dict, run, tier) -> None:
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
+    if getattr(policy.checked, "cached", False):  # read from the compile cache: positions are needed here
+        from slapolicy.language.cache import full_checked
+
+        object.__setattr__(policy, "checked", full_checked(policy.checked))
     local_facts(policy, ticket, run.explanation, run.env.stage)
     if tier is not None:
         created = ticket["created_at"]

@@ -4,14 +4,54 @@ from __future__ import annotations
 
 import datetime as dt
 
-from slapolicy.decide.lifecycle import replay
 from slapolicy.decide.registration import _iso, register
 from slapolicy.language.compile import CompiledPolicy
 
 
+class _Relied:
+    """the assumptions the fast path relied on, as the lifecycle stage extends them (no explanation)"""
+    __slots__ = ("assumptions", "explanation")
+
+    def __init__(self, ids):
+        self.assumptions = dict.fromkeys(ids)
+        self.explanation = []
+
+    def rely(self, ids):
+        for a in ids:
+            self.assumptions[a] = True
+
+
+def fast_decider(policy: CompiledPolicy):
+    """The policy's one generated function (slapolicy.decide.fastpath), built on first use; None for a
+    policy compiled without its expression sources."""
+    decide = policy.__dict__.get("_fast")
+    if decide is None and policy.sources is not None:
+        import gc
+
+        from slapolicy.decide.fastpath import build
+
+        paused = gc.isenabled()
+        gc.disable()  # as while compiling (slapolicy.api): many long-lived objects, no cycles to free
+        try:
+            decide = policy.__dict__["_fast"] = build(policy)
+        finally:
+            if paused:
+                gc.enable()
+    return decide
+
+
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
-    decision, run, tier = register(policy, ticket, explain)
+    fast = None if explain else fast_decider(policy)
+    out = fast(ticket) if fast is not None else None
+    if out is None:
+        decision, run, tier = register(policy, ticket, explain)
+    else:
+        decision, relied, tier = out
+        if as_of is None and not ticket.get("events"):
+            decision["explanation"] = []
+            return decision
+        run = _Relied(relied)
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate
 
@@ -22,6 +62,8 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         now = as_of or dt.datetime.now(dt.timezone.utc)
         decision["as_of"] = _iso(now, tz)
         if tier is not None:
+            from slapolicy.decide.lifecycle import replay  # only for a ticket with a life (a start does not pay)
+
             life = replay(policy, ticket, now)
             decision["lifecycle"] = life
             for name, entries in life["history"].items():

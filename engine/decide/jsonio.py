@@ -139,16 +139,17 @@ def field_path(path) -> str:
 
 
 def read_lines(stream, limit: int = MAX_DOCUMENT_CHARS):
-    """The lines of a text stream, each at most `limit` characters read: a longer line yields None in its
+    """The lines of a text (or binary) stream, each at most `limit` characters (bytes) read: a longer line yields None in its
     place (the rest of it is skipped without being kept), so that lines out == lines in."""
     while True:
         line = stream.readline(limit + 1)
         if not line:
             return
-        if len(line) > limit and not line.endswith("\n"):
+        newline = b"\n" if isinstance(line, bytes) else "\n"  # a text or a binary stream
+        if len(line) > limit and not line.endswith(newline):
             while True:  # skip to the end of this line
                 rest = stream.readline(limit)
-                if not rest or rest.endswith("\n"):
+                if not rest or rest.endswith(newline):
                     break
             yield None
             continue
@@ -175,3 +176,13 @@ def dumps(obj) -> str:
         except TypeError:  # what orjson refuses (e.g. an integer beyond 64 bits): the standard library
             pass
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_bytes(obj) -> bytes:
+    """one JSON Lines record: compact UTF-8 bytes and a newline"""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            pass
+    return (json.dumps(obj, separators=(",", ":")) + "\n").encode("ascii")  # a lone surrogate as \\udxxx

@@ -182,15 +182,57 @@ def validate_ticket(obj, vocabulary=None) -> dict:
             except _Invalid:
                 pass  # the slow path below names every problem
     if ticket is None:
-        ticket = _validate_slow(obj)
-    elif ticket.get("events"):
+        return _defaults(_validate_slow(obj))
+    return _finish(ticket)
+
+
+def _finish(ticket: dict) -> dict:
+    """what the schema cannot say (events oldest first), and the defaults, of a ticket the fast paths took"""
+    if ticket.get("events"):
         problems = _event_order(ticket)
         if problems:
             raise TicketError(problems)
+    return _defaults(ticket)
+
+
+def _defaults(ticket: dict) -> dict:
     for key, value in DEFAULTS.items():
         if key not in ticket:
             ticket[key] = value
     return ticket
+
+
+@lru_cache(maxsize=None)
+def _fast_decoder():
+    """JSON bytes -> normalised ticket in one step (slapolicy.decide.fastdecode, msgspec), or None"""
+    try:
+        from slapolicy.decide.fastdecode import decoder
+    except ImportError:  # msgspec missing: parse, then validate
+        return None
+    return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid)
+
+
+def parse_ticket(data, vocabulary=None):
+    """One ticket's JSON (bytes or text) -> the normalised ticket: decoded and validated in one step when it
+    is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error;
+    InputError beyond an input limit) and validated by the JSON Schema (TicketError naming every problem).
+    The same verdicts either way. An extended `vocabulary` (a policy's) always takes the second way."""
+    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, check_limits, loads
+
+    decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
+    if decode is not None and len(data) <= MAX_DOCUMENT_CHARS:
+        from slapolicy.decide.fastdecode import Invalid
+
+        try:
+            ticket = decode(data)
+        except Invalid:
+            ticket = None
+        if ticket is not None:
+            check_limits(ticket)  # the input discipline of every reader holds on this path too
+            return _finish(ticket)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data).decode("utf-8", "replace")
+    return validate_ticket(loads(data), vocabulary)
 
 
 def _validate_slow(obj) -> dict:

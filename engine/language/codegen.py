@@ -135,12 +135,19 @@ class _Gen:
         v = self.var()
         return f"({v} if ({v} := {access}) is not U else _miss(m, {label!r}))"
 
+    def both(self, a, left, b, right) -> str:
+        """`left or right is unknown`, binding a and b; the tracking variant evaluates both sides (as the
+        closures do), so that the missing facts of the right side are listed too."""
+        if self.track:
+            return f"((({a} := {left}) is U) | (({b} := {right}) is U))"
+        return f"(({a} := {left}) is U or ({b} := {right}) is U)"
+
     def g_ListExpr(self, node):
         if all(isinstance(i, ast.Literal) for i in node.items):
             return self.const([i.value for i in node.items])
         items = ", ".join(self.gen(i) for i in node.items)
         v = self.var()
-        return f"(U if any(_x is U for _x in ({v} := [{items}])) else {v})"
+        return f"(U if U in ({v} := [{items}]) else {v})"  # `in` tests identity first
 
     def g_Not(self, node):
         v = self.var()
@@ -161,8 +168,7 @@ class _Gen:
         if isinstance(node.right, ast.Literal):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         b = self.var()
-        return (f"(U if ({a} := {self.gen(node.left)}) is U or ({b} := {self.gen(node.right)}) is U "
-                f"else {a} {op} {b})")
+        return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {a} {op} {b})"
 
     def g_Membership(self, node):
         a = self.var()
@@ -171,15 +177,12 @@ class _Gen:
             values = self.const(frozenset(i.value for i in node.container.items))
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
         b = self.var()
-        return (f"(U if ({a} := {self.gen(node.item)}) is U or ({b} := {self.gen(node.container)}) is U "
-                f"else {a} {op} {b})")
+        return f"(U if {self.both(a, self.gen(node.item), b, self.gen(node.container))} else {a} {op} {b})"
 
     def g_Arith(self, node):
-        apply = arith(self.tz, 1 if node.op == "+" else -1)
-
-        def arith_(a, b):
-            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else apply(a, b)
-        return f"{self.const(arith_)}({self.gen(node.left)}, {self.gen(node.right)})"
+        apply = self.const(arith(self.tz, 1 if node.op == "+" else -1))
+        a, b = self.var(), self.var()
+        return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
 
     def g_Call(self, node):
         if node.name == "exists":
@@ -193,6 +196,13 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
+        if len(node.args) == 1:  # inline: no argument list, no loop over it
+            v = self.var()
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(impl)}({v}))"
+        if len(node.args) == 2:
+            a, b = self.var(), self.var()
+            both = self.both(a, self.gen(node.args[0]), b, self.gen(node.args[1]))
+            return f"(U if {both} else {self.const(impl)}({a}, {b}))"
 
         def call(*args):
             for a in args:
@@ -208,26 +218,80 @@ class _Gen:
         return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
 
 
-def generate(checked, tz, track: bool = False) -> dict:
-    """key path -> generated function, for every expression of a checked policy:
-    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+def sources(checked, tz, track: bool = False) -> tuple:
+    """(namespace of constants, {key path: (function name, body expression)}, definitions first) for every
+    expression of a checked policy; `generate` makes functions of them, slapolicy.decide.fastpath inlines
+    the bodies of the rules into one function per policy edition."""
     gen = _Gen(checked, tz, track)
-    lines = []
-    names = {}
+    out = {}
     order = sorted(checked.exprs.items(), key=lambda kv: kv[0][0] != "definitions")  # definitions first
     for name in (checked.data.get("definitions") or {}):
         gen.def_names[name] = f"_def_{len(gen.def_names)}"
     for i, (path, expr) in enumerate(order):
         gen.expr = expr
         body = gen.gen(expr.tree)
-        fname = gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}"
-        names[path] = fname
-        params = "t, s, m" if track else "t, s"
-        lines.append(f"def {fname}({params}):\n    return {body}\n")
-    source = "\n".join(lines)
+        out[path] = (gen.def_names[path[1]] if path[0] == "definitions" else f"_rule_{i}", body)
+    return gen.ns, out
+
+
+def generate(checked, tz, track: bool = False) -> dict:
+    """key path -> generated function, for every expression of a checked policy:
+    f(t, s) returning the value, or (track=True) f(t, s, m) also appending missing facts to m."""
+    ns, bodies = sources(checked, tz, track)
+    params = "t, s, m" if track else "t, s"
+    source = "\n".join(f"def {fname}({params}):\n    return {body}\n" for fname, body in bodies.values())
     code = compile(source, f"<slapolicy:{checked.data.get('id')}>", "exec")
-    namespace = dict(gen.ns)
+    namespace = dict(ns)
     exec(code, namespace)  # generated from the checked tree (see the module docstring), not policy text
-    out = {path: namespace[fname] for path, fname in names.items()}
+    out = {path: namespace[fname] for path, (fname, _) in bodies.items()}
     out["__source__"] = source
     return out
+
+
+class Lazy:
+    """The generated functions of one variant, each compiled on first use: a policy of thousands of rules
+    compiles only the functions that run (compiling Python source is most of a large policy's load time).
+    The definitions, which rules call, are compiled together on the first use of any function."""
+
+    def __init__(self, ns: dict, bodies: dict, params: str, label: str):
+        self.ns = dict(ns)
+        self.bodies = bodies
+        self.params = params
+        self.label = label
+        self.ready = False
+
+    def get(self, path):
+        fname, body = self.bodies[path]
+        fn = self.ns.get(fname)
+        if fn is not None:
+            return fn
+        source = f"def {fname}({self.params}):\n    return {body}\n"
+        if not self.ready:  # the definitions first (memoised defs call each other by name)
+            source = "\n".join(f"def {f}({self.params}):\n    return {b}\n" for key, (f, b) in self.bodies.items()
+                               if key[0] == "definitions") + "\n" + source
+        exec(compile(source, self.label, "exec"), self.ns)  # generated from the checked tree, not policy text
+        self.ready = True
+        return self.ns[fname]
+
+    def stub(self, path):
+        return _Stub(self, path)
+
+
+class _Stub:
+    """a generated function compiled when it is first called"""
+    __slots__ = ("lazy", "path", "fn")
+
+    def __init__(self, lazy, path):
+        self.lazy, self.path, self.fn = lazy, path, None
+
+    def __call__(self, *args):
+        fn = self.fn
+        if fn is None:
+            fn = self.fn = self.lazy.get(self.path)
+        return fn(*args)
+
+    def compiled(self):
+        """the function itself (compiled now if it was not)"""
+        if self.fn is None:
+            self.fn = self.lazy.get(self.path)
+        return self.fn

@@ -304,17 +304,23 @@ class CompiledPolicy:
     pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
     vocabulary: object = None  # the merged ticket vocabulary (slapolicy.language.vocabulary.Vocabulary)
     checked: object = field(default=None, repr=False, compare=False)  # the CheckedPolicy (trees, spans): explanations
+    sources: tuple | None = None  # (constants, {key path: (name, body)}): the generated expressions (fast path)
+    exprs: dict | None = None  # key path -> checked expression (its tree indexes the fast path's stages)
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
     import zoneinfo
 
-    from slapolicy.language.codegen import generate
+    from slapolicy.language.codegen import Lazy, sources
 
     data = checked.data
     fns = compile_expressions(checked)
-    fast = generate(checked, zoneinfo.ZoneInfo(data["timezone"]))
-    track = generate(checked, zoneinfo.ZoneInfo(data["timezone"]), track=True)
+    tz = zoneinfo.ZoneInfo(data["timezone"])
+    label = f"<slapolicy:{data.get('id')}>"
+    plain = sources(checked, tz)
+    fast_lazy, track_lazy = Lazy(*plain, "t, s", label), Lazy(*sources(checked, tz, track=True), "t, s, m", label)
+    fast = {path: fast_lazy.stub(path) for path in plain[1]}
+    track = {path: track_lazy.stub(path) for path in plain[1]}
     exprs = checked.exprs
 
     def def_assumptions(path):
@@ -377,7 +383,7 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []),
-        vocabulary=getattr(checked, "vocabulary", None), checked=checked)
+        vocabulary=getattr(checked, "vocabulary", None), checked=checked, sources=plain, exprs=dict(exprs))
 
 
 def _output(stage, r):

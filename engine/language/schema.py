@@ -11,7 +11,10 @@ from functools import lru_cache
 from importlib import resources
 
 from slapolicy.language.diagnostics import Diagnostic
-from slapolicy.language.load import Loaded
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not imported at run time: it brings PyYAML, which a cached start does not need
+    from slapolicy.language.load import Loaded
 
 
 @lru_cache(maxsize=None)

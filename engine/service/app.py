@@ -29,6 +29,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -172,13 +173,13 @@ class Service:
         return b"".join(chunks)
 
     # -- evaluation -----------------------------------------------------------------------------
-    def decide(self, policy, ticket, options, route, check_text=False) -> tuple[dict | None, dict | None]:
+    def decide(self, policy, ticket, options, route, check_text=False, normal=None) -> tuple[dict | None, dict | None]:
         """(decision, None) or (None, error body) for one decoded ticket (`check_text`: an item of a batch,
-        whose strings were not checked yet, slapolicy.decide.jsonio)."""
+        whose strings were not checked yet, slapolicy.decide.jsonio), or one already validated (`normal`)."""
         try:
             if check_text:
                 jsonio.check_text_of(ticket)
-            decision = policy.evaluate(ticket, **options)
+            decision = policy.evaluate(ticket, **options) if normal is None else policy.decide(normal, **options)
         except TicketError as exc:
             self.metrics.error(route, "invalid-ticket")
             return None, exc.to_json()
@@ -258,11 +259,13 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
             hardening.check_api_post(request, hardening.API_TYPES)
             policy = service.policy(request.path_params["id"])
             options = _evaluation_options(request, policy)
-            ticket = parse_json(await service.read_body(request))
+            body = await service.read_body(request)
+            normal = _decode_ticket(body, policy)  # a valid ticket: decoded and validated in one step
+            ticket = parse_json(body) if normal is None or service.decision_log is not None else None
         except ApiError as exc:
             metrics.error(route, exc.code)
             return _error_response(exc)
-        decision, error = service.decide(policy, ticket, options, route)
+        decision, error = service.decide(policy, ticket, options, route, normal=normal)
         if error is not None:
             return _json_response({"error": error}, 500 if error["code"] == "internal-error" else 422)
         if service.decision_log is not None:
@@ -425,6 +428,28 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     return ServiceMiddleware(app, metrics)
 
 
+def _decode_ticket(body: bytes, policy):
+    """the normalised ticket when the body is a valid ticket of the base vocabulary within the input limits
+    (slapolicy.decide.fastdecode), else None: then the body is parsed and validated again by the reference
+    path, whose messages name every problem"""
+    from slapolicy.decide.fastdecode import Invalid
+    from slapolicy.decide.tickets import _fast_decoder, _finish
+
+    vocabulary = policy.compiled.vocabulary
+    decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
+    if decode is None or len(body) > jsonio.MAX_DOCUMENT_CHARS:
+        return None
+    try:
+        ticket = decode(body)
+    except Invalid:
+        return None
+    try:
+        jsonio.check_limits(ticket)
+        return _finish(ticket)
+    except (TicketError, InputError):
+        return None
+
+
 class ServiceMiddleware:
     """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
 
@@ -475,8 +500,17 @@ class ServiceMiddleware:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.requests.labels(label, method if method in _METHODS else "other", str(status)).inc()
-            self.metrics.latency.labels(label).observe(time.perf_counter() - start)
+            metrics = self.metrics
+            metrics.child(metrics.requests, label, method if method in _METHODS else "other", str(status)).inc()
+            metrics.child(metrics.latency, label).observe(time.perf_counter() - start)
+
+
+_WORKER_CONFIG = "SLAPOLICY_SERVE_CONFIG"  # the app's settings, handed to uvicorn's worker processes
+
+
+def app_from_environment() -> ServiceMiddleware:
+    """The app of one uvicorn worker process (`serve --workers N`), made from the settings in the environment."""
+    return create_app(**json.loads(os.environ[_WORKER_CONFIG]))
 
 
 def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFAULT_MAX_BODY, decision_log=None,
@@ -484,21 +518,34 @@ def serve(policies_dir=None, host="127.0.0.1", port=8080, *, max_body_bytes=DEFA
           timeout_keep_alive=hardening.DEFAULTS["timeout_keep_alive"],
           header_timeout=hardening.DEFAULTS["header_timeout"], body_timeout=hardening.DEFAULTS["body_timeout"],
           limit_concurrency=hardening.DEFAULTS["limit_concurrency"], monitor_store=None, monitor_sinks=(),
-          webhook_secret=None, reports_dir=None):
+          webhook_secret=None, reports_dir=None, workers=1):
     """Run the service with uvicorn (httptools and uvloop when installed) until interrupted, with the
-    limits of slapolicy.service.hardening."""
+    limits of slapolicy.service.hardening; `workers` > 1 runs that many server processes on the one socket
+    (each loads the policies and watches the files; the decision log is appended to by all, a whole line
+    per write)."""
     import importlib.util
 
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(policies_dir, max_body_bytes=max_body_bytes, decision_log=decision_log,
-                     reload_interval=reload_interval, base_url=base_url or hardening.default_base_url(host, port),
-                     body_timeout=body_timeout, monitor_store=monitor_store,
-                     monitor_sinks=monitor_sinks, webhook_secret=webhook_secret, reports_dir=reports_dir)
-    config = hardening.server_config(
-        app, host, port, timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout,
-        limit_concurrency=limit_concurrency, log_level=log_level, access_log=access_log,
-        log_config=None,  # uvicorn's loggers go through the root handler above: one log format
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
-    uvicorn.Server(config).run()
+    settings = {"policies_dir": str(policies_dir) if policies_dir else None, "max_body_bytes": max_body_bytes,
+                "decision_log": decision_log, "reload_interval": reload_interval,
+                "base_url": base_url or hardening.default_base_url(host, port), "body_timeout": body_timeout,
+                "monitor_store": monitor_store, "monitor_sinks": list(monitor_sinks), "webhook_secret": webhook_secret,
+                "reports_dir": str(reports_dir) if reports_dir else None}
+    limits = dict(timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout,
+                  limit_concurrency=limit_concurrency, log_level=log_level, access_log=access_log,
+                  log_config=None,  # uvicorn's loggers go through the root handler above: one log format
+                  loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+    if workers <= 1:
+        uvicorn.Server(hardening.server_config(create_app(**settings), host, port, **limits)).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    if decision_log:
+        DecisionLog(decision_log).close()  # a log that cannot be opened fails here, before the workers start
+    os.environ[_WORKER_CONFIG] = json.dumps(settings)  # handed to each worker (app_from_environment)
+    config = hardening.server_config("slapolicy.service.app:app_from_environment", host, port, factory=True,
+                                     workers=workers, **limits)
+    server = uvicorn.Server(config)
+    Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()

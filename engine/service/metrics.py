@@ -34,12 +34,21 @@ class Metrics:
         self.refused = Gauge("slapolicy_policy_refused", "1 while the policy's file on disk is refused by the checker",
                              ["policy"], registry=r)
         self._refused_labels: set = set()
+        self._children: dict = {}  # bounded as the labels are (see the module docstring)
         self.policies = Gauge("slapolicy_policies_served", "Policies being served", registry=r)
+
+    def child(self, metric, *labels):
+        """metric.labels(*labels), memoised: labels() takes a lock and builds a key on every call"""
+        key = (id(metric),) + labels
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def decision(self, decision: dict):
         tier = decision.get("tier")
-        self.decisions.labels(decision["policy"]["id"], decision["eligibility"]["status"],
-                              tier["id"] if tier else "none").inc()
+        self.child(self.decisions, decision["policy"]["id"], decision["eligibility"]["status"],
+                   tier["id"] if tier else "none").inc()
 
     def error(self, route: str, code: str):
         self.errors.labels(route, code).inc()

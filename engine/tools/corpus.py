@@ -293,6 +293,11 @@ def ticket(rng, number: int, times: _Times, prefix: str, topics: list, vocabular
 def generate(policies, n: int, seed: int, prefix: str | None = None) -> list[dict]:
     """`n` tickets (JSON objects) for a policy (api.Policy or CompiledPolicy, or a list of them: their
     calendars' edge times are all used). Deterministic for a seed."""
+    return list(iter_tickets(policies, n, seed, prefix))
+
+
+def iter_tickets(policies, n: int, seed: int, prefix: str | None = None):
+    """The tickets of `generate`, one at a time (memory flat in `n`)."""
     if not isinstance(policies, (list, tuple)):
         policies = [policies]
     compiled = [getattr(p, "compiled", p) for p in policies]
@@ -301,7 +306,8 @@ def generate(policies, n: int, seed: int, prefix: str | None = None) -> list[dic
     vocabulary = getattr(compiled[0], "vocabulary", None)  # the first policy's (merged) vocabulary
     topics = _topics(vocabulary)
     prefix = prefix or f"GEN{seed}"
-    return [ticket(rng, i + 1, times, prefix, topics, vocabulary) for i in range(n)]
+    for i in range(n):
+        yield ticket(rng, i + 1, times, prefix, topics, vocabulary)
 
 
 def write_jsonl(tickets, stream) -> None:

@@ -1,6 +1,6 @@
 """Deadlines in business time: slapolicy (slapolicy.calendar) vs pandas and businesstimedelta.
 
-    python bench/calendar.py [--starts 3000] [--seed 11]
+    python bench/business_time.py [--starts 3000] [--seed 11]
 
 Two calendars of the bundled policies, four horizons (1, 24, 40 and 216 business hours), a few
 thousand random start instants (minute resolution, 2021-2026, in UTC):

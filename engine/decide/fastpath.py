@@ -1,0 +1,390 @@
+"""The fast path: ONE generated Python function per policy edition for the registration decision
+(stages 1-8 of slapolicy.decide.registration, explanation off).
+
+`build(policy)` returns `decide(t) -> (decision, relied assumption ids, tier)` for a validated ticket.
+It is generated from the checked expression trees only (slapolicy.language.codegen.sources: the rule
+bodies are inlined; literals of the policy enter the source as `repr` of str / int / float / bool /
+None, everything else as named constants), never from policy text. The closures
+(slapolicy.language.compile, explanation on) stay the reference: a rule whose value is unknown runs its
+tracking twin to list the missing facts exactly as the closures do, and tests hold the two paths to
+the same decisions (tests/test_fast_path.py).
+
+First-match and all-match stages are compiled into a decision tree over the facts their rules test
+first: a rule `topic in ["a", "b"] and ...` cannot fire unless `topic` is "a" or "b", so each stage
+dispatches on the value of its most discriminating field (a dict lookup) to a function that tests
+only the rules that can still fire, in their order; nested on the next field while a bucket is still
+large. A missing fact dispatches to the full list (its rules are unknown, and list what they miss).
+So the cost of a decision stays flat as a policy grows to thousands of rules.
+"""
+from __future__ import annotations
+
+import itertools
+
+from slapolicy.language import ast
+from slapolicy.language.runtime import UNKNOWN
+
+MAX_DEPTH = 3  # nested dispatch on at most this many fields
+INLINE = 40  # a missing fact's list of more rules than this runs as a loop over the rules' functions
+LAZY_ABOVE = 300  # a policy of more rules than this compiles each bucket of its decision tree on first use
+LEAF = 6  # a bucket of at most this many rules is tested in order, without further dispatch
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _lit(value, const) -> str:
+    """source text for a constant: a literal for plain scalars, else a named constant"""
+    if type(value) in _PLAIN and (type(value) is not float or value == value):
+        return repr(value)
+    return const(value)
+
+
+def _guards(expr) -> dict:
+    """{(kind, key): (positive, values)} for the conjuncts `path == "x"`, `path in [...]`, `!=`,
+    `not in` of a rule's condition (top level of an `and`): the rule is false when the path's value is
+    known and (positive) not among `values` or (not positive) among them."""
+    tree = expr.tree
+    operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
+    out = {}
+    for node in operands:
+        if isinstance(node, ast.Compare) and node.op in ("==", "!=") and isinstance(node.left, ast.Path) \
+                and isinstance(node.right, ast.Literal) and type(node.right.value) is str:
+            path, values, positive = node.left, frozenset([node.right.value]), node.op == "=="
+        elif isinstance(node, ast.Membership) and isinstance(node.item, ast.Path) \
+                and isinstance(node.container, ast.ListExpr) and node.container.items \
+                and all(isinstance(i, ast.Literal) and type(i.value) is str for i in node.container.items):
+            path, values, positive = node.item, frozenset(i.value for i in node.container.items), not node.negated
+        else:
+            continue
+        kind, *rest = expr.resolved[id(path)]
+        if kind == "field":
+            key = ("field", tuple(rest[0]))
+        elif kind == "stage":
+            key = ("stage", rest[0])
+        else:
+            continue
+        if key in out:  # two guards on one field: keep the first (the other is still tested)
+            continue
+        out[key] = (positive, values)
+    return out
+
+
+class _Builder:
+    def __init__(self, policy, ns, bodies):
+        self.policy = policy
+        self.ns = dict(ns)
+        self.bodies = bodies
+        self.lines = []
+        self.counter = itertools.count()
+
+    def const(self, value) -> str:
+        name = f"_c{next(self.counter)}"
+        self.ns[name] = value
+        return name
+
+    def tracker(self, rule) -> str:
+        """the name of the rule's tracking function: a stub that compiles it on its first call and puts it in
+        its place (a policy of thousands of rules compiles only the tracking code that runs)"""
+        name = f"_tr{next(self.counter)}"
+        stub, namespace = rule.track, self.namespace
+
+        def first(t, s, m):
+            fn = namespace[name] = stub.compiled() if hasattr(stub, "compiled") else stub
+            return fn(t, s, m)
+        self.ns[name] = first
+        return name
+
+    def access(self, key) -> str:
+        kind, where = key
+        if kind == "stage":
+            return f"s[{where!r}]"
+        code = "t"
+        for part in where[:-1]:
+            code = f"{code}.get({part!r}, _E)"
+        return f"{code}.get({where[-1]!r}, U)"
+
+    # -- one stage: a function over rule indices -----------------------------------------------
+    def stage(self, name, rules, first_match: bool, fire, depth=0, in_full=False) -> str:
+        """the name of a function (t, s, m, out) testing `rules` (a list of (index, rule, guards)) in order;
+        first_match: returns the index of the first that fires, or -1; else `fire(index)` statements."""
+        fname = f"_{name}_{next(self.counter)}"
+        key = self.pick(rules) if depth < MAX_DEPTH else None
+        if key is None and depth and len(rules) > INLINE:  # a missing fact in a large stage: a loop, no copy
+            items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, _ in rules)
+                               if not self.lazy else tuple((i, r.fast, r.track) for i, r, _ in rules))
+            call = f"_first({items}, t, s, m)" if first_match else f"_every({items}, t, s, m, out)"
+            self.lines.append(f"def {fname}(t, s, m, out):\n    return {call}\n")
+            return fname
+        if key is None:
+            body = []
+            for i, rule, _ in rules:
+                action = [f"return {i}"] if first_match else fire(i)
+                if rule.fast is None:  # a rule without `when` always fires
+                    body += action
+                    if first_match:
+                        break
+                    continue
+                body.append(f"v = {self.bodies[self.paths[id(rule)]][1]}")
+                body.append(f"if v is U: {self.tracker(rule)}(t, s, m)")
+                body.append("elif v:")
+                body += ["    " + a for a in action]
+            if first_match:
+                body.append("return -1")
+            elif not body:
+                body.append("pass")
+            source = f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body)
+            if self.lazy and depth:  # compiled on its first call: a large policy compiles what runs
+                self.ns[fname] = _LazyLeaf(self.namespace, fname, source, self.label)
+            else:
+                self.lines.append(source)
+            return fname
+        values = sorted({v for _, _, g in rules if key in g for v in g[key][1]})
+
+        buckets = {value: [] for value in values}  # the rules that can fire when the field has the value
+        other, full = [], []  # ... a value no rule names; the fact is missing (every rule)
+        for i, r, g in rules:  # one pass, in order; the guard on the key is dropped below it
+            guard = g.get(key)
+            item = (i, r, {k: v for k, v in g.items() if k != key}) if guard else (i, r, g)
+            full.append(item)
+            if guard is None:
+                targets = values
+            elif guard[0]:
+                targets = guard[1]
+            else:
+                targets = [v for v in values if v not in guard[1]]
+            for value in targets:
+                buckets[value].append(item)
+            if guard is None or not guard[0]:
+                other.append(item)
+        table = {value: self.stage(name, bucket, first_match, fire, depth + 1, in_full)
+                 for value, bucket in buckets.items()}
+        other = self.stage(name, other, first_match, fire, depth + 1, in_full)
+        # the fact is missing: a required fact never is (validated tickets), so a loop suffices; an optional
+        # one is indexed on the next facts once (a missing fact within it: a loop, so the tree stays small)
+        again = key[0] == "field" and key[1] not in self.required and not in_full
+        full = self.stage(name, full, first_match, fire, depth + 1 if again else MAX_DEPTH, True)
+        self.lines.append("")  # the table is filled after the functions exist
+        self.tables.append((fname + "_t", table, other, full))
+        get = f"{fname}_t.get({self.access(key)}, {other})"
+        self.lines.append(f"def {fname}(t, s, m, out):\n    return {get}(t, s, m, out)\n")
+        return fname
+
+    def pick(self, rules):
+        """the field whose guards exclude the most rule tests (None: test in order)"""
+        if len(rules) <= LEAF:
+            return None
+        counts = {}
+        for _, _, g in rules:
+            for key in g:
+                counts[key] = counts.get(key, 0) + 1
+        if not counts:
+            return None
+        key, count = max(counts.items(), key=lambda kv: (kv[1], kv[0][0] == "field", str(kv[0])))
+        return key if count >= 2 else None
+
+
+def _required() -> set:
+    """the field paths a validated ticket always has (required, under required parents)"""
+    from slapolicy.language.schema import schema_json
+
+    out = set()
+    stack = [((), schema_json("ticket"))]
+    while stack:
+        base, schema = stack.pop()
+        for key in schema.get("required") or ():
+            path = base + (key,)
+            out.add(path)
+            sub = (schema.get("properties") or {}).get(key) or {}
+            if sub.get("type") == "object":
+                stack.append((path, sub))
+    return out
+
+
+def _first(items, t, s, m):
+    """the first of (index, fast, track) that fires, or -1 (the loop for a missing fact in a large stage)"""
+    for i, fast, track in items:
+        if fast is None:
+            return i
+        v = fast(t, s)
+        if v is UNKNOWN:
+            track(t, s, m)
+        elif v:
+            return i
+    return -1
+
+
+def _every(items, t, s, m, out):
+    for i, fast, track in items:
+        if fast is None:
+            out.append(i)
+            continue
+        v = fast(t, s)
+        if v is UNKNOWN:
+            track(t, s, m)
+        elif v:
+            out.append(i)
+
+
+class _LazyLeaf:
+    """a generated stage function compiled on its first call, which then takes its place in the tables"""
+
+    def __init__(self, namespace, name, source, label):
+        self.namespace, self.name, self.source, self.label = namespace, name, source, label
+        self.tables = []  # (table, key) that hold this stub
+
+    def __call__(self, t, s, m, out):
+        namespace = self.namespace
+        fn = namespace.get(self.name)
+        if fn is None or fn is self:
+            exec(compile(self.source, self.label, "exec"), namespace)  # generated from the checked trees
+            fn = namespace[self.name]
+        for table, key in self.tables:
+            table[key] = fn
+        return fn(t, s, m, out)
+
+
+def build(policy):
+    """decide(t) -> (registration decision, relied assumption ids in order, tier or None) for `policy`
+    (a CompiledPolicy made with its expression sources); explanation off."""
+    from slapolicy.decide.registration import _status_text, compute_deadlines
+
+    ns, bodies = policy.sources
+    b = _Builder(policy, ns, bodies)
+    b.tables = []
+    b.paths = {}
+    b.namespace = {}
+    b.label = f"<slapolicy-fast:{policy.id}>"
+    b.lazy = sum(len(g) for g in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
+                                  policy.notices, policy.billing_rates)) > LAZY_ABOVE
+    b.ns.update({"_first": _first, "_every": _every})
+    b.required = _required()
+    for path, (fname, body) in bodies.items():  # the definitions, memoised per ticket in s (codegen)
+        if path[0] == "definitions":
+            b.lines.append(f"def {fname}(t, s):\n    return {body}\n")
+    known = policy.assumptions
+
+    def relied(ids) -> tuple:
+        return tuple(a for a in dict.fromkeys(ids) if a in known)
+
+    def stage(name, rules, base, first_match, fire):
+        items = []
+        for i, rule in enumerate(rules):
+            path = base + (i, "when")
+            b.paths[id(rule)] = path
+            items.append((i, rule, _guards(policy.exprs[path]) if rule.fast is not None else {}))
+        return b.stage(name, items, first_match, fire)
+
+    def reason(r):
+        return {"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
+
+    c = b.const
+    acc_entries = c(tuple((reason(r), relied(r.assumptions)) for r in policy.acceptance))
+    acceptance = stage("acceptance", policy.acceptance, ("acceptance",), False, lambda i: [f"out.append({i})"])
+    scope_entries = c(tuple((r.status, reason(r), relied(r.assumptions)) for r in policy.scope))
+    scope = stage("scope", policy.scope, ("scope",), True, None)
+    tiers = []
+    for r in policy.tier_rules:
+        tier = policy.tiers[r.tier]
+        relied_ids = relied(tuple(r.assumptions) + tuple(tier.assumptions) + tuple(a for d in tier.deadlines for a in d.assumptions))
+        tiers.append((tier.id, {"id": tier.id, "name": tier.name, "source": tier.source}, relied_ids, tier))
+    tier_entries = c(tuple(tiers))
+    tier = stage("tier", policy.tier_rules, ("tier_rules",), True, None)
+    delay_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.delay_reasons))
+    delays = stage("delay", policy.delay_reasons, ("delay_reasons",), False, lambda i: [f"out.append({i})"])
+    notice_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.notices))
+    notices = stage("notice", policy.notices, ("notices",), False, lambda i: [f"out.append({i})"])
+    billing = policy.billing_minimum is not None or bool(policy.billing_rates)
+    if billing:
+        rate_entries = c(tuple(({"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message},
+                                r.multiplier, relied(r.assumptions)) for r in policy.billing_rates))
+        rates = stage("billing", policy.billing_rates, ("billing", "rates"), False, lambda i: [f"out.append({i})"])
+    head = {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
+            **({"effective_from": policy.effective_from} if policy.effective_from else {})}
+    assumption_entries = c({a: {"id": a, "clause": str(v["clause"]), "text": v["text"]} for a, v in known.items()})
+    main = [
+        "s = {}", "m = []", "A = []",
+        "hits = []", f"{acceptance}(t, s, m, hits)",
+        "if hits:",
+        f"    accepted = s['accepted'] = False",
+        f"    reasons = []",
+        f"    for i in hits:",
+        f"        e = {acc_entries}[i]",
+        "        reasons.append(dict(e[0]))",
+        "        A += e[1]",
+        "    status = s['eligibility'] = 'not_accepted'",
+        "    s['tier'] = None",
+        "    tier = tier_out = None",
+        "    deadlines = {'first_response': None}",
+        "    delays = []",
+        "else:",
+        "    accepted = s['accepted'] = True",
+        f"    i = {scope}(t, s, m, None)",
+        "    if i < 0:",
+        "        return None",  # no scope rule fired: the reference decides (and says why)
+        f"    e = {scope_entries}[i]",
+        "    status = s['eligibility'] = e[0]",
+        "    reasons = [dict(e[1])]",
+        "    A += e[2]",
+        f"    i = {tier}(t, s, m, None)",
+        "    if i < 0:",
+        "        tier = tier_out = s['tier'] = None",
+        "        deadlines = {'first_response': None}",
+        "    else:",
+        f"        e = {tier_entries}[i]",
+        "        s['tier'] = e[0]",
+        "        tier_out = dict(e[1])",
+        "        A += e[2]",
+        "        tier = e[3]",
+        f"        deadlines = {c(compute_deadlines)}(tier, t['created_at'], {c(policy.timezone)})",
+        "    hits = []",
+        f"    {delays}(t, s, m, hits)",
+        "    delays = []",
+        "    for i in hits:",
+        f"        e = {delay_entries}[i]",
+        "        delays.append(dict(e[0]))",
+        "        A += e[1]",
+        "hits = []",
+        f"{notices}(t, s, m, hits)",
+        "notices = []",
+        "for i in hits:",
+        f"    e = {notice_entries}[i]",
+        "    notices.append(dict(e[0]))",
+        "    A += e[1]",
+        f"d = {{'ticket': t.get('id'), 'policy': {c(head)}.copy(), 'eligibility': {{'status': status, 'reasons': reasons}},",
+        "     'tier': tier_out, 'deadlines': deadlines, 'delay_reasons': delays, 'notices': notices}",
+    ]
+    if billing:
+        minimum = policy.billing_minimum or {}
+        main += [
+            "hits = []",
+            f"if accepted: {rates}(t, s, m, hits)",
+            "rates = []",
+            "for i in hits:",
+            f"    e = {rate_entries}[i]",
+            "    rates.append(dict(e[0]))",
+            "    A += e[2]",
+            f"d['billing'] = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
+            f"'minimum_source': {_lit(str(minimum.get('source', '')) or None, c)}, "
+            "'rate_multiplier': max([r['multiplier'] for r in rates], default=1), 'rates': rates}",
+        ]
+    main += [
+        "d['missing_facts'] = sorted(set(m))",
+        f"d['assumptions'] = [{assumption_entries}[a].copy() for a in dict.fromkeys(A)]",
+        "return d, A, tier",
+    ]
+    b.lines.append("def decide(t):\n" + "".join(f"    {line}\n" for line in main))
+    source = "\n".join(b.lines)
+    namespace = b.namespace
+    namespace.update(b.ns)
+    namespace.setdefault("U", UNKNOWN)
+    code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
+    exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
+    for name, table, other, full in b.tables:
+        namespace[name] = built = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
+        for key, fn in built.items():
+            if isinstance(fn, _LazyLeaf):
+                fn.tables.append((built, key))
+    decide = namespace["decide"]
+    decide.source = source
+    # the stage functions (t, s, m, out), for measuring a stage alone (bench/peers.py): acceptance appends
+    # the indices of the rules that fire to out; scope and tier return the index of the first, or -1
+    decide.stages = {"acceptance": namespace[acceptance], "scope": namespace[scope], "tier": namespace[tier]}
+    return decide

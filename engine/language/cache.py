@@ -1,0 +1,255 @@
+"""The compile cache: a checked policy kept as plain JSON by content hash, so that a start skips YAML,
+the policy schema (jsonschema), the expression parser (lark) and the checker.
+
+An entry holds the policy data (as loaded) and every checked expression tree with its name resolution
+(`resolved`, `defs_used`), in JSON: nothing is unpickled, nothing is executed when it is read. The
+closures and the generated code are rebuilt from those trees (slapolicy.language.compile), exactly as
+after a check. The key is the SHA-256 of the slapolicy version, the file name and the text, so an edit
+or an upgrade misses. A corrupted or foreign entry is ignored (and rewritten).
+
+Where: $SLAPOLICY_CACHE_DIR, else $XDG_CACHE_HOME/slapolicy, else ~/.cache/slapolicy; a directory
+only the user can write (created 0700; one writable by others is not used). SLAPOLICY_NO_CACHE=1
+turns it off.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import stat
+import tempfile
+
+from slapolicy.language import ast
+
+FORMAT = 1
+_NODES = {cls.__name__: cls for cls in (ast.Literal, ast.Path, ast.ListExpr, ast.Not, ast.BoolOp, ast.Compare,
+                                        ast.Membership, ast.Arith, ast.Call, ast.Quantifier)}
+
+
+def _version() -> str:
+    """the slapolicy version, and the size and time of the language modules and the grammar (a checkout
+    whose checker changed without a new version misses too); importlib.metadata costs a start 60+ ms"""
+    import re
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:  # the package root holds __version__ (read, not imported: the root is the public face)
+        with open(os.path.join(os.path.dirname(here), "__init__.py"), encoding="utf-8") as f:
+            found = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", f.read(), re.M)
+    except OSError:
+        found = None
+    stamp = [found.group(1) if found else "unknown"]
+    for folder in (here, os.path.join(os.path.dirname(os.path.dirname(here)), "grammar")):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".py", ".lark", ".json")):
+                try:
+                    info = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                stamp.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(stamp)
+
+
+def directory() -> str | None:
+    """the cache directory (created), or None when the cache is off or the directory is not safe"""
+    if os.environ.get("SLAPOLICY_NO_CACHE", "") not in ("", "0"):
+        return None
+    base = os.environ.get("SLAPOLICY_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "slapolicy")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.stat(base)
+    except OSError:
+        return None
+    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return None  # another user could plant entries
+    return base
+
+
+def key(text: str, file: str) -> str:
+    h = hashlib.sha256()
+    for part in (f"slapolicy {_version()} cache {FORMAT}", file, text):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+# -- trees as JSON -----------------------------------------------------------------------------
+def _value(v):
+    if isinstance(v, ast.Duration):
+        return {"$duration": [v.months, v.seconds, v.text]}
+    if isinstance(v, dt.datetime):
+        return {"$timestamp": v.isoformat()}
+    if isinstance(v, dt.date):
+        return {"$date": v.isoformat()}
+    return v
+
+
+def _unvalue(v):
+    if isinstance(v, dict):
+        if "$duration" in v:
+            months, seconds, text = v["$duration"]
+            return ast.Duration(months=months, seconds=seconds, text=text)
+        if "$timestamp" in v:
+            return dt.datetime.fromisoformat(v["$timestamp"])
+        if "$date" in v:
+            return dt.date.fromisoformat(v["$date"])
+    return v
+
+
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def dump_tree(node, resolved: dict):
+    """an expression tree as JSON-able data (iterative: no recursion limit on deep trees)"""
+    def enc(n):
+        out = {"k": type(n).__name__, "pos": list(n.pos)}
+        if isinstance(n, ast.Literal):
+            out.update(value=_value(n.value), type=n.type)
+        elif isinstance(n, ast.Path):
+            out["parts"] = list(n.parts)
+            if id(n) in resolved:
+                out["r"] = resolved[id(n)]
+        elif isinstance(n, ast.ListExpr):
+            out["items"] = [enc(i) for i in n.items]
+        elif isinstance(n, ast.Not):
+            out["operand"] = enc(n.operand)
+        elif isinstance(n, ast.BoolOp):
+            out.update(op=n.op, operands=[enc(o) for o in n.operands])
+        elif isinstance(n, (ast.Compare, ast.Arith)):
+            out.update(op=n.op, left=enc(n.left), right=enc(n.right))
+        elif isinstance(n, ast.Membership):
+            out.update(negated=n.negated, item=enc(n.item), container=enc(n.container))
+        elif isinstance(n, ast.Call):
+            out.update(name=n.name, args=[enc(a) for a in n.args])
+        elif isinstance(n, ast.Quantifier):
+            out.update(kind=n.kind, var=n.var, source=enc(n.source), cond=enc(n.cond))
+        else:
+            raise TypeError(type(n).__name__)
+        return out
+    return enc(node)
+
+
+def load_tree(data, resolved: dict):
+    def dec(d):
+        kind, pos = d["k"], tuple(d["pos"])
+        if kind == "Literal":
+            return ast.Literal(pos, _unvalue(d["value"]), d["type"])
+        if kind == "Path":
+            node = ast.Path(pos, tuple(d["parts"]))
+            if "r" in d:
+                resolved[id(node)] = _tuples(d["r"])
+            return node
+        if kind == "ListExpr":
+            return ast.ListExpr(pos, tuple(dec(i) for i in d["items"]))
+        if kind == "Not":
+            return ast.Not(pos, dec(d["operand"]))
+        if kind == "BoolOp":
+            return ast.BoolOp(pos, d["op"], tuple(dec(o) for o in d["operands"]))
+        if kind in ("Compare", "Arith"):
+            return _NODES[kind](pos, d["op"], dec(d["left"]), dec(d["right"]))
+        if kind == "Membership":
+            return ast.Membership(pos, d["negated"], dec(d["item"]), dec(d["container"]))
+        if kind == "Call":
+            return ast.Call(pos, d["name"], tuple(dec(a) for a in d["args"]))
+        if kind == "Quantifier":
+            return ast.Quantifier(pos, d["kind"], d["var"], dec(d["source"]), dec(d["cond"]))
+        raise ValueError(kind)
+    return dec(data)
+
+
+def _json_default(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    raise TypeError(type(v).__name__)
+
+
+def store(text: str, file: str, checked) -> None:
+    """write the entry of a checked policy (no error if the cache is off or unwritable)"""
+    base = directory()
+    if base is None:
+        return
+    try:
+        exprs = [{"path": list(path), "stage": e.stage, "defs_used": sorted(e.defs_used),
+                  "tree": dump_tree(e.tree, e.resolved)} for path, e in checked.exprs.items()]
+        warnings = [{"code": d.code, "message": d.message, "severity": d.severity, "hint": d.hint,
+                     "span": [d.span.file, d.span.line, d.span.col, d.span.end_line, d.span.end_col]}
+                    for d in checked.diagnostics if d.severity != "error"]
+        payload = json.dumps({"format": FORMAT, "data": checked.data, "exprs": exprs, "warnings": warnings},
+                             ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=".entry-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(payload)
+        os.replace(tmp, os.path.join(base, key(text, file) + ".json"))
+    except (OSError, TypeError, ValueError, RecursionError):
+        return
+
+
+def fetch(text: str, file: str):
+    """the CheckedPolicy of a cached entry, or None (no entry, cache off, or an entry that does not read)"""
+    base = directory()
+    if base is None:
+        return None
+    path = os.path.join(base, key(text, file) + ".json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+        return _checked(entry, text, file)
+    except FileNotFoundError:
+        return None
+    except Exception:  # corrupted or from elsewhere: ignored, and rebuilt by the caller
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+
+
+def _checked(entry, text, file):
+    from types import SimpleNamespace
+
+    from slapolicy.calendar import Calendar, parse_target
+    from slapolicy.language.diagnostics import Diagnostic
+    from slapolicy.language.source import Span
+
+    if entry.get("format") != FORMAT:
+        raise ValueError("format")
+    data = entry["data"]
+    exprs = {}
+    for e in entry["exprs"]:
+        resolved = {}
+        tree = load_tree(e["tree"], resolved)
+        path = _tuples(e["path"])
+        exprs[path] = SimpleNamespace(tree=tree, path=path, stage=e["stage"], resolved=resolved,
+                                      defs_used=set(e["defs_used"]))  # what compile reads of a checker Expr
+    tz = data["timezone"]
+    calendars = {name: Calendar.from_spec({k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")},
+                                          default_timezone=tz)
+                 for name, spec in (data.get("calendars") or {}).items()}
+    targets = {}
+    for tier_id, tier in (data.get("tiers") or {}).items():
+        for tname, target in (tier.get("targets") or {}).items():
+            spec = target.get("within") or target.get("from")
+            targets[(tier_id, tname)] = parse_target(str(spec)) if spec is not None else None
+    warnings = [Diagnostic(w["code"], w["message"], Span(*w["span"]), w["severity"], w["hint"]) for w in entry["warnings"]]
+    # what compile_policy reads of a CheckedPolicy (slapolicy.language.check, not imported: it brings lark)
+    return SimpleNamespace(loaded=SimpleNamespace(file=file, text=text, data=data), data=data, exprs=exprs,
+                           calendars=calendars, targets=targets, diagnostics=warnings, errors=[], cached=True)
+
+
+def full_checked(checked):
+    """The checker's own CheckedPolicy (spans, positions) for one read from the cache (which keeps trees, not
+    positions): checked again from its text, once, when an explanation needs it (slapolicy.decide.annotate)."""
+    if not getattr(checked, "cached", False):
+        return checked
+    from slapolicy.language.check import check_policy
+    from slapolicy.language.load import load_yaml
+
+    return check_policy(load_yaml(checked.loaded.text, checked.loaded.file))

@@ -232,7 +232,9 @@ class Analysis:
             value = self.t.closure(expr, node)(env)
             del env.missing[:]
             return value
-        return self.t.closure(expr, node)(self._env(ticket, stage, explain=False))
+        env = Env(self.ticket if ticket is None else ticket, self.policy, False)
+        env.stage = self.stage if stage is None else stage  # closures only read the stage values
+        return self.t.closure(expr, node)(env)
 
     def reads(self, expr, node):
         """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""

@@ -174,3 +174,36 @@ def test_breakdown_skips_a_named_holiday_and_subtracts_pauses():
     assert due.astimezone(KYIV).isoformat() == "2021-08-25T13:00:00+03:00"
     assert b["counted_seconds"] == 5 * 3600 == cal.business_seconds_between(start, due, pauses)
     assert b["pauses"] == [{"from": "2021-08-25T09:30:00+03:00", "to": "2021-08-25T10:30:00+03:00", "open_seconds": 3600}]
+
+
+def _policy_test_tickets():
+    from slapolicy.tools.testing import load_cases
+
+    for tests in sorted((ROOT / "policies").glob("*.tests.yaml")):
+        for case, line in load_cases(tests):
+            if isinstance(case, dict) and isinstance(case.get("ticket"), dict):
+                yield tests.name.split(".tests.")[0], line, case["ticket"]
+
+
+def test_unknown_facts_equal_the_straightforward_computation_on_every_policy_test_ticket():
+    """The optimised unknown_facts (readers of the changed facts, stages decided again from the generated
+    functions only when one of them moves) gives what deciding every value tried again in full gives."""
+    from slapolicy.decide.registration import register
+    from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.decide.unknown import unknown_facts, unknown_facts_reference
+    from slapolicy.language.diagnostics import TicketError
+
+    compared = with_effects = 0
+    for pid, line, ticket in _policy_test_tickets():
+        policy = load_policy(pid).compiled
+        try:
+            normal = validate_ticket(ticket, policy.vocabulary)
+        except TicketError:
+            continue
+        decision, run, _ = register(policy, normal, True)
+        decision = {**decision, "explanation": run.explanation}
+        got = unknown_facts(policy, normal, decision, run.env.stage)
+        assert got == unknown_facts_reference(policy, normal, decision, run.env.stage), f"{pid} case at line {line}"
+        compared += 1
+        with_effects += any(e["effects"] for e in got)
+    assert compared > 250 and with_effects > 100, (compared, with_effects)

@@ -15,6 +15,7 @@ slapolicy (the calendar layer).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 __all__ = ["breakdown", "calendar_days", "open_spans", "merge", "subtract", "clip", "holiday_names",
            "decree_workdays", "hours_text", "duration_text", "local_midnight", "MAX_BREAKDOWN_DAYS"]
@@ -88,6 +89,13 @@ def clip(spans, lo, hi):
 
 def holiday_names(country: str, years) -> dict:
     """date -> name of the country's public holidays (English when the package has it)."""
+    return dict(_holiday_names(country, tuple(years)))
+
+
+# Building a `holidays` calendar costs about a millisecond and every explained decision with a deadline asks
+# for one: the two below are cached by (country, years); callers get copies.
+@functools.lru_cache(maxsize=256)
+def _holiday_names(country: str, years: tuple) -> dict:
     import holidays
 
     try:
@@ -101,6 +109,11 @@ def holiday_names(country: str, years) -> dict:
 
 
 def decree_workdays(country: str, years) -> set:
+    return set(_decree_workdays(country, tuple(years)))
+
+
+@functools.lru_cache(maxsize=256)
+def _decree_workdays(country: str, years: tuple) -> frozenset:
     import holidays
 
     out = set()
@@ -109,7 +122,7 @@ def decree_workdays(country: str, years) -> set:
             out |= set(getattr(holidays.country_holidays(country, years=year), "weekend_workdays", ()) or ())
         except Exception:  # noqa: BLE001
             pass
-    return out
+    return frozenset(out)
 
 
 def calendar_days(calendar, first: dt.date, last: dt.date) -> list:

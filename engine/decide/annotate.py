@@ -8,7 +8,7 @@ import datetime as dt
 
 from slapolicy.calendar.breakdown import breakdown
 from slapolicy.decide.unknown import unknown_facts
-from slapolicy.decide.whynot import Analysis, field_type, show, trees, why_not
+from slapolicy.decide.whynot import Analysis, field_type, show, trees, why_not, with_positions
 from slapolicy.language import ast
 
 EXPLANATION_KEYS = ("explanation", "why_not", "unknown_facts")  # and deadlines.<name>.breakdown
@@ -25,10 +25,7 @@ def without_explanation(decision: dict) -> dict:
 def annotate(policy, ticket: dict, decision: dict, run, tier) -> None:
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
-    if getattr(policy.checked, "cached", False):  # read from the compile cache: positions are needed here
-        from slapolicy.language.cache import full_checked
-
-        object.__setattr__(policy, "checked", full_checked(policy.checked))
+    with_positions(policy)  # read from the compile cache: positions are needed here
     local_facts(policy, ticket, run.explanation, run.env.stage)
     if tier is not None:
         created = ticket["created_at"]

@@ -25,6 +25,7 @@ RANK = ("eligibility", "tier", "billing", "delay_reason", "notice")
 _STAGE_RANK = {"acceptance": "eligibility", "scope": "eligibility", "tier_rules": "tier", "billing": "billing",
                "delay_reasons": "delay_reason", "notices": "notice"}
 _MISSING = object()
+_STAGE_VALUES = ("accepted", "eligibility", "tier")
 
 
 def _literals(checked) -> tuple[dict, set, dict]:
@@ -89,7 +90,7 @@ def values(policy, dotted: str, ticket: dict) -> list:
     if typ.kind in ("date", "timestamp"):
         base = created.astimezone(policy.timezone).date() if typ.kind == "date" else created
         out = [base]
-        for d in durations:
+        for d in sorted(durations, key=lambda d: (d.months, d.seconds, d.text)):  # a set: its order is the hash's
             from slapolicy.language.builtins import add_months
 
             for sign in (1, -1):
@@ -160,11 +161,178 @@ def _exists_readers(policy) -> dict:
     return out
 
 
-def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = None) -> list:
-    """[{fact, could_change, effects: [{change, text, when}], rules: [...]}] ordered by consequence."""
+def _field_readers(policy) -> dict:
+    """(stage, rule id) -> the dotted ticket fields its condition names (through definitions): a value given
+    to a fact can change only the rules naming it, a field inside it or an object holding it."""
+    cache = policy.__dict__.get("_unknown_field_readers")
+    if cache is not None:
+        return cache
+    t = trees(policy)
+    out = {}
+    for key, path in t.paths.items():
+        found, stack, seen = set(), [path], set()
+        while stack:
+            p = stack.pop()
+            expr = t.checked.exprs.get(p)
+            if expr is None or p in seen:
+                continue
+            seen.add(p)
+            for n in ast.walk(expr.tree):
+                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+                if res and res[0] == "def":
+                    stack.append(("definitions", res[1], "expr"))
+                elif res and res[0] == "field":
+                    found.add(".".join(res[1]))
+        out[key] = found
+    policy.__dict__["_unknown_field_readers"] = out
+    return out
+
+
+def _readers(policy, fact: str) -> frozenset:
+    cache = policy.__dict__.setdefault("_unknown_readers", {})
+    got = cache.get(fact)
+    if got is None:
+        got = cache[fact] = frozenset(
+            k for k, paths in _field_readers(policy).items()
+            if any(p == fact or fact.startswith(p + ".") or p.startswith(fact + ".") for p in paths))
+    return got
+
+
+def _fired(policy, rule, t, s) -> bool:
+    """As registration's test without explanation: the generated function (the closure if there is none)."""
+    fast = rule.fast
+    if fast is not None:
+        v = fast(t, s)
+    elif rule.fn is not None:
+        env = Env(t, policy, False)
+        env.stage = s
+        v = rule.fn(env)
+    else:
+        return True
+    return v is not UNKNOWN and bool(v)
+
+
+def _stage_readers(policy) -> frozenset:
+    """The rules whose condition names a stage value (accepted, eligibility, tier)."""
+    got = policy.__dict__.get("_unknown_stage_readers")
+    if got is None:
+        t = trees(policy)
+        out = set()
+        for key, path in t.paths.items():
+            expr = t.checked.exprs.get(path)
+            if expr is not None and any(r[0] == "stage" for r in expr.resolved.values()):
+                out.add(key)
+        got = policy.__dict__["_unknown_stage_readers"] = frozenset(out)
+    return got
+
+
+def _simulate(policy, t, fired) -> dict:
+    """_outcome(register(policy, t, explain=False)[0]), stages 1-8 as slapolicy.decide.registration decides
+    them, without the decision's other parts (deadlines, texts, assumptions); `fired(rule, s)` tests a rule."""
+    s: dict = {}
+    refusals = [r for r in policy.acceptance if fired(r, s)]
+    accepted = not refusals
+    s["accepted"] = accepted
+    status = "not_accepted"
+    if accepted:
+        status = None
+        for rule in policy.scope:
+            if fired(rule, s):
+                status = rule.status
+                break
+    s["eligibility"] = status
+    tier = None
+    if accepted:
+        for rule in policy.tier_rules:
+            if fired(rule, s):
+                tier = policy.tiers[rule.tier].id
+                break
+    s["tier"] = tier
+    codes = frozenset(r.output["code"] for r in policy.delay_reasons if fired(r, s)) if accepted else frozenset()
+    notices = frozenset(r.output["rule"] for r in policy.notices if fired(r, s))
+    billing = None
+    if policy.billing_minimum is not None or policy.billing_rates:
+        billing = max([r.multiplier for r in policy.billing_rates if accepted and fired(r, s)], default=1)
+    return {"eligibility": status, "tier": tier, "billing": billing, "delay_reason": codes, "notice": notices}
+
+
+def _reference_outcome(policy, ticket, stage, base):
+    """The straightforward consequence of a changed ticket: decide it again (registration, explanation off)."""
     from slapolicy.decide.registration import register
 
+    def outcome(t, facts):
+        return _outcome(register(policy, t, explain=False)[0])
+    return outcome
+
+
+def _fast_outcome(policy, ticket, stage, base):
+    """The same outcome, cheaply: when no rule that names a changed fact fires otherwise than with the ticket
+    as it is (stage values as decided), nothing else can move, and the outcome is the decision's; else the
+    stages are decided again from the generated functions (`_simulate`)."""
+    memo: dict = {}
+    decided = {k: stage[k] for k in _STAGE_VALUES if k in stage}
+    base_stage = dict(decided)  # the generated code memoises definitions in the stage dict: one per ticket
+
+    def outcome(t, facts):
+        keys = set()
+        for f in facts:
+            keys |= _readers(policy, f)
+        s = dict(decided)
+        try:
+            for key in keys:
+                rule = by_key.get(key)
+                if rule is None:
+                    continue
+                was = memo.get(key)
+                if was is None:
+                    was = memo[key] = _fired(policy, rule, ticket, base_stage)
+                if _fired(policy, rule, t, s) != was:
+                    break
+            else:
+                return base
+        except Exception:  # noqa: BLE001 - decided in full below, where an error counts as registration's
+            pass
+        # decide again: a rule that names no changed fact, and no stage value or none that moved, keeps its value
+        s = {}
+
+        def fired(rule, now):
+            key = (rule.stage, rule.id)
+            if key in keys or key in stage_readers and any(now[k] != decided.get(k, _MISSING) for k in now):
+                return _fired(policy, rule, t, s | now)
+            was = memo.get(key)
+            if was is None:
+                was = memo[key] = _fired(policy, rule, ticket, base_stage)
+            return was
+        return _simulate(policy, t, fired)
+
+    by_key = _rules_by_key(policy)
+    stage_readers = _stage_readers(policy)
+    return outcome
+
+
+def _rules_by_key(policy) -> dict:
+    got = policy.__dict__.get("_unknown_rules_by_key")
+    if got is None:
+        got = policy.__dict__["_unknown_rules_by_key"] = {
+            (r.stage, r.id): r for group in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
+                                             policy.notices, policy.billing_rates) for r in group}
+    return got
+
+
+def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = None) -> list:
+    """[{fact, could_change, effects: [{change, text, when}], rules: [...]}] ordered by consequence."""
+    return _unknown_facts(policy, ticket, decision, stage, _fast_outcome if stage is not None else _reference_outcome)
+
+
+def unknown_facts_reference(policy, ticket: dict, decision: dict, stage: dict | None = None) -> list:
+    """unknown_facts deciding every value tried again in full (registration): the reference the fast one is
+    held equal to (tests/test_whynot.py), never used by the engine."""
+    return _unknown_facts(policy, ticket, decision, stage, _reference_outcome)
+
+
+def _unknown_facts(policy, ticket, decision, stage, outcome_of) -> list:
     base = _outcome(decision)
+    decide = outcome_of(policy, ticket, stage, base)
     needs: dict = {}  # fact -> [(stage, rule id, other missing facts)]
     for e in decision.get("explanation") or []:
         if e.get("result") == "unknown":
@@ -172,9 +340,7 @@ def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = Non
                 needs.setdefault(m, []).append((e["stage"], e["rule"], [x for x in e["missing"] if x != m]))
     tz = policy.timezone
 
-    rules_by_key = {(r.stage, r.id): r for group in (policy.acceptance, policy.scope, policy.tier_rules,
-                                                    policy.delay_reasons, policy.notices, policy.billing_rates)
-                    for r in group}
+    rules_by_key = _rules_by_key(policy)
     exists_readers = _exists_readers(policy)
     accepted = decision["eligibility"]["status"] != "not_accepted"
     fired_now = {("delay_reasons", d["rule"]) for d in decision["delay_reasons"]} | \
@@ -195,25 +361,44 @@ def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = Non
                  if any(fact == p or fact.startswith(p + ".") for p in paths)}
         return keys
 
+    plans: dict = {}
+    codes = {d["code"] for d in decision["delay_reasons"]}
+    fast = outcome_of is _fast_outcome
+    decided = {k: stage[k] for k in _STAGE_VALUES if k in stage} if fast else None
+
+    def plan(facts):
+        """None (decide again) or the delay-reason / notice rules to test, when only those can move."""
+        keys = set().union(*(affected(f) for f in facts))
+        if stage is not None and keys and all(k[0] in ("delay_reasons", "notices") for k in keys):
+            return [(key, rules_by_key.get(key)) for key in sorted(keys)]
+        return None
+
     def try_values(assign, seen):
         t = ticket
         for fact, v in assign:
             t = patched(t, fact, v)
-        keys = set().union(*(affected(f) for f, _ in assign))
-        if stage is not None and keys and all(k[0] in ("delay_reasons", "notices") for k in keys):
+        facts = tuple(f for f, _ in assign)
+        rules = plans[facts] if facts in plans else plans.setdefault(facts, plan(facts))
+        if rules is not None:
             # only delay reasons or notices can move, and no rule reads those: test just these rules
-            env = Env(t, policy, False)
-            env.stage = dict(stage)
-            when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
-            codes = {d["code"] for d in decision["delay_reasons"]}
-            for key in sorted(keys):
-                rule = rules_by_key.get(key)
+            if fast:
+                s = dict(decided)
+            else:
+                env = Env(t, policy, False)
+                env.stage = dict(stage)
+            when = None
+            for key, rule in rules:
                 if rule is None or rule.fn is None or key[0] == "delay_reasons" and not accepted:
                     continue
-                got = rule.fn(env)
-                fired = got is not UNKNOWN and bool(got)
+                if fast:
+                    fired = _fired(policy, rule, t, s)
+                else:
+                    got = rule.fn(env)
+                    fired = got is not UNKNOWN and bool(got)
                 if fired == (key in fired_now):
                     continue
+                if when is None:
+                    when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
                 if key[0] == "delay_reasons":
                     if fired and rule.code in codes:
                         continue
@@ -223,12 +408,16 @@ def unknown_facts(policy, ticket: dict, decision: dict, stage: dict | None = Non
                 seen.setdefault(text, {"change": change, "text": text, "when": []})["when"].append(when)
             return
         try:
-            other, _, _ = register(policy, t, explain=False)
+            other = decide(t, [f for f, _ in assign])
         except Exception:  # noqa: BLE001 - a value the rules cannot take (a type the domain got wrong)
             return
-        when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
-        for key, text in _effects(base, _outcome(other)):
-            seen.setdefault(text, {"change": key, "text": text, "when": []})["when"].append(when)
+        if other is base:
+            return
+        effects = _effects(base, other)
+        if effects:
+            when = ", ".join(f"{f} = {_text(show(v, tz))}" for f, v in assign)
+            for key, text in effects:
+                seen.setdefault(text, {"change": key, "text": text, "when": []})["when"].append(when)
 
     out = []
     for fact in decision.get("missing_facts") or ():

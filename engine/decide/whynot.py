@@ -25,6 +25,8 @@ on anything here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
@@ -38,6 +40,8 @@ _WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "
 _TIME_WORDS = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "==": "on",
                "!=": "other than"}
 _SEARCH_STEPS = {"int": (1, 40), "number": (1, 40), "date": (1, 17), "timestamp": (1, 34)}
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+            ">": operator.gt, ">=": operator.ge}
 
 
 # -- per policy: the trees, their closures, the rule paths -----------------------------------------------
@@ -49,6 +53,12 @@ class _Trees:
         self.definitions = {p[1]: f for p, f in self.fns.items() if p[0] == "definitions"}
         self.compiler = Compiler(checked, self.definitions)
         self.closures: dict = {}
+        # everything below depends on the policy only: computed once per (expression, node)
+        self._texts: dict = {}
+        self._spans: dict = {}
+        self._lines: dict = {}
+        self._statics: dict = {}
+        self._tests: dict = {}
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -66,10 +76,19 @@ class _Trees:
         return fn
 
     def text(self, expr, node) -> str:
-        src = self.checked.data
-        for key in expr.path:
-            src = src[key]
-        lines = str(src).splitlines() or [""]
+        key = (expr.path, id(node))
+        got = self._texts.get(key)
+        if got is None:
+            got = self._texts[key] = self._text(expr, node)
+        return got
+
+    def _text(self, expr, node) -> str:
+        lines = self._lines.get(expr.path)
+        if lines is None:
+            src = self.checked.data
+            for key in expr.path:
+                src = src[key]
+            lines = self._lines[expr.path] = str(src).splitlines() or [""]
         line, col, end_line, end_col = node.pos
         if line == end_line:
             return lines[line - 1][col - 1:end_col - 1]
@@ -77,19 +96,84 @@ class _Trees:
         return " ".join(p.strip() for p in parts)
 
     def span(self, expr, node) -> dict:
-        from slapolicy.language.check import expr_span
+        key = (expr.path, id(node))
+        got = self._spans.get(key)
+        if got is None:
+            from slapolicy.language.check import expr_span
 
-        s = expr_span(self.checked.loaded, expr.path, node.pos)
-        return {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col}
+            s = expr_span(self.checked.loaded, expr.path, node.pos)
+            got = self._spans[key] = {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line,
+                                      "end_col": s.end_col}
+        return dict(got)
+
+    def statics(self, expr, node) -> tuple:
+        """(the stage values and definitions it names, in tree order: ("stage", name) or ("def", checked
+        expression), its `date(path)` calls with their texts, its string literals) of a sub-expression."""
+        key = (expr.path, id(node))
+        got = self._statics.get(key)
+        if got is None:
+            names, dates, strings = [], [], []
+            for n in ast.walk(node):
+                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+                if res and res[0] == "stage":
+                    names.append(("stage", res[1]))
+                elif res and res[0] == "def":
+                    d = self.checked.exprs.get(("definitions", res[1], "expr"))
+                    if d is not None:
+                        names.append(("def", d))
+                if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
+                    dates.append((n, self.text(expr, n)))
+                if isinstance(n, ast.Literal) and n.type == "string":
+                    strings.append(n.value)
+            got = self._statics[key] = (names, dates, strings)
+        return got
+
+    def direct_test(self, expr, node):
+        """For a comparison or constant membership of one fact with literals (`customer.coupon.used < 15`,
+        `channel in ["email", "portal"]`): (dotted, fn(value) -> the node's value with the fact set to a
+        non-null value), the very operation the node's closure does; else None."""
+        key = (expr.path, id(node))
+        if key in self._tests:
+            return self._tests[key]
+        got = None
+
+        def field(n):
+            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+            return ".".join(res[1]) if res and res[0] == "field" else None
+
+        if isinstance(node, ast.Compare):
+            op = _COMPARE[node.op]
+            if field(node.left) and isinstance(node.right, ast.Literal):
+                lit = node.right.value
+                got = (field(node.left), lambda v: op(v, lit))
+            elif field(node.right) and isinstance(node.left, ast.Literal):
+                lit = node.left.value
+                got = (field(node.right), lambda v: op(lit, v))
+        elif isinstance(node, ast.Membership) and field(node.item) and isinstance(node.container, ast.ListExpr) \
+                and all(isinstance(i, ast.Literal) for i in node.container.items):
+            values, negated = frozenset(i.value for i in node.container.items), node.negated
+            got = (field(node.item), lambda v: (v in values) != negated)
+        self._tests[key] = got
+        return got
+
+
+def with_positions(policy) -> None:
+    """A policy read from the compile cache keeps trees, not positions: check its text once more (once)."""
+    if getattr(policy.checked, "cached", False):
+        from slapolicy.language.cache import full_checked
+
+        object.__setattr__(policy, "checked", full_checked(policy.checked))
 
 
 def trees(policy) -> _Trees:
     got = policy.__dict__.get("_whynot_trees")
     if got is None:
+        with_positions(policy)
         got = policy.__dict__["_whynot_trees"] = _Trees(policy)
     return got
 
 
+@functools.lru_cache(maxsize=4096)
 def field_type(dotted: str):
     typ = vocabulary()
     for part in dotted.split("."):
@@ -142,14 +226,24 @@ class Analysis:
         self.ticket = ticket
         self.stage = dict(stage)
         self.tz = policy.timezone
+        self._base = None
 
-    def _env(self, ticket=None, stage=None):
-        env = Env(self.ticket if ticket is None else ticket, self.policy, True)
+    def _env(self, ticket=None, stage=None, explain=True):
+        env = Env(self.ticket if ticket is None else ticket, self.policy, explain)
         env.stage = dict(self.stage if stage is None else stage)
         return env
 
     def ev(self, expr, node, ticket=None, stage=None):
-        return self.t.closure(expr, node)(self._env(ticket, stage))
+        if ticket is None and stage is None:  # the ticket as it is: one environment, definitions memoised
+            env = self._base
+            if env is None:
+                env = self._base = self._env(explain=False)
+            value = self.t.closure(expr, node)(env)
+            del env.missing[:]
+            return value
+        env = Env(self.ticket if ticket is None else ticket, self.policy, False)
+        env.stage = self.stage if stage is None else stage  # closures only read the stage values
+        return self.t.closure(expr, node)(env)
 
     def reads(self, expr, node):
         """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""
@@ -157,23 +251,24 @@ class Analysis:
         self.t.closure(expr, node)(env)
         facts = {k: v for k, v in env.read}
         stages = {}
-        for n in ast.walk(node):
-            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-            if res and res[0] == "stage":
-                stages[res[1]] = self.stage.get(res[1])
-            elif res and res[0] == "def":
-                d = self.t.checked.exprs.get(("definitions", res[1], "expr"))
-                if d is not None:
-                    f, m, s = self.reads(d, d.tree)
-                    facts.update(f)
-                    env.missing.extend(m)
-                    stages.update(s)
+        for kind, what in self.t.statics(expr, node)[0]:
+            if kind == "stage":
+                stages[what] = self.stage.get(what)
+                continue
+            f, m, s = self.reads(what, what.tree)
+            facts.update(f)
+            env.missing.extend(m)
+            stages.update(s)
         return facts, sorted(set(env.missing)), stages
 
     def rule_fired(self, rule) -> bool:
         if rule.fn is None:
             return True
-        v = rule.fn(self._env())
+        env = self._base
+        if env is None:
+            env = self._base = self._env(explain=False)
+        v = rule.fn(env)
+        del env.missing[:]
         return v is not UNKNOWN and bool(v)
 
     # -- the walk ---------------------------------------------------------------------------------------
@@ -213,11 +308,10 @@ class Analysis:
     def leaf(self, expr, node, want, value, via) -> dict:
         facts, missing, stages = self.reads(expr, node)
         shown = {k: show(v, self.tz) for k, v in facts.items()}
-        for n in ast.walk(node):  # the local date a rule judged: date(created_at) in the policy's zone
-            if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
-                v = self.ev(expr, n)
-                if v is not UNKNOWN:
-                    shown[self.t.text(expr, n)] = show(v, self.tz)
+        for n, text in self.t.statics(expr, node)[1]:  # the local date a rule judged: date(created_at) in the zone
+            v = self.ev(expr, n)
+            if v is not UNKNOWN:
+                shown[text] = show(v, self.tz)
         out = {"condition": self.t.text(expr, node), "span": self.t.span(expr, node),
                "result": "unknown" if value is UNKNOWN else bool(value), "want": want,
                "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via],
@@ -247,7 +341,12 @@ class Analysis:
     def nearest(self, expr, node, want, dotted, current):
         typ = field_type(dotted)
         kind = "enum" if typ is not None and typ.values is not None else typ.kind if typ is not None else None
-        holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
+        direct = self.t.direct_test(expr, node)
+        if direct is not None and direct[0] == dotted:  # the node's own operation on the value: no re-evaluation
+            test = direct[1]
+            holds = lambda v: bool(test(v)) == want  # noqa: E731
+        else:
+            holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
         base = {"fact": dotted, "from": show(current, self.tz)}
         if kind == "bool":
             if holds(not current):
@@ -263,7 +362,7 @@ class Analysis:
                         + shown}
             return None
         if kind == "string":
-            for v in _string_candidates(expr, node, current):
+            for v in _string_candidates(self.t.statics(expr, node)[2], current):
                 if holds(v):
                     return {**base, "to": v, "text": f'{_q(dotted)} is "{current}"; e.g. "{v}" would do'}
             return None
@@ -380,11 +479,8 @@ class Analysis:
         return f"{_q(text)} is {state}; it must be {str(want).lower()}"
 
 
-def _string_candidates(expr, node, current):
-    out = []
-    for n in ast.walk(node):
-        if isinstance(n, ast.Literal) and n.type == "string" and n.value != current:
-            out.append(n.value)
+def _string_candidates(literals, current):
+    out = [v for v in literals if v != current]
     out += [v for v in ("x", "", " ") if v != current]
     return list(dict.fromkeys(out))
 

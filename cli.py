@@ -58,9 +58,12 @@ def main():
               help="With --engine spark: auto is Parquet for *.parquet, else JSON Lines.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="--jsonl: processes deciding chunks of lines (output in input order; default: the cores).")
+@click.option("--unknown-facts", "unknown_facts", is_flag=True,
+              help="With the explanation: the missing facts ranked by what they could change (eligibility, tier, "
+                   "...); it decides the ticket again for each value tried.")
 @click.argument("file", type=_InputFile("r", encoding="utf-8", errors="replace"), default="-")
 def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, master, output, output_format,
-             input_format, file, workers):
+             input_format, file, workers, unknown_facts):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     from slapolicy.api import TicketError
 
@@ -73,15 +76,15 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
     if backend == "durable":
         compiled = _durable_backend(compiled, policy, policies, when)
     if not jsonl:
-        decision = _decide_one(compiled, file, when, edition, explain)
+        decision = _decide_one(compiled, file, when, edition, explain, unknown_facts)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
     origin = _origin(file)
     if backend == "python":  # binary chunks, decided by --workers processes (slapolicy.api.decide_jsonl)
         if origin == "<stdin>":
-            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers))
+            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers, unknown_facts))
         with open(file.name, "rb") as stream:
-            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers))
+            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts))
     from slapolicy.decide.jsonio import read_lines, too_large_line
     from slapolicy.language.diagnostics import InputError
 
@@ -115,7 +118,7 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
 CHUNK = 2000  # lines a chunk (binary I/O, one write a chunk)
 
 
-def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers) -> int:
+def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts=False) -> int:
     """--jsonl over binary chunks, decided by `workers` processes in input order; the exit code"""
     from slapolicy.api import decide_jsonl
     from slapolicy.decide.jsonio import read_lines
@@ -123,7 +126,7 @@ def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers) -> 
 
     def decide(numbered):
         first, lines = numbered
-        return decide_jsonl(compiled, lines, first, origin, when, explain, edition)
+        return decide_jsonl(compiled, lines, first, origin, when, explain, edition, unknown_facts)
 
     numbered = ((1 + i * CHUNK, lines) for i, lines in enumerate(chunks(read_lines(stream), CHUNK)))
     out, failed = sys.stdout.buffer, 0
@@ -177,7 +180,7 @@ def _durable_backend(compiled, policy, policies, when):
 
 
 
-def _decide_one(compiled, file, when, edition, explain=True) -> dict:
+def _decide_one(compiled, file, when, edition, explain=True, unknown_facts=False) -> dict:
     """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
     from slapolicy.api import TicketError
 
@@ -188,6 +191,8 @@ def _decide_one(compiled, file, when, edition, explain=True) -> dict:
     text = _read_input(file, MAX_DOCUMENT_CHARS + 1)
     try:
         ticket = _loads(text)  # the same parser as --jsonl: the same messages and limits
+        if unknown_facts:  # (the durable backend knows no unknown_facts)
+            return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition, unknown_facts=True)
         return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except json.JSONDecodeError as exc:
         click.echo(_json_error(origin, text, exc), err=True)
@@ -210,7 +215,7 @@ def explain(policy, policies, as_of, edition, file):
 
     compiled = _load_policy(policy, policies)
     _check_edition(compiled, edition)
-    decision = _decide_one(compiled, file, _parse_as_of(as_of), edition)
+    decision = _decide_one(compiled, file, _parse_as_of(as_of), edition, unknown_facts=True)
     click.echo(render_text(decision, compiled.compiled))
 
 

@@ -279,29 +279,30 @@ class Policy:
         return chosen, "in_force"
 
     def evaluate(self, ticket: Mapping[str, Any], as_of: str | dt.datetime | None = None, explain: bool = True,
-                 edition: str | None = None) -> Decision:
+                 edition: str | None = None, unknown_facts: bool = False) -> Decision:
         """Validate a ticket (decoded JSON) and decide it at `as_of` (default: now, for tickets with events).
 
         Raises TicketError (`invalid-ticket`) on a bad ticket, InputError (`invalid-parameter`) on a bad
-        `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition."""
-        return self.decide(validate_ticket(ticket, self.compiled.vocabulary), as_of, explain, edition)
+        `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition. `unknown_facts` (with `explain`):
+        the missing facts ranked by what they could change, which costs a re-decision per value tried."""
+        return self.decide(validate_ticket(ticket, self.compiled.vocabulary), as_of, explain, edition, unknown_facts)
 
     def evaluate_json(self, data: bytes | str, as_of: str | dt.datetime | None = None, explain: bool = True,
-                      edition: str | None = None) -> Decision:
+                      edition: str | None = None, unknown_facts: bool = False) -> Decision:
         """Decode, validate and decide one ticket's JSON (bytes or text) in one step (msgspec when the ticket
         is valid and the vocabulary is the base one). Raises json.JSONDecodeError (with line and column),
         InputError (an input limit) or TicketError."""
         from slapolicy.decide.tickets import parse_ticket
 
-        return self.decide(parse_ticket(data, self.compiled.vocabulary), as_of, explain, edition)
+        return self.decide(parse_ticket(data, self.compiled.vocabulary), as_of, explain, edition, unknown_facts)
 
     def decide(self, normal: dict, as_of: str | dt.datetime | None = None, explain: bool = True,
-               edition: str | None = None) -> Decision:
+               edition: str | None = None, unknown_facts: bool = False) -> Decision:
         """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         compiled, why = self.select(normal["created_at"], edition)
-        decision = evaluate(compiled, normal, as_of=as_of, explain=explain)
+        decision = evaluate(compiled, normal, as_of=as_of, explain=explain, unknown_facts=unknown_facts)
         if len(self.editions) > 1 or edition is not None:
             decision["policy"]["edition"] = compiled.effective_from or "current"
             decision["policy"]["edition_chosen"] = why
@@ -374,7 +375,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
 
 
 def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, explain: bool = True,
-                 edition: str | None = None) -> tuple:
+                 edition: str | None = None, unknown_facts: bool = False) -> tuple:
     """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
     lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
     import json
@@ -388,7 +389,8 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
         try:
             if line is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
                 raise too_large_line()
-            record = policy.evaluate_json(line.rstrip(b"\r\n"), as_of=as_of, explain=explain, edition=edition)
+            record = policy.evaluate_json(line.rstrip(b"\r\n"), as_of=as_of, explain=explain, edition=edition,
+                                          unknown_facts=unknown_facts)
         except json.JSONDecodeError as exc:
             err.append(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
             record = {"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}

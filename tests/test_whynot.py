@@ -51,7 +51,7 @@ def _check_span(span: dict, text: str):
 def test_whynot_case(case, monkeypatch):
     monkeypatch.chdir(ROOT)
     policy = _policy(case["policy"])
-    decision = policy.evaluate(case["ticket"])
+    decision = policy.evaluate(case["ticket"], unknown_facts=True)
     expect = case["expect"]
     if "eligibility" in expect:
         assert decision["eligibility"]["status"] == expect["eligibility"]
@@ -122,8 +122,48 @@ def test_explain_off_has_no_explanation_only_keys():
     off = policy.evaluate(ticket, explain=False)
     assert "why_not" not in off and "unknown_facts" not in off and off["explanation"] == []
     assert all("breakdown" not in (d or {}) for d in off["deadlines"].values())
-    on = policy.evaluate(ticket, explain=True)
+    on = policy.evaluate(ticket, explain=True, unknown_facts=True)
     assert on["why_not"] and on["unknown_facts"]
+    plain = policy.evaluate(ticket)  # explained, but unknown_facts only when asked for (it re-decides)
+    assert plain["why_not"] == on["why_not"] and "unknown_facts" not in plain
+
+
+def test_unknown_facts_are_asked_for_on_the_cli_and_over_http():
+    import json
+
+    from click.testing import CliRunner
+    from slapolicy.cli import main
+    from slapolicy.service.app import create_app
+
+    ticket = json.dumps(CASES[0]["ticket"], default=str)
+    runner = CliRunner()
+    plain = json.loads(runner.invoke(main, ["evaluate", "--policy", "bitrix-ua", "-"], input=ticket).output)
+    asked = json.loads(runner.invoke(main, ["evaluate", "--policy", "bitrix-ua", "--unknown-facts", "-"],
+                                     input=ticket).output)
+    assert "unknown_facts" not in plain and asked["unknown_facts"]
+    import sys
+    import urllib.error
+    import urllib.request
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from live import LiveServer
+
+    server = LiveServer(create_app(reload_interval=0))
+    try:
+        def post(query=""):
+            request = urllib.request.Request(f"{server.url}/v1/policies/bitrix-ua/evaluate{query}", data=ticket.encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        assert "unknown_facts" not in post()[1]
+        assert post("?unknown_facts=true")[1]["unknown_facts"]
+        assert post("?unknown_facts=maybe")[0] == 422
+    finally:
+        server.stop()
 
 
 def test_cli_explain_and_json_say_why_the_special_tier_was_not_given(tmp_path):

@@ -22,7 +22,9 @@ def without_explanation(decision: dict) -> dict:
     return out
 
 
-def annotate(policy, ticket: dict, decision: dict, run, tier) -> None:
+def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool = True) -> None:
+    """`with_unknown`: also `unknown_facts` (it decides the ticket again per value tried: asked for by
+    `slapolicy explain`, `evaluate --unknown-facts`, HTTP `?unknown_facts=true`)."""
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
     with_positions(policy)  # read from the compile cache: positions are needed here
@@ -34,8 +36,9 @@ def annotate(policy, ticket: dict, decision: dict, run, tier) -> None:
             if entry and d.kind != "none" and d.target is not None and (entry.get("due") or entry.get("not_before")):
                 entry["breakdown"] = breakdown(d.calendar, d.target, created, d.calendar.add(created, d.target))
     decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
-    decision["unknown_facts"] = unknown_facts(policy, ticket, {**decision, "explanation": run.explanation},
-                                             run.env.stage)
+    if with_unknown:
+        decision["unknown_facts"] = unknown_facts(policy, ticket, {**decision, "explanation": run.explanation},
+                                                 run.env.stage)
 
 
 def local_facts(policy, ticket, explanation, stage) -> None:

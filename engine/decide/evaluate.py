@@ -40,7 +40,8 @@ def fast_decider(policy: CompiledPolicy):
     return decide
 
 
-def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True) -> dict:
+def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True,
+             unknown_facts: bool = False) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
     fast = None if explain else fast_decider(policy)
     out = fast(ticket) if fast is not None else None
@@ -55,7 +56,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate
 
-        annotate(policy, ticket, decision, run, tier)
+        annotate(policy, ticket, decision, run, tier, unknown_facts)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

@@ -105,7 +105,7 @@ def _bad_param(field: str, message: str) -> ApiError:
 
 
 def _evaluation_options(request: Request, policy) -> dict:
-    q = _query(request, ("as_of", "explain", "edition"))
+    q = _query(request, ("as_of", "explain", "edition", "unknown_facts"))
     as_of = None
     if "as_of" in q:
         try:
@@ -119,10 +119,16 @@ def _evaluation_options(request: Request, policy) -> dict:
         if value not in _TRUE | _FALSE:
             raise _bad_param("explain", f"{q['explain']!r} is not a boolean (true or false)")
         explain = value in _TRUE
+    unknown = False
+    if "unknown_facts" in q:
+        value = q["unknown_facts"].strip().lower()
+        if value not in _TRUE | _FALSE:
+            raise _bad_param("unknown_facts", f"{q['unknown_facts']!r} is not a boolean (true or false)")
+        unknown = value in _TRUE
     edition = q.get("edition")
     if edition is not None:
         _check_edition(policy, edition)
-    return {"as_of": as_of, "explain": explain, "edition": edition}
+    return {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown}
 
 
 def _check_edition(policy, edition: str):

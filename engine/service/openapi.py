@@ -114,6 +114,10 @@ AS_OF = {"name": "as_of", "in": "query", "required": False,
 EXPLAIN = {"name": "explain", "in": "query", "required": False,
            "description": "include the explanation (rules fired, facts, assumptions); default true",
            "schema": {"type": "boolean", "default": True}}
+UNKNOWN_FACTS = {"name": "unknown_facts", "in": "query", "required": False,
+                 "description": "with the explanation: also unknown_facts, the missing facts ranked by what they could "
+                                "change (it decides the ticket again per value tried); default false",
+                 "schema": {"type": "boolean", "default": False}}
 EDITION = {"name": "edition", "in": "query", "required": False,
            "description": "force an edition (its effective_from date, or 'current'); default: the one in force at created_at",
            "schema": {"type": "string"}}
@@ -209,7 +213,7 @@ def openapi_document() -> dict:
             "operationId": "evaluate",
             "summary": "Decide one ticket",
             "description": "One ticket (JSON object) in, one decision out: the same JSON as `slapolicy evaluate`.",
-            "parameters": [POLICY_ID, AS_OF, EXPLAIN, EDITION],
+            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, EDITION],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ticket")}}},
             "responses": {"200": _json(_ref("Decision"), "the decision"), **EVALUATION_ERRORS},
         }},
@@ -220,7 +224,7 @@ def openapi_document() -> dict:
                            "(Content-Type: application/x-ndjson) -> JSON Lines, one line out per line in. A ticket "
                            "that cannot be decided yields `{\"index\"|\"line\": N, \"error\": {...}}` in its place; "
                            "nothing is dropped, the order is kept. Header X-Items-Failed counts them.",
-            "parameters": [POLICY_ID, AS_OF, EXPLAIN, EDITION],
+            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, EDITION],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"type": "array", "items": _ref("Ticket")}},
                 "application/x-ndjson": {"schema": {"type": "array", "items": _ref("Ticket"),

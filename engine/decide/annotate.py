@@ -8,7 +8,8 @@ import datetime as dt
 
 from slapolicy.calendar.breakdown import breakdown
 from slapolicy.decide.unknown import unknown_facts
-from slapolicy.decide.whynot import Analysis, field_type, show, trees, why_not, with_positions
+from slapolicy.decide.whynot import (Analysis, field_type, show, trees, walk_through_definitions, why_not,
+                                     with_positions)
 from slapolicy.language import ast
 
 EXPLANATION_KEYS = ("explanation", "why_not", "unknown_facts")  # and deadlines.<name>.breakdown
@@ -58,20 +59,9 @@ def local_facts(policy, ticket, explanation, stage) -> None:
         path = t.paths.get((e.get("stage"), e.get("rule")))
         if path is None:
             continue
-        stack, seen = [path], set()
-        while stack:
-            p = stack.pop()
-            expr = t.checked.exprs.get(p)
-            if expr is None or p in seen:
-                continue
-            seen.add(p)
-            for n in ast.walk(expr.tree):
-                if isinstance(n, ast.Path):
-                    res = expr.resolved.get(id(n))
-                    if res and res[0] == "def":
-                        stack.append(("definitions", res[1], "expr"))
-                elif isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
-                    analysis = analysis or Analysis(policy, ticket, stage)
-                    v = analysis.ev(expr, n)
-                    if not isinstance(v, type(None)) and isinstance(v, dt.date):
-                        facts[t.text(expr, n)] = show(v, tz)
+        for expr, n in walk_through_definitions(t, path):
+            if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
+                analysis = analysis or Analysis(policy, ticket, stage)
+                v = analysis.ev(expr, n)
+                if not isinstance(v, type(None)) and isinstance(v, dt.date):
+                    facts[t.text(expr, n)] = show(v, tz)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from slapolicy.decide.whynot import field_type, patched, show, trees
+from slapolicy.decide.whynot import field_type, patched, show, trees, walk_through_definitions
 from slapolicy.language import ast
 from slapolicy.language.runtime import UNKNOWN, Env
 
@@ -140,21 +140,12 @@ def _exists_readers(policy) -> dict:
     t = trees(policy)
     out = {}
     for key, path in t.paths.items():
-        found, stack, seen = set(), [path], set()
-        while stack:
-            p = stack.pop()
-            expr = t.checked.exprs.get(p)
-            if expr is None or p in seen:
-                continue
-            seen.add(p)
-            for n in ast.walk(expr.tree):
-                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-                if res and res[0] == "def":
-                    stack.append(("definitions", res[1], "expr"))
-                if isinstance(n, ast.Call) and n.name == "exists" and n.args:
-                    r = expr.resolved.get(id(n.args[0]))
-                    if r and r[0] == "field":
-                        found.add(".".join(r[1]))
+        found = set()
+        for expr, n in walk_through_definitions(t, path):
+            if isinstance(n, ast.Call) and n.name == "exists" and n.args:
+                r = expr.resolved.get(id(n.args[0]))
+                if r and r[0] == "field":
+                    found.add(".".join(r[1]))
         if found:
             out[key] = found
     policy.__dict__["_unknown_exists"] = out
@@ -170,19 +161,11 @@ def _field_readers(policy) -> dict:
     t = trees(policy)
     out = {}
     for key, path in t.paths.items():
-        found, stack, seen = set(), [path], set()
-        while stack:
-            p = stack.pop()
-            expr = t.checked.exprs.get(p)
-            if expr is None or p in seen:
-                continue
-            seen.add(p)
-            for n in ast.walk(expr.tree):
-                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-                if res and res[0] == "def":
-                    stack.append(("definitions", res[1], "expr"))
-                elif res and res[0] == "field":
-                    found.add(".".join(res[1]))
+        found = set()
+        for expr, n in walk_through_definitions(t, path):
+            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+            if res and res[0] == "field":
+                found.add(".".join(res[1]))
         out[key] = found
     policy.__dict__["_unknown_field_readers"] = out
     return out

@@ -157,6 +157,23 @@ class _Trees:
         return got
 
 
+def walk_through_definitions(t: "_Trees", path):
+    """(checked expression, node) of every node of the condition at `path` and of the definitions it uses,
+    each definition once."""
+    stack, seen = [path], set()
+    while stack:
+        p = stack.pop()
+        expr = t.checked.exprs.get(p)
+        if expr is None or p in seen:
+            continue
+        seen.add(p)
+        for n in ast.walk(expr.tree):
+            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+            if res and res[0] == "def":
+                stack.append(("definitions", res[1], "expr"))
+            yield expr, n
+
+
 def with_positions(policy) -> None:
     """A policy read from the compile cache keeps trees, not positions: check its text once more (once)."""
     if getattr(policy.checked, "cached", False):

@@ -113,22 +113,20 @@ def _evaluation_options(request: Request, policy) -> dict:
         except ValueError:
             raise _bad_param("as_of", f"{q['as_of']!r} is not an RFC 3339 timestamp with a UTC offset "
                              "(e.g. 2026-03-10T11:00:00+02:00)") from None
-    explain = True
-    if "explain" in q:
-        value = q["explain"].strip().lower()
-        if value not in _TRUE | _FALSE:
-            raise _bad_param("explain", f"{q['explain']!r} is not a boolean (true or false)")
-        explain = value in _TRUE
-    unknown = False
-    if "unknown_facts" in q:
-        value = q["unknown_facts"].strip().lower()
-        if value not in _TRUE | _FALSE:
-            raise _bad_param("unknown_facts", f"{q['unknown_facts']!r} is not a boolean (true or false)")
-        unknown = value in _TRUE
+    explain, unknown = _boolean(q, "explain", True), _boolean(q, "unknown_facts", False)
     edition = q.get("edition")
     if edition is not None:
         _check_edition(policy, edition)
     return {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown}
+
+
+def _boolean(q: dict, name: str, default: bool) -> bool:
+    if name not in q:
+        return default
+    value = q[name].strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise _bad_param(name, f"{q[name]!r} is not a boolean (true or false)")
+    return value in _TRUE
 
 
 def _check_edition(policy, edition: str):

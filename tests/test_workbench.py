@@ -571,6 +571,14 @@ def test_diff_report_between_two_revisions(repo):
     expected = render_markdown(diff("HEAD~1:policies", "HEAD:policies", n=50, cwd=repo.top))
     assert html.escape(expected, quote=True).strip() in page  # the markdown report, verbatim
     assert "2 business hours" in page and "1 business hour" in page
+    # the changed target's before and after are marked (issue 14's polish)
+    assert re.search(r'target changed: <del class="before">[^<]*2 business hours?[^<]*</del> → '
+                     r'<ins class="after">[^<]*1 business hours?[^<]*</ins>', page), page[page.find("changes"):][:800]
+    # each example ticket links to the try page, which decides that very ticket
+    link = re.search(r'<a href="(/\?policy=mini&amp;ticket=[^"]+)">(GEN0-\d+)</a>', page)
+    assert link, page[page.find("examples"):][:600]
+    status, _, tried = repo.get(html.unescape(link.group(1)))
+    assert status == 200 and link.group(2) in tried
     # "new" left empty: the files being served
     status, _, page = repo.get("/workbench/diff?old=HEAD~1&policy=mini&n=50")
     assert status == 200 and "1 business hour" in page

@@ -117,7 +117,29 @@ def run_diff(directory, state, policies) -> dict:
     if html_fn is not None:
         html_report = _body_of(html_fn(diffs))
     return {"diffs": [d.to_json() for d in diffs], "markdown": markdown, "html": html_report,
-            "old": old_spec, "new": new_spec}
+            "old": old_spec, "new": new_spec, "links": _example_links(diffmod, diffs, old_spec, new_spec, top, n)}
+
+
+def _example_links(diffmod, diffs, old_spec, new_spec, top, n) -> dict:
+    """policy -> example ticket id -> the try page deciding that ticket (the diff's generated corpus, seed 0,
+    drawn again for the examples it names)."""
+    from slapolicy.service.workbench.form import share_query
+
+    wanted = {d.name: {ex for g in d.impact.to_json().get("changes") or [] for ex in g.get("examples") or []}
+              for d in diffs if d.impact is not None}
+    if not any(wanted.values()):
+        return {}
+    old_files, new_files = diffmod.resolve(old_spec, new_spec, top), diffmod.resolve(new_spec, old_spec, top)
+    if len(old_files) == 1 and len(new_files) == 1:  # as diff() pairs two single files
+        old_files[next(iter(new_files))] = old_files.pop(next(iter(old_files)))
+    old_c, new_c = diffmod.compile_side(old_files), diffmod.compile_side(new_files)
+    links: dict = {}
+    for name, ids in wanted.items():
+        if ids and name in old_c and name in new_c:
+            for ticket in diffmod.generated_corpus(old_c[name], new_c[name], n, 0):
+                if ticket.get("id") in ids:
+                    links.setdefault(name, {})[ticket["id"]] = "/?" + share_query(name, ticket)
+    return links
 
 
 def diff_page(state, policies) -> str:
@@ -152,15 +174,32 @@ def diff_page(state, policies) -> str:
     if report["html"] is not None:
         body = f'<div class="diff-html">{report["html"]}</div>'
     else:
-        body = "".join(_diff_policy_html(d) for d in report["diffs"]) or "<p>No policy files on either side.</p>"
+        body = "".join(_diff_policy_html(d, report.get("links", {}).get(d.get("policy")) or {})
+                       for d in report["diffs"]) or "<p>No policy files on either side.</p>"
     return (head + f'<section class="panel" id="diff-report"><h2><code>{_e(report["old"])}</code> → '
             f'<code>{_e(report["new"])}</code></h2>{body}'
             f'<details><summary>The report as Markdown (<code>slapolicy diff --format markdown</code>)</summary>'
             f'<pre class="json" id="diff-markdown">{_e(report["markdown"])}</pre></details></section>')
 
 
-def _diff_policy_html(d: dict) -> str:
-    changes = "".join(f'<li><span class="kind">{_e(c.get("kind"))}</span> {_e(c.get("text"))}'
+_BEFORE_AFTER = re.compile(r"^(.*? changed: )(.*) -> (.*)$", re.S)
+
+
+def _change_text(text) -> str:
+    """A change line, its before and after marked (<del> / <ins>) when it is 'X changed: A -> B'."""
+    m = _BEFORE_AFTER.match(str(text or ""))
+    if not m:
+        return _e(text)
+    return f'{_e(m.group(1))}<del class="before">{_e(m.group(2))}</del> → <ins class="after">{_e(m.group(3))}</ins>'
+
+
+def _example(ticket_id, links: dict) -> str:
+    href = links.get(ticket_id)
+    return f'<a href="{_e(href)}">{_e(ticket_id)}</a>' if href else _e(ticket_id)
+
+
+def _diff_policy_html(d: dict, links: dict | None = None) -> str:
+    changes = "".join(f'<li><span class="kind">{_e(c.get("kind"))}</span> {_change_text(c.get("text"))}'
                       + (f' <span class="clause">§ {_e(c["clause"])}</span>' if c.get("clause") else "") + "</li>"
                       for c in d.get("changes") or [])
     out = [f'<h3>Policy <code>{_e(d.get("policy"))}</code>: <code>{_e(d.get("old") or "(none)")}</code> → '
@@ -170,7 +209,8 @@ def _diff_policy_html(d: dict) -> str:
     if imp:
         rows = "".join(f'<tr><td>{_e(g.get("change"))}</td><td class="num">{_e(g.get("count"))}</td>'
                        f'<td>{_e(_duration(g["median_seconds"]) + " / " + _duration(g["max_seconds"])) if "median_seconds" in g else ""}</td>'
-                       f'<td>{_e(", ".join(map(str, g.get("examples") or [])))}</td></tr>' for g in imp.get("changes") or [])
+                       f'<td>{", ".join(_example(x, links or {}) for x in g.get("examples") or [])}</td></tr>'
+                       for g in imp.get("changes") or [])
         out.append(f'<p><strong>Impact</strong>: {_e(imp.get("changed"))} of {_e(imp.get("tickets"))} tickets get a '
                    f'different decision ({_e(imp.get("corpus"))}).</p>')
         if rows:

@@ -374,42 +374,48 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
     return policy
 
 
+def decide_line(policy: Policy, item, number: int, origin: str, as_of=None, explain: bool = True,
+                edition: str | None = None, unknown_facts: bool = False) -> tuple:
+    """One JSON Lines line (bytes or text; None: longer than the input limit) or decoded ticket -> (the record
+    `evaluate --jsonl` writes: a decision or {"line", "error"}, the message for stderr or None). Shared by
+    the local engine (decide_jsonl) and the Spark engine, so both write the same records."""
+    import json
+
+    from slapolicy.decide.jsonio import too_large_line
+
+    try:
+        if item is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
+            raise too_large_line()
+        if isinstance(item, (bytes, str)):
+            item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")
+            return policy.evaluate_json(item, as_of=as_of, explain=explain, edition=edition,
+                                        unknown_facts=unknown_facts), None
+        return policy.evaluate(item, as_of=as_of, explain=explain, edition=edition, unknown_facts=unknown_facts), None
+    except json.JSONDecodeError as exc:
+        return ({"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}},
+                f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
+    except TicketError as exc:
+        return {"line": number, "error": exc.to_json()}, exc.format(f"{origin}:{number}")
+    except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
+        return {"line": number, "error": exc.to_json()}, f"{origin}:{number}: error: {exc.code}: {exc.message}"
+    except UnicodeDecodeError as exc:
+        return ({"line": number, "error": {"code": "json-syntax", "message": f"not UTF-8 text ({exc.reason})"}},
+                f"{origin}:{number}: error: json-syntax: not UTF-8 text ({exc.reason})")
+    except Exception as exc:  # a defect must not lose the other lines: report it in place
+        return ({"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}},
+                f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}")
+
+
 def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, explain: bool = True,
                  edition: str | None = None, unknown_facts: bool = False) -> tuple:
     """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
     lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
-    import json
-
     from slapolicy.decide.jsonio import dumps_bytes
 
-    out, err, failed = [], [], 0
-    from slapolicy.decide.jsonio import too_large_line
-
+    out, err = [], []
     for number, line in enumerate(lines, start=first):
-        try:
-            if line is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
-                raise too_large_line()
-            record = policy.evaluate_json(line.rstrip(b"\r\n"), as_of=as_of, explain=explain, edition=edition,
-                                          unknown_facts=unknown_facts)
-        except json.JSONDecodeError as exc:
-            err.append(f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
-            record = {"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}
-            failed += 1
-        except TicketError as exc:
-            err.append(exc.format(f"{origin}:{number}"))
-            record = {"line": number, "error": exc.to_json()}
-            failed += 1
-        except InputError as exc:  # beyond an input limit (slapolicy.decide.jsonio)
-            err.append(f"{origin}:{number}: error: {exc.code}: {exc.message}")
-            record = {"line": number, "error": exc.to_json()}
-            failed += 1
-        except UnicodeDecodeError as exc:
-            err.append(f"{origin}:{number}: error: json-syntax: not UTF-8 text ({exc.reason})")
-            record = {"line": number, "error": {"code": "json-syntax", "message": f"not UTF-8 text ({exc.reason})"}}
-            failed += 1
-        except Exception as exc:  # a defect must not lose the other lines: report it in place
-            err.append(f"{origin}:{number}: internal error: {exc.__class__.__name__}: {exc}")
-            record = {"line": number, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
-            failed += 1
+        record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts)
+        if message is not None:
+            err.append(message)
         out.append(dumps_bytes(record))
-    return b"".join(out), err, failed
+    return b"".join(out), err, len(err)

@@ -109,9 +109,7 @@ def evaluate_job(spark, sources, path: str, output: str, *, as_of=None, explain=
     from pyspark.sql.utils import AnalysisException
 
     df, offsets, lines = read_input(spark, path, input_fmt)
-    now = dt.datetime.now(dt.timezone.utc)  # once for the job: tickets with events, without --as-of
-    options = {"as_of": as_of.isoformat() if as_of else None, "now": now.isoformat(), "explain": explain,
-               "edition": edition}
+    options = {"as_of": as_of.isoformat() if as_of else None, "explain": explain, "edition": edition}
     fn = functools.partial(worker.evaluate_batches, _sources_arg(sources), options, offsets)
     out = df.mapInArrow(fn, worker.EVALUATE_DDL)
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import json
 
 import pyarrow as pa
 
@@ -83,38 +82,20 @@ def _rows(batch, offsets):
         yield file, line, (row[TEXT] if TEXT in row else _plain(row))
 
 
-def _decide(policy, item, when, explain, edition, now):
-    from slapolicy.decide.jsonio import loads
-
-    ticket = loads(item) if isinstance(item, str) else item
-    as_of = when if when is not None else (now if isinstance(ticket, dict) and ticket.get("events") else None)
-    return policy.evaluate(ticket, as_of=as_of, explain=explain, edition=edition)
-
-
 def evaluate_batches(sources, options, offsets, batches):
     """mapInArrow: each input row -> (line, ticket id, error code, the JSON record `evaluate --jsonl` writes)."""
+    from slapolicy.api import decide_line
     from slapolicy.decide.jsonio import dumps
-    from slapolicy.language.diagnostics import TicketError
 
     policy = policy_with_editions(sources)
     when = dt.datetime.fromisoformat(options["as_of"]) if options.get("as_of") else None
-    now = dt.datetime.fromisoformat(options["now"])
     explain, edition = options.get("explain", True), options.get("edition")
     for batch in batches:
         out = {"line": [], "ticket_id": [], "error": [], "record": []}
         for _, line, item in _rows(batch, offsets):
-            tid = error = None
-            try:
-                record = _decide(policy, item, when, explain, edition, now)
-                tid = record.get("ticket")
-            except json.JSONDecodeError as exc:
-                record = {"line": line, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}}
-            except TicketError as exc:
-                record = {"line": line, "error": exc.to_json()}
-            except Exception as exc:  # noqa: BLE001 - a defect must not lose the other lines (as the CLI)
-                record = {"line": line, "error": {"code": "internal-error", "message": f"{exc.__class__.__name__}: {exc}"}}
-            if "error" in record and tid is None:
-                error = record["error"]["code"]
+            record, _ = decide_line(policy, item, line, "", when, explain, edition)  # as evaluate --jsonl does
+            tid = record.get("ticket") if "error" not in record else None
+            error = record["error"]["code"] if "error" in record and "ticket" not in record else None
             out["line"].append(line)
             out["ticket_id"].append(None if tid is None else str(tid))
             out["error"].append(error)

@@ -75,3 +75,23 @@ def test_resolved_tickets_are_dropped():
     watcher, _, errors = _collect([json.dumps(r) for r in records], dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     assert not errors
     assert watcher.clocks == {} and watcher.dropped == 200
+
+
+def test_live_mode_fires_what_is_due_and_ends_with_the_stream():
+    """Without --replay the monitor follows the wall clock (slapolicy.monitor.run.follow): a ticket created
+    three days ago is warned about and breached at once, and the command ends when the stream does."""
+    import datetime as dt
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    ticket = {"id": "L-1", "created_at": (now - dt.timedelta(days=3)).isoformat(), "channel": "portal",
+              "customer": {"segment": "partner"}, "product_version_current": True, "topic": "product_error"}
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "cli.py"), "watch", "--policy", "advantshop", "-"],
+                          input=json.dumps({"type": "created", "ticket": ticket}) + "\n", capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    alerts = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["alert"] for a in alerts] == ["warning", "breach"] and all(a["ticket"] == "L-1" for a in alerts)

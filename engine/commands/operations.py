@@ -67,28 +67,11 @@ def watch(policy, policies, replay, until, warning_share, store_url, sinks, webh
         if end is not None:
             watcher.advance(end)
         return
-    import queue
-    import threading
+    from slapolicy.monitor.run import follow
 
-    lines: queue.Queue = queue.Queue()
-
-    def reader():
-        for number, line in enumerate(file, start=1):
-            lines.put((number, line))
-        lines.put(None)
-
-    threading.Thread(target=reader, daemon=True).start()
-    while True:
-        now = dt.datetime.now(dt.timezone.utc)
-        watcher.advance(now)
-        wait = (watcher.heap[0][0] - now).total_seconds() if watcher.heap else 1.0
-        try:
-            item = lines.get(timeout=max(0.01, min(wait, 1.0)))
-        except queue.Empty:
-            continue
-        if item is None:
-            return
-        watcher.feed_line(*item, replay=False)
+    follow(file, watcher.advance, lambda: watcher.heap[0][0] if watcher.heap else None,
+           lambda number, line: watcher.feed_line(number, line, replay=False),
+           lambda: dt.datetime.now(dt.timezone.utc))
 
 
 @click.command("import")

@@ -76,7 +76,10 @@ def run_watch(policy, store_url, file, *, replay=False, until=None, warning_shar
         store.close()
 
 
-def _live(monitor, store, sink, file, drain, now_utc):
+def follow(file, tick, next_due, feed, now_utc) -> None:
+    """Follow a live stream: `feed(number, line)` for each line as it arrives, `tick(now)` before every wait,
+    waking at the next due instant (`next_due()`, or within a second); returns at the end of the stream.
+    Shared by the in-memory monitor and the durable one."""
     lines: queue.Queue = queue.Queue()
 
     def reader():
@@ -87,9 +90,8 @@ def _live(monitor, store, sink, file, drain, now_utc):
     threading.Thread(target=reader, daemon=True).start()
     while True:
         now = now_utc()
-        monitor.advance(now)
-        drain(store, sink)
-        nxt = monitor.next_due()
+        tick(now)
+        nxt = next_due()
         wait = (nxt - now).total_seconds() if nxt is not None else 1.0
         try:
             item = lines.get(timeout=max(0.01, min(wait, 1.0)))
@@ -97,5 +99,16 @@ def _live(monitor, store, sink, file, drain, now_utc):
             continue
         if item is None:
             return
-        monitor.feed_line(*item)
+        feed(*item)
+
+
+def _live(monitor, store, sink, file, drain, now_utc):
+    def tick(now):
+        monitor.advance(now)
         drain(store, sink)
+
+    def feed(number, line):
+        monitor.feed_line(number, line)
+        drain(store, sink)
+
+    follow(file, tick, monitor.next_due, feed, now_utc)

@@ -5,7 +5,8 @@ cluster started here with the same script (Debian's initdb/pg_ctl, as a non-root
 the end of the session; else the tests that need it skip, with the reason. With CI=true nothing skips:
 a PostgreSQL that cannot be had fails those tests.
 
-Use it from a test file with `from pg import pg_server, pg_url  # noqa: F401` (fixtures by import).
+Use it from a test file with `from pg import pg_server, pg_url  # noqa: F401` (fixtures by import);
+`url` gives a store URL on each database (SQLite, PostgreSQL).
 """
 from __future__ import annotations
 
@@ -83,3 +84,11 @@ def pg_url(pg_server):
     yield with_search_path(pg_server, schema)
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    """A monitor store URL on each real database: a SQLite file, a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/monitor.db"  # tmp_path is absolute: sqlite:////tmp/...
+    return request.getfixturevalue("pg_url")

@@ -13,9 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
-from pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from pg import pg_server, pg_url, url  # noqa: F401  (fixtures)
 from slapolicy.api import load_policy
 from slapolicy.monitor.durable import alert_key
 from slapolicy.monitor.eventlog import generate
@@ -27,13 +25,6 @@ POLICY = str(ROOT / "tests/fixtures/lifecycle.yaml")
 UNTIL = "2026-09-01T00:00:00Z"
 TICKETS = 300  # about 2,500 events
 KILLS = 3
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/monitor.db"
-    return request.getfixturevalue("pg_url")
 
 
 def _watch(url, stream, kill_after=None):

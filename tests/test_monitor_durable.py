@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from pg import pg_server, pg_url, url  # noqa: F401  (fixtures)
 from slapolicy.api import load_policy
 from slapolicy.monitor.durable import Monitor, alert_key
-from slapolicy.monitor.eventlog import generate
+from slapolicy.monitor.eventlog import generate, tickets_from_stream
 from slapolicy.monitor.store import open_store
 from slapolicy.monitor.watch import Watcher
 
@@ -19,13 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "tests/fixtures/lifecycle.yaml"
 UTC = dt.timezone.utc
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/monitor.db"
-    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
@@ -60,16 +52,6 @@ def in_memory(policy, lines, until):
     return {alert_key(a): a for a in alerts}
 
 
-def _tickets(records):
-    tickets = {}
-    for r in records:
-        if r["type"] == "created":
-            tickets[r["ticket"]["id"]] = dict(r["ticket"], events=[])
-        else:
-            tickets[r["ticket"]]["events"].append({k: v for k, v in r.items() if k != "ticket"})
-    return tickets
-
-
 def test_same_alerts_as_the_in_memory_monitor_and_evaluate(store):
     policy = load_policy(str(POLICY))
     records = list(generate(120, seed=7))
@@ -84,7 +66,7 @@ def test_same_alerts_as_the_in_memory_monitor_and_evaluate(store):
     assert {a["alert"] for a in got.values()} == {"warning", "breach", "relevelled"}
     # the stored clocks answer as evaluate --as-of does, for every ticket, at the end and in the past
     middle = dt.datetime.fromisoformat(records[len(records) // 2].get("at") or "2026-03-10T00:00:00+00:00")
-    for tid, ticket in list(_tickets(records).items())[:40]:
+    for tid, ticket in list(tickets_from_stream(records).items())[:40]:
         for as_of in (UNTIL, middle):
             want = policy.evaluate(ticket, as_of=as_of).get("lifecycle")
             snap = m.snapshot(tid, as_of)

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-
-from pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from pg import pg_server, pg_url, url  # noqa: F401  (fixtures)
+from slapolicy.monitor.eventlog import tickets_from_stream
 
 pytest.importorskip("uvicorn")
 from conftest import FIXTURES, ROOT  # noqa: E402
@@ -23,13 +23,6 @@ from test_server import NDJSON, call  # noqa: E402
 
 UTC = dt.timezone.utc
 AS_OF = "2026-06-01T00:00:00Z"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/monitor.db"
-    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
@@ -46,16 +39,6 @@ def start(directory, url=None):
     return live
 
 
-def _tickets(records):
-    tickets = {}
-    for r in records:
-        if r["type"] == "created":
-            tickets[r["ticket"]["id"]] = dict(r["ticket"], events=[])
-        else:
-            tickets[r["ticket"]]["events"].append({k: v for k, v in r.items() if k != "ticket"})
-    return tickets
-
-
 def test_events_in_clocks_out_as_evaluate_says(url, served):
     records = list(generate(25, seed=5))
     body = "".join(json.dumps(r) + "\n" for r in records)
@@ -69,7 +52,7 @@ def test_events_in_clocks_out_as_evaluate_says(url, served):
         again = live.call("POST", "/v1/events?policy=lifecycle", body, NDJSON).lines()
         assert {o["status"] for o in again} == {"duplicate"}  # idempotent by content
         policy = load_policy(str(served / "lifecycle.yaml"))
-        for tid, ticket in list(_tickets(records).items())[:10]:
+        for tid, ticket in list(tickets_from_stream(records).items())[:10]:
             got = live.call("GET", f"/v1/tickets/{tid}/clocks?as_of={AS_OF}")
             assert got.status == 200, got
             want = json.loads(json.dumps(policy.evaluate(ticket, as_of=AS_OF)["lifecycle"], default=str))
@@ -162,7 +145,7 @@ def test_the_store_written_by_watch_is_read_by_the_server(url, served, tmp_path)
     live = start(served, url)
     try:
         policy = load_policy(str(served / "lifecycle.yaml"))
-        tid, ticket = next(iter(_tickets(records).items()))
+        tid, ticket = next(iter(tickets_from_stream(records).items()))
         got = live.call("GET", f"/v1/tickets/{tid}/clocks?as_of={AS_OF}").json()
         assert got["lifecycle"] == json.loads(json.dumps(policy.evaluate(ticket, as_of=AS_OF)["lifecycle"], default=str))
         r = live.call("POST", "/v1/events", "".join(json.dumps(r) + "\n" for r in records), NDJSON)

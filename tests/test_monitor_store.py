@@ -9,20 +9,12 @@ import threading
 import time
 
 import pytest
-
-from pg import pg_server, pg_url  # noqa: F401  (fixtures)
-from slapolicy.monitor.store import Alert, Clock, SchemaVersionError, StaleTicket, TicketState, open_store
+from pg import pg_server, pg_url, url  # noqa: F401  (fixtures)
 from slapolicy.monitor.sinks import CommandSink, StdoutSink, WebhookSink, alert_body, deliver_pending, verify
+from slapolicy.monitor.store import Alert, Clock, SchemaVersionError, StaleTicket, TicketState, open_store
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)
 H = dt.timedelta(hours=1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/monitor.db"  # tmp_path is absolute: sqlite:////tmp/...
-    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

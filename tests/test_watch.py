@@ -3,7 +3,7 @@ import datetime as dt
 import json
 
 from slapolicy.api import load_policy
-from slapolicy.monitor.eventlog import generate
+from slapolicy.monitor.eventlog import generate, tickets_from_stream
 from slapolicy.monitor.watch import Watcher
 
 POLICY = "tests/fixtures/lifecycle.yaml"
@@ -19,17 +19,6 @@ def _collect(lines, until):
     return watcher, alerts, errors
 
 
-def _tickets(records):
-    """Rebuild each ticket with its events, as `evaluate` receives it."""
-    tickets = {}
-    for r in records:
-        if r["type"] == "created":
-            tickets[r["ticket"]["id"]] = dict(r["ticket"], events=[])
-        else:
-            tickets[r["ticket"]]["events"].append({k: v for k, v in r.items() if k != "ticket"})
-    return tickets
-
-
 def test_replay_matches_evaluate_as_of(monkeypatch):
     monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parents[1])
     records = list(generate(150, seed=7))
@@ -43,7 +32,7 @@ def test_replay_matches_evaluate_as_of(monkeypatch):
         by_ticket.setdefault(a["ticket"], []).append(a)
     policy = load_policy(POLICY)
     kinds = set()
-    for tid, ticket in _tickets(records).items():
+    for tid, ticket in tickets_from_stream(records).items():
         decision = policy.evaluate(ticket, as_of=until)
         life = decision.get("lifecycle")
         expected = life["alerts"] if life else []

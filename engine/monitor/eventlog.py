@@ -41,3 +41,15 @@ def generate(n_tickets: int, seed: int = 1, start="2026-03-09T08:00:00+02:00", o
         elif kind == "resolved":
             open_tickets.remove(tid)
         yield event
+
+
+def tickets_from_stream(records) -> dict:
+    """ticket id -> the ticket with its events, as `evaluate` receives it, from stream records ("created"
+    lines carry the ticket, the others name it)."""
+    tickets = {}
+    for r in records:
+        if r["type"] == "created":
+            tickets[r["ticket"]["id"]] = dict(r["ticket"], events=[])
+        else:
+            tickets[r["ticket"]]["events"].append({k: v for k, v in r.items() if k != "ticket"})
+    return tickets

@@ -255,9 +255,11 @@ def make_floor(compiled):
                     delays.append(OUT[rid])
                     A += RELY[rid]
             delays = [dict(d) for d in delays]
-        # notices
+        # notices (a notice about handling a request only for an accepted one)
         notices = []
-        attachments = t.get("attachments")
+        accepted = status != "not_accepted"
+        ONLY = "notices-only-for-accepted-requests"
+        attachments = t.get("attachments") if accepted else None
         for rid, formats in ATTACHMENT_NOTICES:
             if attachments:
                 fired, lost = False, False
@@ -270,25 +272,35 @@ def make_floor(compiled):
                         break
                 if fired:
                     notices.append(OUT[rid])
+                    A.append(ONLY)
                 elif lost:
                     missing.add("a.format")
-        access = t.get("site_access_provided")
-        if access is True:
-            notices.append(OUT["change-credentials-after-resolution"])
-        elif access is None:
-            missing.add("site_access_provided")
+        if status == "in_scope":
+            severity = t.get("severity")
+            if severity is not None and severity <= 2:
+                notices.append(OUT["out-of-turn-possible"])
+                A += RELY["out-of-turn-possible"]
+        if accepted:
+            access = t.get("site_access_provided")
+            if access is True:
+                notices.append(OUT["change-credentials-after-resolution"])
+                A.append(ONLY)
+            elif access is None:
+                missing.add("site_access_provided")
         if not official:
             notices.append(OUT["unofficial-channel-for-contacts-only"])
             A += RELY["unofficial-channel-for-contacts-only"]
         if channel == "email":
-            notices.append(OUT["email-needs-tid-confirmation"])
+            if accepted:
+                notices.append(OUT["email-needs-tid-confirmation"])
+                A.append(ONLY)
             if segment in ("commercial", "partner") and tier == "non_commercial":
                 notices.append(OUT["commercial-level-needs-licence-email"])
                 A += RELY["commercial-level-needs-licence-email"]
         if tier == "vip_request":
             notices.append(OUT["vip-coupon-balance-check"])
             A += RELY["vip-coupon-balance-check"]
-        else:
+        elif accepted:
             special = t.get("special_request")
             if special is True:
                 notices.append(OUT["vip-request-not-granted"])

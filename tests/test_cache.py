@@ -2,11 +2,14 @@
 entry is ignored and rewritten, SLAPOLICY_NO_CACHE turns it off, a directory others can write is not used."""
 import json
 import os
+from pathlib import Path
 
 import pytest
 import slapolicy.api as api
 from slapolicy.language import cache
 from slapolicy.tools.corpus import generate
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @pytest.fixture
@@ -29,16 +32,63 @@ def test_a_warm_load_decides_as_a_cold_one(cache_dir, policy_id, monkeypatch):
     entries = list(cache_dir.glob("*.json"))
     assert entries and all(oct(e.stat().st_mode & 0o777) in ("0o600", "0o644") for e in entries)
     checks = []
+    tickets = generate(cold, 200, 7)
     with monkeypatch.context() as m:
         m.setattr("slapolicy.language.check.check_policy", lambda *a, **k: checks.append(a) or 1 / 0)
+        m.setattr("slapolicy.language.load.load_yaml", lambda *a, **k: checks.append(a) or 1 / 0)
         warm = _load(policy_id)
         assert warm.evaluate(generate(cold, 1, 3)[0], explain=False)  # nor to decide without explanation
-    assert not checks  # no YAML, schema or checker on a warm load
-    # (an explained decision checks the text once more for the positions why_not cites: language.cache)
-    for t in generate(cold, 200, 7):
-        for explain in (True, False):
-            assert warm.evaluate(t, explain=explain) == cold.evaluate(t, explain=explain)
-        assert warm.evaluate(t, as_of="2026-12-31T00:00:00Z") == cold.evaluate(t, as_of="2026-12-31T00:00:00Z")
+        # the explanation's why_not spans come from the entry too: no second check for positions
+        for t in tickets:
+            for explain in (True, False):
+                assert warm.evaluate(t, explain=explain) == cold.evaluate(t, explain=explain)
+            assert warm.evaluate(t, as_of="2026-12-31T00:00:00Z") == cold.evaluate(t, as_of="2026-12-31T00:00:00Z")
+        for t in tickets[:5]:
+            assert warm.evaluate(t, unknown_facts=True) == cold.evaluate(t, unknown_facts=True)
+    assert not checks  # no YAML, schema or checker on a warm load, nor for an explained decision
+    assert any(leaf.get("span") for t in tickets for leaf in _why_not_leaves(warm.evaluate(t)))
+
+
+def _why_not_leaves(decision):
+    """every dict of the decision's why_not that has a span"""
+    stack, out = [decision.get("why_not")], []
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if "span" in v:
+                out.append(v)
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+_WARM_START = """
+import json, sys
+from slapolicy.api import load_policy
+policy = load_policy(sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as f:
+    ticket = json.load(f)
+assert policy.evaluate(ticket, explain=True)["why_not"] is not None
+policy.evaluate(ticket, explain=False)
+print(" ".join(m for m in ("yaml", "lark", "jsonschema", "slapolicy.language.check", "slapolicy.language.parse") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("policy_id", ["bitrix-inc", "advantshop"])
+def test_a_warm_start_imports_no_parser(cache_dir, policy_id):
+    """A start from a warm cache, explained decision included, loads neither PyYAML, lark nor the checker."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SLAPOLICY_CACHE_DIR": str(cache_dir)}
+    sample = str(SAMPLES / f"{policy_id}.json")  # a valid ticket (an invalid one brings jsonschema for its messages)
+    cold = subprocess.run([sys.executable, "-c", _WARM_START, policy_id, sample], env=env, capture_output=True,
+                          text=True, check=True)
+    assert "yaml" in cold.stdout.split()  # the first start checks the policy and fills the cache
+    warm = subprocess.run([sys.executable, "-c", _WARM_START, policy_id, sample], env=env, capture_output=True,
+                          text=True, check=True)
+    assert warm.stdout.split() == [], warm.stdout
 
 
 def test_a_corrupted_entry_is_ignored_and_rebuilt(cache_dir):

@@ -25,7 +25,6 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
 from slapolicy.language.source import Span
 
@@ -34,8 +33,8 @@ MAX_DEPTH = 64  # mappings / lists nested in a policy (the deepest bundled one i
 MAX_INT_DIGITS = 40
 MAX_NODES = 500_000  # values built from one file: caps what aliases (test files only) may expand to
 _STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
-# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML is imported on the first load_yaml, not with this module: reading a policy file (read_policy_file)
+# and a start from the compile cache (slapolicy.language.cache) do not need it (about 20 ms a start)
 
 
 @dataclass
@@ -66,14 +65,62 @@ class Loaded:
         info = self.spans.get(tuple(path) + ("#key",))
         return info.span if info else self.span(path)
 
+    @property
+    def lines(self) -> list:
+        """the text's lines (split once: every position mapped into the file reads them)"""
+        got = self.__dict__.get("_lines")
+        if got is None or got[0] is not self.text:
+            got = self.__dict__["_lines"] = (self.text, self.text.splitlines())
+        return got[1]
+
+
+def expr_span(loaded: Loaded, path: tuple, pos: tuple) -> Span:
+    """Map a position inside an expression to the policy file."""
+    info = loaded.spans.get(tuple(path))
+    if info is None:
+        return loaded.span(path)
+    base = info.span
+    line, col, end_line, end_col = pos
+    length = max(1, (end_col - col) if end_line == line else 1)
+    lines = loaded.lines
+    if info.style in ("|",):  # literal block: one expression line per file line, after the indicator
+        file_line = base.line + line
+        if 0 < file_line <= len(lines):
+            text = lines[file_line - 1]
+            indent = len(text) - len(text.lstrip(" "))
+            return Span(base.file, file_line, indent + col, file_line, indent + col + length)
+        return base
+    first_col = base.col + (1 if info.style in ("'", '"') else 0)
+    if base.end_line == base.line or info.style is None and line == 1 and base.end_line == base.line:
+        return Span(base.file, base.line, first_col + col - 1, base.line, first_col + col - 1 + length)
+    # folded / multi-line plain or quoted scalar: file lines are joined with single spaces
+    offset = col - 1
+    file_line = base.line + (1 if info.style == ">" else 0)
+    start_col = first_col if file_line == base.line else None
+    while file_line <= min(base.end_line, len(lines)):
+        raw = lines[file_line - 1]
+        if start_col is None:
+            start_col = len(raw) - len(raw.lstrip(" ")) + 1
+        chunk = raw[start_col - 1:].rstrip()
+        if offset <= len(chunk):
+            return Span(base.file, file_line, start_col + offset, file_line, start_col + offset + length)
+        offset -= len(chunk) + 1
+        file_line += 1
+        start_col = None
+    return base
+
 
 def _span(file: str, node) -> Span:
     s, e = node.start_mark, node.end_mark
     return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
-class _Builder(yaml.constructor.SafeConstructor):
-    pass
+def _yaml():
+    """PyYAML, and libyaml's safe loader when PyYAML was built with it (several times faster), else the
+    pure-Python one"""
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _refuse(file: str, code: str, message: str, text: str | None = None, span: Span | None = None):
@@ -137,8 +184,9 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Diagnostic("file-too-large", f"policy file is larger than {MAX_BYTES} bytes",
                                       Span(file, 1, 1, 1, 2))])
+    yaml, loader = _yaml()
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else Span(file, 1, 1)
@@ -150,7 +198,7 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
                                       Span(file, 1, 1, 1, 2))]) from None
     loaded = Loaded(file, text, None)
     problems: list[Diagnostic] = []
-    constructor = _Builder()
+    constructor = yaml.constructor.SafeConstructor()
     built = 0
 
     class _Stop(Exception):
@@ -240,6 +288,8 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
 
 def _first_alias(root):
     """The first node reached twice (an alias), or None: they hide structure and allow billion laughs."""
+    import yaml
+
     seen, stack = set(), [root]
     while stack:
         n = stack.pop()

@@ -31,7 +31,29 @@ from slapolicy.commands.common import (BAD_INPUT, _check_edition, _dumps, _Input
                                       _spark_module, as_of_option, edition_option, policies_option, policy_option)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The group of every command; those of slapolicy.commands.* are imported when one is run or listed
+    (help), so `slapolicy evaluate` does not compile their modules at each start."""
+
+    LAZY = {"check": "authoring:check", "test": "authoring:test_cmd", "schema": "authoring:schema",
+            "init": "authoring:init", "lint": "authoring:lint", "lsp": "authoring:lsp_command",
+            "fmt": "authoring:fmt_cmd", "render": "authoring:render", "corpus": "authoring:corpus",
+            "diff": "review:diff_cmd", "watch": "operations:watch", "import": "operations:import_cmd",
+            "report": "operations:report"}
+
+    def list_commands(self, ctx):
+        return sorted(set(self.commands) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.LAZY:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(f"slapolicy.commands.{module}"), attr), name)
+        return self.commands.get(name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="slapolicy", message="slapolicy %(version)s")
 def main():
     """slapolicy: support regulations as policies; tickets get eligibility, tier, deadlines, delay reasons."""
@@ -285,13 +307,6 @@ def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, l
     except ValueError as exc:  # --store / --sink (StoreError is one)
         click.echo(f"slapolicy: --store/--sink: {exc}", err=True)
         sys.exit(BAD_INPUT)
-
-from slapolicy.commands import authoring, operations, review  # noqa: E402
-
-for _command in (authoring.check, authoring.test_cmd, authoring.schema, authoring.init, authoring.lint,
-                 authoring.lsp_command, authoring.fmt_cmd, authoring.render, authoring.corpus, review.diff_cmd,
-                 operations.watch, operations.import_cmd, operations.report):
-    main.add_command(_command)
 
 
 if __name__ == "__main__":

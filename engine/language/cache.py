@@ -16,7 +16,6 @@ turns it off.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import stat
@@ -75,11 +74,10 @@ def directory() -> str | None:
 
 
 def key(text: str, file: str) -> str:
-    h = hashlib.sha256()
-    for part in (f"slapolicy {_version()} cache {FORMAT}", file, text):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    from slapolicy.language.digest import sha256_hex
+
+    return sha256_hex(b"".join(part.encode("utf-8", "surrogatepass") + b"\0"
+                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text)))
 
 
 # -- trees as JSON -----------------------------------------------------------------------------

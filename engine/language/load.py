@@ -22,7 +22,6 @@ import datetime as dt
 import math
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
@@ -37,18 +36,31 @@ _STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "boo
 # and a start from the compile cache (slapolicy.language.cache) do not need it (about 20 ms a start)
 
 
-@dataclass
 class ScalarInfo:
-    span: Span
-    style: str | None  # None plain, "'" / '"' quoted, "|" / ">" block
+    """where a value is: its span, and its style (None plain, "'" / '"' quoted, "|" / ">" block)"""
+    __slots__ = ("span", "style")  # (a plain class: one per value of a policy; a dataclass costs each start)
+
+    def __init__(self, span: Span, style: str | None) -> None:
+        self.span, self.style = span, style
+
+    def __eq__(self, other):
+        return type(other) is ScalarInfo and (self.span, self.style) == (other.span, other.style)
+
+    __hash__ = None  # mutable, as the dataclass it was
+
+    def __repr__(self):
+        return f"ScalarInfo(span={self.span!r}, style={self.style!r})"
 
 
-@dataclass
 class Loaded:
-    file: str
-    text: str
-    data: object
-    spans: dict[tuple, ScalarInfo] = field(default_factory=dict)
+    """a loaded file: its name, text and data, and the ScalarInfo of each value (`spans`, by key path)"""
+
+    def __init__(self, file: str, text: str, data: object, spans: dict[tuple, ScalarInfo] | None = None) -> None:
+        self.file, self.text, self.data = file, text, data
+        self.spans = {} if spans is None else spans
+
+    def __repr__(self):
+        return f"Loaded(file={self.file!r}, {len(self.spans)} spans)"
 
     def span(self, path: tuple) -> Span:
         """The span of the value at `path`, or of its closest ancestor that has one."""
@@ -249,6 +261,8 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
                 problems.append(Diagnostic("yaml-number", f"an integer of {digits} digits; the limit is "
                                            f"{MAX_INT_DIGITS}", _span(file, node)))
                 return None
+        if node.tag == "tag:yaml.org,2002:str":  # what SafeConstructor.construct_yaml_str returns, without its call
+            return node.value
         try:
             value = constructor.construct_object(node)
         except Exception as exc:  # noqa: BLE001 - 2026-02-30, `!!timestamp x` (AttributeError in PyYAML)
@@ -269,7 +283,7 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
         raise PolicyError([Diagnostic("test-file", "a test file is a list of cases", Span(file, 1, 1, 1, 2))]
                           if test_file else [Diagnostic("not-a-policy", "the file is plain text, not a YAML mapping of policy keys",
                                                         Span(file, 1, 1, 1, 2))])
-    if not allow_aliases:
+    if not allow_aliases and "&" in text:  # (an alias needs an anchor: no "&", no alias)
         shared = _first_alias(node)
         if shared is not None:  # refused before anything is expanded
             raise PolicyError([Diagnostic("yaml-alias", "anchors and aliases are not allowed in a policy",

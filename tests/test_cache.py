@@ -118,3 +118,42 @@ def test_no_cache_and_unsafe_directories(cache_dir, monkeypatch, tmp_path):
 def test_an_edit_misses(cache_dir, tmp_path):
     text = (api.default_policies_dir() / "bitrix-inc.yaml").read_text("utf-8")
     assert cache.key(text, "a.yaml") != cache.key(text + "\n", "a.yaml") != cache.key(text, "b.yaml")
+
+
+_STYLED = {  # expressions written in every YAML style a why_not span is mapped through (language.load.expr_span)
+    "unofficial-channel": '    when: |\n      channel not in ["portal", "chat"]\n        and sender_authorized != true\n',
+    "unauthorised": '    when: >\n      sender_authorized == false\n      or customer.segment == "partner"\n',
+    "not-covered": '    when: "topic in [\\"installation_work\\",\n      \\"migration\\"]"\n',
+    "outdated": "    when: 'product_version_current ==\n      false'\n",
+}
+
+
+def test_why_not_spans_from_the_cache_in_every_yaml_style(cache_dir):
+    """literal and folded blocks, quoted scalars over two lines: the cached entry keeps the scalar's span and
+    style, so an explained decision cites the same file positions as after a check"""
+    import re
+
+    from conftest import BASE_TICKET, FIXTURES
+
+    text = (FIXTURES / "mini.yaml").read_text("utf-8")
+    for rule, when in _STYLED.items():
+        text, n = re.subn(rf"(  - id: {rule}\n)    when: [^\n]*\n", lambda m: m.group(1) + when, text)
+        assert n == 1, rule
+    api._compile_text(text, "styled.yaml", cached=True)  # checks and fills the cache
+    assert list(cache_dir.glob("*.json"))
+    checked = api._compile_text(text, "styled.yaml")
+    warm = api._compile_text(text, "styled.yaml", cached=True)
+    assert getattr(warm.checked, "cached", False) and not getattr(checked.checked, "cached", False)
+    tickets = [dict(BASE_TICKET, channel=c, sender_authorized=a, topic=t, product_version_current=v)
+               for c in ("email", "portal") for a in (True, False) for t in ("migration", "server_tuning")
+               for v in (True, False)]
+    from slapolicy.decide.evaluate import evaluate
+    from slapolicy.decide.tickets import validate_ticket
+
+    lines = set()
+    for t in tickets:
+        ticket = validate_ticket(t)
+        assert evaluate(warm, ticket) == evaluate(checked, ticket)
+        lines.update(leaf["span"]["line"] for leaf in _why_not_leaves(evaluate(warm, ticket)))
+    block_lines = {i for i, line in enumerate(text.splitlines(), 1) if line.startswith(("      ", "        and"))}
+    assert lines & block_lines  # spans inside the blocks, not only at their first line

@@ -4,47 +4,19 @@ Every node keeps `pos = (line, col, end_line, end_col)` in the expression's own 
 the checker maps it into the policy file with the scalar's position.
 
 The nodes behave as frozen dataclasses (fields in order, equality and hash by class and fields, the
-same repr, assignment refused) but are plain classes with __slots__: creating a dataclass generates
-and compiles its methods at every import, which cost a start ~10 ms for these eleven classes when no
-bytecode is cached (PYTHONDONTWRITEBYTECODE=1), and slotted nodes are smaller and faster to build
-(a 5,000-rule policy builds ~100,000 of them).
+same repr, assignment refused: slapolicy.language.source.Frozen) but are plain classes with __slots__:
+creating a dataclass generates and compiles its methods at every import, which cost a start ~10 ms for
+these eleven classes when no bytecode is cached (PYTHONDONTWRITEBYTECODE=1), and slotted nodes are
+smaller and faster to build (a 5,000-rule policy builds ~100,000 of them).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from slapolicy.language.source import Frozen as _Frozen
+from slapolicy.language.source import _set
+
 Pos = tuple  # (line, col, end_line, end_col)
-_set = object.__setattr__
-
-
-class _Frozen:
-    """equality, hash, repr and pickling by `_fields`; no assignment after __init__"""
-
-    __slots__ = ()
-    _fields: tuple = ()
-
-    def _key(self) -> tuple:
-        return tuple(getattr(self, f) for f in self._fields)
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self):
-        return hash(self._key())
-
-    def __repr__(self):
-        return f"{type(self).__qualname__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name):
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __reduce__(self):  # copy, deepcopy and pickle rebuild through __init__
-        return type(self), self._key()
 
 
 class Duration(_Frozen):

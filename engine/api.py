@@ -20,7 +20,7 @@ from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.digest import sha256_hex
-from slapolicy.language.load import read_policy_file
+from slapolicy.language.files import read_policy_file  # (language.load re-exports it; it brings the YAML loader)
 from slapolicy.language.resources import VOCABULARY_FILE
 from slapolicy.language.source import Span
 

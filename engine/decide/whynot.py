@@ -99,7 +99,7 @@ class _Trees:
         key = (expr.path, id(node))
         got = self._spans.get(key)
         if got is None:
-            from slapolicy.language.load import expr_span  # (not language.check: it brings the parser)
+            from slapolicy.language.files import expr_span  # (not language.check: it brings the parser)
 
             s = expr_span(self.checked.loaded, expr.path, node.pos)
             got = self._spans[key] = {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line,

@@ -227,7 +227,7 @@ def _checked(entry, text, file):
 
     from slapolicy.calendar import Calendar, parse_target
     from slapolicy.language.diagnostics import Diagnostic
-    from slapolicy.language.load import Loaded, ScalarInfo
+    from slapolicy.language.files import Loaded, ScalarInfo
     from slapolicy.language.source import Span
 
     if entry.get("format") != FORMAT:

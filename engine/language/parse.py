@@ -4,7 +4,7 @@ The grammar ships as package data (slapolicy.grammar/policy.lark) and the LALR p
 Errors are `ExprSyntaxError(message, line, col)` in the expression's own coordinates.
 
 The parser builds the ast nodes while it parses (lark's embedded transformer, `_Builder`): no lark
-tree is built and walked again, which made parsing ~2x slower (a 5,000-rule policy spent most of its
+tree is built and walked again, which made parsing ~1.5x slower (a 5,000-rule policy spent most of its
 load here). Positions follow lark's `propagate_positions` rule exactly: a node spans from the start of
 its first child's container to the end of its last one, tokens included, where a parenthesised
 expression keeps its own span but is contained in its parentheses. `parse_expression_reference` is the

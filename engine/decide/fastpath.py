@@ -26,7 +26,7 @@ from slapolicy.language.runtime import UNKNOWN
 MAX_DEPTH = 3  # nested dispatch on at most this many fields
 INLINE = 40  # a missing fact's list of more rules than this runs as a loop over the rules' functions
 LAZY_ABOVE = 300  # a policy of more rules than this compiles each bucket of its decision tree on first use
-LEAF = 6  # a bucket of at most this many rules is tested in order, without further dispatch
+LEAF = 2  # a bucket of at most this many rules is tested in order, without further dispatch
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -38,7 +38,7 @@ def _lit(value, const) -> str:
 
 
 def _guards(expr) -> dict:
-    """{(kind, key): (positive, values)} for the conjuncts `path == "x"`, `path in [...]`, `!=`,
+    """{(kind, key): (positive, values, node)} for the conjuncts `path == "x"`, `path in [...]`, `!=`,
     `not in` of a rule's condition (top level of an `and`): the rule is false when the path's value is
     known and (positive) not among `values` or (not positive) among them."""
     tree = expr.tree
@@ -63,15 +63,18 @@ def _guards(expr) -> dict:
             continue
         if key in out:  # two guards on one field: keep the first (the other is still tested)
             continue
-        out[key] = (positive, values)
+        out[key] = (positive, values, node)
     return out
 
 
+_LOGIC = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
+
+
 class _Builder:
-    def __init__(self, policy, ns, bodies):
+    def __init__(self, policy, gen):
         self.policy = policy
-        self.ns = dict(ns)
-        self.bodies = bodies
+        self.gen = gen
+        self.ns = {}
         self.lines = []
         self.counter = itertools.count()
 
@@ -97,36 +100,95 @@ class _Builder:
         if kind == "stage":
             return f"s[{where!r}]"
         code = "t"
-        for part in where[:-1]:
-            code = f"{code}.get({part!r}, _E)"
-        return f"{code}.get({where[-1]!r}, U)"
+        for k, part in enumerate(where):
+            if where[:k + 1] in self.required:
+                code = f"{code}[{part!r}]"
+            else:
+                code = f"{code}.get({part!r}, {'U' if k == len(where) - 1 else '_E'})"
+        return code
+
+    def cond(self, rule, drop) -> tuple:
+        """(source, can it be UNKNOWN) of the rule's condition without the conjuncts in `drop` (guards whose
+        value the decision tree knows: true, or unknown in a missing fact's bucket)"""
+        expr = self.policy.exprs[self.paths[id(rule)]]
+        tree = expr.tree
+        if not drop:
+            node = tree
+        else:
+            operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
+            rest = tuple(o for o in operands if id(o) not in drop)
+            if not rest:
+                return "True", False
+            # Kleene `and` of one operand is the operand only for a truth value
+            node = rest[0] if len(rest) == 1 and self.logic(expr, rest[0]) else ast.BoolOp(tree.pos, "and", rest)
+        code = self.gen.body(expr, node)
+        return code, self.gen.maybe(node)
+
+    def logic(self, expr, node) -> bool:
+        """is the node's value always True / False / UNKNOWN (a test, or a definition that is one)?"""
+        while isinstance(node, ast.Path):
+            kind, *rest = expr.resolved[id(node)]
+            if kind != "def":
+                return False
+            expr = self.policy.exprs[("definitions", rest[0], "expr")]
+            node = expr.tree
+        return isinstance(node, _LOGIC)
+
+    def leaf(self, rules, first_match):
+        """[(index, rule, source, can be unknown, lost keys)] of the rules a leaf tests: a rule that cannot fire
+        (a guard on a missing fact) and lists what an earlier one lists, or (first match) a test that an earlier
+        rule made already, is left out (exact: it is false or unknown like that one, with the same facts)"""
+        out, seen = [], set()
+        for i, rule, _, drop, lost in rules:
+            if rule.fast is None:
+                out.append((i, rule, "True", False, lost))
+                if first_match and not lost:
+                    break
+                continue
+            code, maybe = self.cond(rule, drop)
+            sig = (lost, code) if lost or first_match else None
+            if sig is not None and sig in seen:
+                continue
+            seen.add(sig)
+            out.append((i, rule, code, maybe, lost))
+            if first_match and code == "True" and not lost:
+                break
+        return out
 
     # -- one stage: a function over rule indices -----------------------------------------------
     def stage(self, name, rules, first_match: bool, fire, depth=0, in_full=False) -> str:
-        """the name of a function (t, s, m, out) testing `rules` (a list of (index, rule, guards)) in order;
-        first_match: returns the index of the first that fires, or -1; else `fire(index)` statements."""
+        """the name of a function (t, s, m, out) testing `rules` (a list of (index, rule, guards, dropped
+        conjuncts, missing keys)) in order; first_match: returns the index of the first that fires, or -1; else
+        `fire(index)` statements."""
         fname = f"_{name}_{next(self.counter)}"
         key = self.pick(rules) if depth < MAX_DEPTH else None
-        if key is None and depth and len(rules) > INLINE:  # a missing fact in a large stage: a loop, no copy
-            items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, _ in rules)
-                               if not self.lazy else tuple((i, r.fast, r.track) for i, r, _ in rules))
+        tests = self.leaf(rules, first_match) if key is None else None
+        if key is None and depth and len(tests) > INLINE:  # a missing fact in a large stage: a loop, no copy
+            kept = {i for i, *_ in tests}
+            rules = [r for r in rules if r[0] in kept]
+            items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, *_ in rules)
+                               if not self.lazy else tuple((i, r.fast, r.track) for i, r, *_ in rules))
             call = f"_first({items}, t, s, m)" if first_match else f"_every({items}, t, s, m, out)"
             self.lines.append(f"def {fname}(t, s, m, out):\n    return {call}\n")
             return fname
         if key is None:
             body = []
-            for i, rule, _ in rules:
+            for i, rule, code, maybe, lost in tests:
                 action = [f"return {i}"] if first_match else fire(i)
-                if rule.fast is None:  # a rule without `when` always fires
+                if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
+                    track = f"{self.tracker(rule)}(t, s, m)"
+                    body.append(track if code == "True" else f"if {code} is not False: {track}")
+                elif code == "True":
                     body += action
-                    if first_match:
-                        break
-                    continue
-                body.append(f"v = {self.bodies[self.paths[id(rule)]][1]}")
-                body.append(f"if v is U: {self.tracker(rule)}(t, s, m)")
-                body.append("elif v:")
-                body += ["    " + a for a in action]
-            if first_match:
+                elif maybe:
+                    body.append(f"v = {code}")
+                    body.append(f"if v is U: {self.tracker(rule)}(t, s, m)")
+                    body.append("elif v:")
+                    body += ["    " + a for a in action]
+                else:
+                    body.append(f"if {code}:")
+                    body += ["    " + a for a in action]
+            if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][4]):
                 body.append("return -1")
             elif not body:
                 body.append("pass")
@@ -136,14 +198,19 @@ class _Builder:
             else:
                 self.lines.append(source)
             return fname
-        values = sorted({v for _, _, g in rules if key in g for v in g[key][1]})
+        values = sorted({v for _, _, g, _, _ in rules if key in g for v in g[key][1]})
 
         buckets = {value: [] for value in values}  # the rules that can fire when the field has the value
         other, full = [], []  # ... a value no rule names; the fact is missing (every rule)
-        for i, r, g in rules:  # one pass, in order; the guard on the key is dropped below it
+        for i, r, g, drop, lost in rules:  # one pass, in order; the guard on the key is dropped below it
             guard = g.get(key)
-            item = (i, r, {k: v for k, v in g.items() if k != key}) if guard else (i, r, g)
-            full.append(item)
+            if guard:  # true in the buckets it is in, unknown in the missing fact's
+                rest = {k: v for k, v in g.items() if k != key}
+                item = (i, r, rest, drop | {id(guard[2])}, lost)
+                full.append((i, r, rest, item[3], lost | {key}))
+            else:
+                item = (i, r, g, drop, lost)
+                full.append(item)
             if guard is None:
                 targets = values
             elif guard[0]:
@@ -172,7 +239,7 @@ class _Builder:
         if len(rules) <= LEAF:
             return None
         counts = {}
-        for _, _, g in rules:
+        for _, _, g, _, _ in rules:
             for key in g:
                 counts[key] = counts.get(key, 0) + 1
         if not counts:
@@ -246,8 +313,12 @@ def build(policy):
     (a CompiledPolicy made with its expression sources); explanation off."""
     from slapolicy.decide.registration import _status_text, compute_deadlines
 
-    ns, bodies = policy.sources
-    b = _Builder(policy, ns, bodies)
+    from slapolicy.decide.tickets import DEFAULTS
+    from slapolicy.language.codegen import fast_generator
+
+    required = _required() | {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
+    gen = fast_generator(policy.checked, policy.timezone, required)
+    b = _Builder(policy, gen)
     b.tables = []
     b.paths = {}
     b.namespace = {}
@@ -255,10 +326,9 @@ def build(policy):
     b.lazy = sum(len(g) for g in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
                                   policy.notices, policy.billing_rates)) > LAZY_ABOVE
     b.ns.update({"_first": _first, "_every": _every})
-    b.required = _required()
-    for path, (fname, body) in bodies.items():  # the definitions, memoised per ticket in s (codegen)
-        if path[0] == "definitions":
-            b.lines.append(f"def {fname}(t, s):\n    return {body}\n")
+    b.required = required
+    for name, fname in gen.def_names.items():  # the definitions, memoised per ticket in s (codegen)
+        b.lines.append(f"def {fname}(t, s):\n    return {gen.body(policy.exprs[('definitions', name, 'expr')])}\n")
     known = policy.assumptions
 
     def relied(ids) -> tuple:
@@ -269,7 +339,7 @@ def build(policy):
         for i, rule in enumerate(rules):
             path = base + (i, "when")
             b.paths[id(rule)] = path
-            items.append((i, rule, _guards(policy.exprs[path]) if rule.fast is not None else {}))
+            items.append((i, rule, _guards(policy.exprs[path]) if rule.fast is not None else {}, frozenset(), frozenset()))
         return b.stage(name, items, first_match, fire)
 
     def reason(r):
@@ -370,9 +440,12 @@ def build(policy):
         f"d['assumptions'] = [{assumption_entries}[a].copy() for a in dict.fromkeys(A)]",
         "return d, A, tier",
     ]
-    b.lines.append("def decide(t):\n" + "".join(f"    {line}\n" for line in main))
+    # a validated ticket has its required fields; one that lacks one is decided by the reference
+    b.lines.append("def decide(t):\n    try:\n" + "".join(f"        {line}\n" for line in main)
+                   + "    except KeyError:\n        return None\n")
     source = "\n".join(b.lines)
     namespace = b.namespace
+    namespace.update(gen.ns)
     namespace.update(b.ns)
     namespace.setdefault("U", UNKNOWN)
     code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")

@@ -11,10 +11,11 @@ tree and a test runs both on the same tickets.
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from slapolicy.language import ast
-from slapolicy.language.builtins import arith, functions
+from slapolicy.language.builtins import add_months, arith, functions
 from slapolicy.language.runtime import UNKNOWN
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -78,24 +79,82 @@ class _Gen:
     """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
     with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
 
-    def __init__(self, checked, tz, track=False):
+    def __init__(self, checked, tz, track=False, required=None):
         self.checked = checked
         self.tz = tz
         self.track = track
+        # the fast path's variant (slapolicy.decide.fastpath): `required` field paths are read by subscript and
+        # never unknown, so their tests need no UNKNOWN checks; date() and `+ <duration literal>` specialised
+        self.required = required
         self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
                    "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
-                   "_NS": _NS, "_memo": _memo}
+                   "_NS": _NS, "_memo": _memo, "_dt": dt.datetime, "_utc": dt.timezone.utc}
         self.counter = itertools.count()
+        self.vars = itertools.count()
         self.expr = None
         self.def_names = {}
+        self.consts = {}
+        self.maybes = {}
 
     def const(self, value) -> str:
-        name = f"_k{next(self.counter)}"
-        self.ns[name] = value
+        try:  # one name for one value (identical expressions give identical source: fastpath compares them)
+            key = (type(value), value) if not callable(value) else ("fn", id(value))
+            name = self.consts.get(key)
+        except TypeError:
+            key = name = None
+        if name is None:
+            name = f"_k{next(self.counter)}"
+            self.ns[name] = value
+            if key is not None:
+                self.consts[key] = name
         return name
 
+    # -- the fast path's variant: which sub-expressions can be UNKNOWN ---------------------------------
+    def maybe(self, node) -> bool:
+        """can `node` evaluate to UNKNOWN? (always True outside the fast path's variant)"""
+        if self.required is None:
+            return True
+        if isinstance(node, ast.Literal):
+            return False
+        if isinstance(node, ast.Path):
+            kind, *rest = self.expr.resolved[id(node)]
+            if kind == "field":
+                return tuple(rest[0]) not in self.required
+            if kind == "def":
+                name = rest[0]
+                if name not in self.maybes:
+                    self.maybes[name] = True  # (a cycle, which the checker refuses anyway)
+                    outer, self.expr = self.expr, self.checked.exprs[("definitions", name, "expr")]
+                    try:
+                        self.maybes[name] = self.maybe(self.expr.tree)
+                    finally:
+                        self.expr = outer
+                return self.maybes[name]
+            return kind != "stage"  # a stage value: the fast path's decide never stores UNKNOWN in s
+        if isinstance(node, ast.Quantifier):
+            return True
+        if isinstance(node, ast.Not):
+            return self.maybe(node.operand)
+        if isinstance(node, ast.BoolOp):
+            return any(self.maybe(o) for o in node.operands)
+        if isinstance(node, (ast.Compare, ast.Arith)):
+            return self.maybe(node.left) or self.maybe(node.right)
+        if isinstance(node, ast.Membership):
+            return self.maybe(node.item) or self.maybe(node.container)
+        if isinstance(node, ast.ListExpr):
+            return any(self.maybe(i) for i in node.items)
+        if isinstance(node, ast.Call):
+            return node.name != "exists" and any(self.maybe(a) for a in node.args)
+        return True
+
+    def body(self, expr, node=None) -> str:
+        """the source of `node` (default: the expression's tree) of the checked expression `expr`"""
+        self.expr = expr
+        self.vars = itertools.count()  # names local to the function the body goes into
+        return self.gen(expr.tree if node is None else node)
+
     def var(self) -> str:
-        return f"_v{next(self.counter)}"
+        return f"_v{next(self.vars)}"
 
     def gen(self, node) -> str:
         return getattr(self, "g_" + type(node).__name__)(node)
@@ -110,6 +169,14 @@ class _Gen:
         if kind == "field":
             parts = rest[0]
             code = "t"
+            if self.required is not None:  # a validated ticket always has its required fields
+                for k, part in enumerate(parts):
+                    last = k == len(parts) - 1
+                    if tuple(parts[:k + 1]) in self.required:
+                        code = f"{code}[{part!r}]"
+                    else:
+                        code = f"{code}.get({part!r}, {'U' if last else '_E'})"
+                return code
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
             return self.tracked(f"{code}.get({parts[-1]!r}, U)", ".".join(parts))
@@ -150,11 +217,28 @@ class _Gen:
         return f"(U if U in ({v} := [{items}]) else {v})"  # `in` tests identity first
 
     def g_Not(self, node):
+        if not self.maybe(node.operand):
+            return f"(not {self.gen(node.operand)})"
         v = self.var()
         return f"(U if ({v} := {self.gen(node.operand)}) is U else not {v})"
 
     def g_BoolOp(self, node):
         stop, other = ("False", "True") if node.op == "and" else ("True", "False")
+        if self.required is not None:  # operands that cannot be unknown are two-valued tests
+            logic = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
+            maybe = [self.maybe(o) for o in node.operands]
+            names = [self.var() if m else None for m in maybe]
+            unknown = [n for n in names if n is not None]
+            code = f"(U if {' or '.join(f'{n} is U' for n in unknown)} else {other})" if unknown else other
+            for name, operand in reversed(list(zip(names, node.operands))):
+                if name is not None:
+                    code = f"({stop} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+                    continue
+                test = self.gen(operand)
+                if not isinstance(operand, logic):
+                    test = f"({test} is {'not False' if stop == 'False' else 'True'})"
+                code = f"({code} if {test} else False)" if stop == "False" else f"(True if {test} else {code})"
+            return code
         names = [self.var() for _ in node.operands]
         code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
         mark = self.var() if self.track else None
@@ -165,6 +249,10 @@ class _Gen:
 
     def g_Compare(self, node):
         a, op = self.var(), _OPS[node.op]
+        if not self.maybe(node):
+            return f"({self.gen(node.left)} {op} {self.gen(node.right)})"
+        if self.required is not None and not self.maybe(node.right):
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         if isinstance(node.right, ast.Literal):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         b = self.var()
@@ -175,12 +263,21 @@ class _Gen:
         op = "not in" if node.negated else "in"
         if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
             values = self.const(frozenset(i.value for i in node.container.items))
+            if not self.maybe(node.item):
+                return f"({self.gen(node.item)} {op} {values})"
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
         b = self.var()
         return f"(U if {self.both(a, self.gen(node.item), b, self.gen(node.container))} else {a} {op} {b})"
 
     def g_Arith(self, node):
-        apply = self.const(arith(self.tz, 1 if node.op == "+" else -1))
+        sign = 1 if node.op == "+" else -1
+        if self.required is not None and isinstance(node.right, ast.Literal) and isinstance(node.right.value, ast.Duration):
+            shift = self.const(_shift(self.tz, sign, node.right.value))  # arith(), the duration known
+            if not self.maybe(node.left):
+                return f"{shift}({self.gen(node.left)})"
+            a = self.var()
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {shift}({a}))"
+        apply = self.const(arith(self.tz, sign))
         a, b = self.var(), self.var()
         return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
 
@@ -196,6 +293,18 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
+        if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
+            v = self.var()
+            tz = self.const(self.tz)
+            utc = getattr(self.tz, "key", None) in ("UTC", "Etc/UTC")
+            local = f"({v}.date() if {v}.tzinfo is _utc else {v}.astimezone({tz}).date())" if utc else \
+                f"{v}.astimezone({tz}).date()"
+            date = f"({local} if isinstance({v}, _dt) else {v})"
+            if not self.maybe(node.args[0]):
+                return f"(({v} := {self.gen(node.args[0])}), {date})[1]"
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {date})"
+        if len(node.args) == 1 and not self.maybe(node.args[0]):
+            return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it
             v = self.var()
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(impl)}({v}))"
@@ -216,6 +325,33 @@ class _Gen:
         if self.track:
             return f"{helper}_t(m, {self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
         return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+
+
+def _shift(tz, sign: int, d):
+    """a + d (sign 1) or a - d (-1) for a known duration d: arith() with its branches on d taken"""
+    if d.months:
+        n = sign * d.months
+        utc = dt.timezone.utc
+
+        def months(a):
+            if isinstance(a, dt.datetime):  # calendar months in the policy's time zone
+                return add_months(a.astimezone(tz), n).astimezone(utc)
+            return add_months(a, n)
+        return months
+    instant, day = dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))
+
+    def seconds(a):
+        return a + (instant if isinstance(a, dt.datetime) else day)
+    return seconds
+
+
+def fast_generator(checked, tz, required):
+    """a generator of the fast path's variant (see _Gen): `body(expr, node)` gives an expression's source,
+    `maybe(node)` whether it can be UNKNOWN, `ns` the constants; definitions are `_def_<i>(t, s)`"""
+    gen = _Gen(checked, tz, required=frozenset(required))
+    for name in (checked.data.get("definitions") or {}):
+        gen.def_names[name] = f"_def_{len(gen.def_names)}"
+    return gen
 
 
 def sources(checked, tz, track: bool = False) -> tuple:

@@ -118,11 +118,34 @@ class _Builder:
             operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
             rest = tuple(o for o in operands if id(o) not in drop)
             if not rest:
-                return "True", False
+                return "True", False, []
             # Kleene `and` of one operand is the operand only for a truth value
             node = rest[0] if len(rest) == 1 and self.logic(expr, rest[0]) else ast.BoolOp(tree.pos, "and", rest)
         code = self.gen.body(expr, node)
-        return code, self.gen.maybe(node)
+        maybe = self.gen.maybe(node)
+        return code, maybe, self.facts(expr, node) if maybe else []
+
+    def facts(self, expr, node):
+        """statements listing in m what an UNKNOWN value of the node lacked, as its tracking twin would (one
+        optional field: its label; an and / or of such tests: those that were unknown); None: not that simple
+        (the twin lists them)"""
+        gen = self.gen
+        one = gen.labels(node)
+        if one is not None and len(one) == 1:
+            return [f"m.append({next(iter(one))!r})"]
+        names = gen.bound.get(id(node)) if isinstance(node, ast.BoolOp) else None
+        if names is not None:
+            out = []
+            for name, operand in zip(names, node.operands):
+                if name is None:
+                    continue
+                one = gen.labels(operand)
+                if one is None or len(one) != 1:
+                    break
+                out.append(f"if {name} is U: m.append({next(iter(one))!r})")
+            else:
+                return out
+        return None
 
     def logic(self, expr, node) -> bool:
         """is the node's value always True / False / UNKNOWN (a test, or a definition that is one)?"""
@@ -141,16 +164,16 @@ class _Builder:
         out, seen = [], set()
         for i, rule, _, drop, lost in rules:
             if rule.fast is None:
-                out.append((i, rule, "True", False, lost))
+                out.append((i, rule, "True", False, [], lost))
                 if first_match and not lost:
                     break
                 continue
-            code, maybe = self.cond(rule, drop)
+            code, maybe, facts = self.cond(rule, drop)
             sig = (lost, code) if lost or first_match else None
             if sig is not None and sig in seen:
                 continue
             seen.add(sig)
-            out.append((i, rule, code, maybe, lost))
+            out.append((i, rule, code, maybe, facts, lost))
             if first_match and code == "True" and not lost:
                 break
         return out
@@ -173,22 +196,37 @@ class _Builder:
             return fname
         if key is None:
             body = []
-            for i, rule, code, maybe, lost in tests:
+            for i, rule, code, maybe, facts, lost in tests:
                 action = [f"return {i}"] if first_match else fire(i)
+                if facts is None:
+                    facts = [f"{self.tracker(rule)}(t, s, m)"]
                 if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
-                    track = f"{self.tracker(rule)}(t, s, m)"
-                    body.append(track if code == "True" else f"if {code} is not False: {track}")
+                    keys = [".".join(k[1]) for k in sorted(lost) if k[0] == "field"]
+                    if len(keys) < len(lost) or (facts and facts[-1].startswith("_tr")):  # the twin lists them all
+                        track = f"{self.tracker(rule)}(t, s, m)"
+                        body.append(track if code == "True" else f"if {code} is not False: {track}")
+                        continue
+                    keys = [f"m.append({k!r})" for k in keys]
+                    if code == "True":
+                        body += keys
+                    elif not maybe:
+                        body.append(f"if {code}:")
+                        body += ["    " + k for k in keys]
+                    else:
+                        body += [f"v = {code}", "if v is not False:"] + ["    " + k for k in keys] + ["    if v is U:"]
+                        body += ["        " + f for f in facts]
                 elif code == "True":
                     body += action
                 elif maybe:
                     body.append(f"v = {code}")
-                    body.append(f"if v is U: {self.tracker(rule)}(t, s, m)")
+                    body.append("if v is U:")
+                    body += ["    " + f for f in facts]
                     body.append("elif v:")
                     body += ["    " + a for a in action]
                 else:
                     body.append(f"if {code}:")
                     body += ["    " + a for a in action]
-            if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][4]):
+            if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][5]):
                 body.append("return -1")
             elif not body:
                 body.append("pass")

@@ -95,6 +95,7 @@ class _Gen:
         self.def_names = {}
         self.consts = {}
         self.maybes = {}
+        self.bound = {}
 
     def const(self, value) -> str:
         try:  # one name for one value (identical expressions give identical source: fastpath compares them)
@@ -147,6 +148,54 @@ class _Gen:
             return node.name != "exists" and any(self.maybe(a) for a in node.args)
         return True
 
+    def labels(self, node):
+        """the missing facts a tracking evaluation of `node` can list (the labels of its optional fields), or
+        None when they are not that simple (a quantifier's variable)"""
+        if isinstance(node, ast.Literal):
+            return frozenset()
+        if isinstance(node, ast.Path):
+            kind, *rest = self.expr.resolved[id(node)]
+            if kind == "field":
+                parts = tuple(rest[0])
+                return frozenset() if parts in self.required else frozenset([".".join(parts)])
+            if kind == "def":
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    return self.labels(self.expr.tree)
+                finally:
+                    self.expr = outer
+            return frozenset() if kind == "stage" else None
+        if isinstance(node, ast.Call) and node.name == "exists":
+            return frozenset()
+        children = {ast.Not: lambda n: (n.operand,), ast.BoolOp: lambda n: n.operands, ast.Compare: lambda n: (n.left, n.right),
+                    ast.Arith: lambda n: (n.left, n.right), ast.Membership: lambda n: (n.item, n.container),
+                    ast.ListExpr: lambda n: n.items, ast.Call: lambda n: n.args}.get(type(node))
+        if children is None:
+            return None
+        out = frozenset()
+        for child in children(node):
+            sub = self.labels(child)
+            if sub is None:
+                return None
+            out |= sub
+        return out
+
+    def simple(self, name) -> bool:
+        """is the definition one test of a field against literals (inlined rather than memoised)?"""
+        expr = self.checked.exprs[("definitions", name, "expr")]
+        node = expr.tree
+        if isinstance(node, ast.Not):
+            node = node.operand
+        if isinstance(node, ast.Compare):
+            item, other = node.left, node.right
+        elif isinstance(node, ast.Membership):
+            item, other = node.item, node.container
+        else:
+            return False
+        literal = isinstance(other, ast.Literal) or (isinstance(other, ast.ListExpr)
+                                                     and all(isinstance(i, ast.Literal) for i in other.items))
+        return literal and isinstance(item, ast.Path) and expr.resolved[id(item)][0] == "field"
+
     def body(self, expr, node=None) -> str:
         """the source of `node` (default: the expression's tree) of the checked expression `expr`"""
         self.expr = expr
@@ -191,6 +240,12 @@ class _Gen:
         if kind == "def":
             if self.track:  # not memoised: each use must list the missing facts again
                 return f"{self.def_names[rest[0]]}(t, s, m)"
+            if self.required is not None and self.simple(rest[0]):  # cheaper than its memo: inline
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    return self.gen(self.expr.tree)
+                finally:
+                    self.expr = outer
             # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
             key, v = repr("#" + rest[0]), self.var()
             return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
@@ -228,6 +283,7 @@ class _Gen:
             logic = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
             maybe = [self.maybe(o) for o in node.operands]
             names = [self.var() if m else None for m in maybe]
+            self.bound[id(node)] = names  # (fastpath reads which operand was unknown)
             unknown = [n for n in names if n is not None]
             code = f"(U if {' or '.join(f'{n} is U' for n in unknown)} else {other})" if unknown else other
             for name, operand in reversed(list(zip(names, node.operands))):
@@ -253,6 +309,8 @@ class _Gen:
             return f"({self.gen(node.left)} {op} {self.gen(node.right)})"
         if self.required is not None and not self.maybe(node.right):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
+        if self.required is not None and not self.maybe(node.left):  # (no side effects: the order is free)
+            return f"(U if ({a} := {self.gen(node.right)}) is U else {self.gen(node.left)} {op} {a})"
         if isinstance(node.right, ast.Literal):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         b = self.var()
@@ -296,13 +354,15 @@ class _Gen:
         if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
             v = self.var()
             tz = self.const(self.tz)
-            utc = getattr(self.tz, "key", None) in ("UTC", "Etc/UTC")
-            local = f"({v}.date() if {v}.tzinfo is _utc else {v}.astimezone({tz}).date())" if utc else \
-                f"{v}.astimezone({tz}).date()"
-            date = f"({local} if isinstance({v}, _dt) else {v})"
+            if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
+                date = (f"({v}.date() if isinstance(({v} := {{}}), _dt) and {v}.tzinfo is _utc else "
+                        f"({v}.astimezone({tz}).date() if isinstance({v}, _dt) else {v}))")
+            else:
+                date = f"({v}.astimezone({tz}).date() if isinstance(({v} := {{}}), _dt) else {v})"
             if not self.maybe(node.args[0]):
-                return f"(({v} := {self.gen(node.args[0])}), {date})[1]"
-            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {date})"
+                return date.format(self.gen(node.args[0]))
+            w = self.var()
+            return f"(U if ({w} := {self.gen(node.args[0])}) is U else {date.format(w)})"
         if len(node.args) == 1 and not self.maybe(node.args[0]):
             return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it

@@ -262,10 +262,14 @@ class _Builder:
         table = {value: self.stage(name, bucket, first_match, fire, depth + 1, in_full)
                  for value, bucket in buckets.items()}
         other = self.stage(name, other, first_match, fire, depth + 1, in_full)
-        # the fact is missing: a required fact never is (validated tickets), so a loop suffices; an optional
-        # one is indexed on the next facts once (a missing fact within it: a loop, so the tree stays small)
-        again = key[0] == "field" and key[1] not in self.required and not in_full
-        full = self.stage(name, full, first_match, fire, depth + 1 if again else MAX_DEPTH, True)
+        # the fact is missing: an optional one is indexed on the next facts once (a missing fact within it: a
+        # loop, so the tree stays small)
+        optional = key[0] == "field" and key[1] not in self.required
+        again = optional and not in_full
+        if optional:
+            full = self.stage(name, full, first_match, fire, depth + 1 if again else MAX_DEPTH, True)
+        else:  # a required fact or a stage value is never missing here (decide's s holds no UNKNOWN)
+            full = other
         self.lines.append("")  # the table is filled after the functions exist
         self.tables.append((fname + "_t", table, other, full))
         get = f"{fname}_t.get({self.access(key)}, {other})"

@@ -248,7 +248,8 @@ class _Gen:
                     self.expr = outer
             # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
             key, v = repr("#" + rest[0]), self.var()
-            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
+            memo = f"s.setdefault({key}, " if self.required is not None else f"_memo(s, {key}, "  # (a C call)
+            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else {memo}{self.def_names[rest[0]]}(t, s)))"
         return f"s[{rest[0]!r}]"
 
     def tracked(self, access: str, label: str) -> str:
@@ -397,7 +398,17 @@ def _shift(tz, sign: int, d):
             if isinstance(a, dt.datetime):  # calendar months in the policy's time zone
                 return add_months(a.astimezone(tz), n).astimezone(utc)
             return add_months(a, n)
-        return months
+
+        years = n // 12
+
+        def whole_years(a):  # add_months(a, 12 k) for a date: the same day, 29 February the 28th
+            if isinstance(a, dt.datetime):
+                return add_months(a.astimezone(tz), n).astimezone(utc)
+            try:
+                return a.replace(year=a.year + years)
+            except ValueError:
+                return a.replace(year=a.year + years, day=28)
+        return whole_years if n % 12 == 0 else months
     instant, day = dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))
 
     def seconds(a):

@@ -87,10 +87,11 @@ class _Builder:
         """the name of the rule's tracking function: a stub that compiles it on its first call and puts it in
         its place (a policy of thousands of rules compiles only the tracking code that runs)"""
         name = f"_tr{next(self.counter)}"
-        stub, namespace = rule.track, self.namespace
+        expr, namespace, track, label = self.policy.exprs[self.paths[id(rule)]], self.namespace, self.track, self.label
 
-        def first(t, s, m):
-            fn = namespace[name] = stub.compiled() if hasattr(stub, "compiled") else stub
+        def first(t, s, m):  # the rule's tracking form (codegen, the fast path's variant), compiled now
+            exec(compile(f"def {name}(t, s, m):\n    return {track.body(expr)}\n", label, "exec"), track.ns)
+            fn = namespace[name] = track.ns[name]
             return fn(t, s, m)
         self.ns[name] = first
         return name
@@ -361,6 +362,11 @@ def build(policy):
     required = _required() | {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
     gen = fast_generator(policy.checked, policy.timezone, required)
     b = _Builder(policy, gen)
+    b.track = fast_generator(policy.checked, policy.timezone, required, track=True)
+    b.track.ns["U"] = UNKNOWN
+    exec(compile("".join(f"def {fname}(t, s, m):\n    return {b.track.body(policy.exprs[('definitions', name, 'expr')])}\n"
+                         for name, fname in b.track.def_names.items()), f"<slapolicy-fast:{policy.id}>", "exec"),
+         b.track.ns)  # the definitions' tracking forms (rules' are compiled on their first call)
     b.tables = []
     b.paths = {}
     b.namespace = {}

@@ -79,13 +79,14 @@ class _Gen:
     """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
     with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
 
-    def __init__(self, checked, tz, track=False, required=None):
+    def __init__(self, checked, tz, track=False, required=None, prefix="_k"):
         self.checked = checked
         self.tz = tz
         self.track = track
         # the fast path's variant (slapolicy.decide.fastpath): `required` field paths are read by subscript and
         # never unknown, so their tests need no UNKNOWN checks; date() and `+ <duration literal>` specialised
         self.required = required
+        self.prefix = prefix
         self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
                    "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
                    "_NS": _NS, "_memo": _memo, "_dt": dt.datetime, "_utc": dt.timezone.utc}
@@ -104,7 +105,7 @@ class _Gen:
         except TypeError:
             key = name = None
         if name is None:
-            name = f"_k{next(self.counter)}"
+            name = f"{self.prefix}{next(self.counter)}"
             self.ns[name] = value
             if key is not None:
                 self.consts[key] = name
@@ -225,7 +226,7 @@ class _Gen:
                         code = f"{code}[{part!r}]"
                     else:
                         code = f"{code}.get({part!r}, {'U' if last else '_E'})"
-                return code
+                return code if tuple(parts) in self.required else self.tracked(code, ".".join(parts))
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
             return self.tracked(f"{code}.get({parts[-1]!r}, U)", ".".join(parts))
@@ -287,15 +288,20 @@ class _Gen:
             self.bound[id(node)] = names  # (fastpath reads which operand was unknown)
             unknown = [n for n in names if n is not None]
             code = f"(U if {' or '.join(f'{n} is U' for n in unknown)} else {other})" if unknown else other
-            for name, operand in reversed(list(zip(names, node.operands))):
+            # tracking: a decided operand drops the facts the operands before it listed (none before the first
+            # that can be unknown)
+            mark = self.var() if self.track and unknown else None
+            first = maybe.index(True) if unknown else len(maybe)
+            for k, (name, operand) in reversed(list(enumerate(zip(names, node.operands)))):
+                decided = f"_cut(m, {mark}, {stop})" if mark and k > first else stop
                 if name is not None:
-                    code = f"({stop} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+                    code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
                     continue
                 test = self.gen(operand)
                 if not isinstance(operand, logic):
                     test = f"({test} is {'not False' if stop == 'False' else 'True'})"
-                code = f"({code} if {test} else False)" if stop == "False" else f"(True if {test} else {code})"
-            return code
+                code = f"({code} if {test} else {decided})" if stop == "False" else f"({decided} if {test} else {code})"
+            return f"({mark} := len(m), {code})[1]" if mark else code
         names = [self.var() for _ in node.operands]
         code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
         mark = self.var() if self.track else None
@@ -416,12 +422,13 @@ def _shift(tz, sign: int, d):
     return seconds
 
 
-def fast_generator(checked, tz, required):
+def fast_generator(checked, tz, required, track=False):
     """a generator of the fast path's variant (see _Gen): `body(expr, node)` gives an expression's source,
-    `maybe(node)` whether it can be UNKNOWN, `ns` the constants; definitions are `_def_<i>(t, s)`"""
-    gen = _Gen(checked, tz, required=frozenset(required))
+    `maybe(node)` whether it can be UNKNOWN, `ns` the constants; definitions are `_def_<i>(t, s)`, or with
+    track (f(t, s, m), listing missing facts) `_dtr_<i>(t, s, m)`"""
+    gen = _Gen(checked, tz, track=track, required=frozenset(required), prefix="_j" if track else "_k")
     for name in (checked.data.get("definitions") or {}):
-        gen.def_names[name] = f"_def_{len(gen.def_names)}"
+        gen.def_names[name] = f"{'_dtr' if track else '_def'}_{len(gen.def_names)}"
     return gen
 
 

@@ -291,11 +291,12 @@ class _Builder:
         return key if count >= 2 else None
 
 
-def _required() -> set:
-    """the field paths a validated ticket always has (required, under required parents)"""
+def _required() -> tuple:
+    """(the field paths a validated ticket always has (required, under required parents), those of them that
+    hold a datetime (format date-time))"""
     from slapolicy.language.schema import schema_json
 
-    out = set()
+    out, instants = set(), set()
     stack = [((), schema_json("ticket"))]
     while stack:
         base, schema = stack.pop()
@@ -305,7 +306,9 @@ def _required() -> set:
             sub = (schema.get("properties") or {}).get(key) or {}
             if sub.get("type") == "object":
                 stack.append((path, sub))
-    return out
+            if sub.get("format") == "date-time":
+                instants.add(path)
+    return out, instants
 
 
 def _first(items, t, s, m):
@@ -359,10 +362,11 @@ def build(policy):
     from slapolicy.decide.tickets import DEFAULTS
     from slapolicy.language.codegen import fast_generator
 
-    required = _required() | {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
-    gen = fast_generator(policy.checked, policy.timezone, required)
+    required, instants = _required()
+    required |= {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
+    gen = fast_generator(policy.checked, policy.timezone, required, instants=instants)
     b = _Builder(policy, gen)
-    b.track = fast_generator(policy.checked, policy.timezone, required, track=True)
+    b.track = fast_generator(policy.checked, policy.timezone, required, track=True, instants=instants)
     b.track.ns["U"] = UNKNOWN
     exec(compile("".join(f"def {fname}(t, s, m):\n    return {b.track.body(policy.exprs[('definitions', name, 'expr')])}\n"
                          for name, fname in b.track.def_names.items()), f"<slapolicy-fast:{policy.id}>", "exec"),
@@ -488,9 +492,10 @@ def build(policy):
         f"d['assumptions'] = [{assumption_entries}[a].copy() for a in dict.fromkeys(A)]",
         "return d, A, tier",
     ]
-    # a validated ticket has its required fields; one that lacks one is decided by the reference
+    # a validated ticket has its required fields (and a datetime in each date-time one); one that does not is
+    # decided by the reference
     b.lines.append("def decide(t):\n    try:\n" + "".join(f"        {line}\n" for line in main)
-                   + "    except KeyError:\n        return None\n")
+                   + "    except (KeyError, AttributeError):\n        return None\n")
     source = "\n".join(b.lines)
     namespace = b.namespace
     namespace.update(gen.ns)

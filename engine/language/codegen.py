@@ -86,6 +86,7 @@ class _Gen:
         # the fast path's variant (slapolicy.decide.fastpath): `required` field paths are read by subscript and
         # never unknown, so their tests need no UNKNOWN checks; date() and `+ <duration literal>` specialised
         self.required = required
+        self.instants = frozenset()  # required fields that hold datetimes in a validated ticket
         self.prefix = prefix
         self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
                    "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
@@ -361,6 +362,13 @@ class _Gen:
         if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
             v = self.var()
             tz = self.const(self.tz)
+            arg = node.args[0]
+            where = self.expr.resolved[id(arg)] if isinstance(arg, ast.Path) else ()
+            if where and where[0] == "field" and tuple(where[1]) in self.instants:  # a validated instant: no type
+                # test (a value of another type raises AttributeError: fastpath's decide leaves it to the reference)
+                if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
+                    return f"({v}.date() if ({v} := {self.gen(arg)}).tzinfo is _utc else {v}.astimezone({tz}).date())"
+                return f"{self.gen(arg)}.astimezone({tz}).date()"
             if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
                 date = (f"({v}.date() if isinstance(({v} := {{}}), _dt) and {v}.tzinfo is _utc else "
                         f"({v}.astimezone({tz}).date() if isinstance({v}, _dt) else {v}))")
@@ -422,11 +430,12 @@ def _shift(tz, sign: int, d):
     return seconds
 
 
-def fast_generator(checked, tz, required, track=False):
+def fast_generator(checked, tz, required, track=False, instants=()):
     """a generator of the fast path's variant (see _Gen): `body(expr, node)` gives an expression's source,
     `maybe(node)` whether it can be UNKNOWN, `ns` the constants; definitions are `_def_<i>(t, s)`, or with
     track (f(t, s, m), listing missing facts) `_dtr_<i>(t, s, m)`"""
     gen = _Gen(checked, tz, track=track, required=frozenset(required), prefix="_j" if track else "_k")
+    gen.instants = frozenset(instants)
     for name in (checked.data.get("definitions") or {}):
         gen.def_names[name] = f"{'_dtr' if track else '_def'}_{len(gen.def_names)}"
     return gen

@@ -26,6 +26,7 @@ from slapolicy.language.runtime import UNKNOWN
 MAX_DEPTH = 3  # nested dispatch on at most this many fields
 INLINE = 40  # a missing fact's list of more rules than this runs as a loop over the rules' functions
 LAZY_ABOVE = 300  # a policy of more rules than this compiles each bucket of its decision tree on first use
+SMALL = 4  # a node of at most this many values dispatches by if / elif (not lazy policies), else by a table
 LEAF = 2  # a bucket of at most this many rules is tested in order, without further dispatch
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -185,6 +186,17 @@ class _Builder:
         conjuncts, missing keys)) in order; first_match: returns the index of the first that fires, or -1; else
         `fire(index)` statements."""
         fname = f"_{name}_{next(self.counter)}"
+        body, leaf = self.body(name, rules, first_match, fire, depth, in_full)
+        source = f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body)
+        if leaf and self.lazy and depth:  # compiled on its first call: a large policy compiles what runs
+            self.ns[fname] = _LazyLeaf(self.namespace, fname, source, self.label)
+        else:
+            self.lines.append(source)
+        return fname
+
+    def body(self, name, rules, first_match: bool, fire, depth, in_full) -> tuple:
+        """(the statements of such a function, is it a leaf): a leaf tests its rules in order; a node dispatches
+        on a fact, by if / elif on a few values (a small policy: no call), else by a table of functions"""
         key = self.pick(rules) if depth < MAX_DEPTH else None
         tests = self.leaf(rules, first_match) if key is None else None
         if key is None and depth and len(tests) > INLINE:  # a missing fact in a large stage: a loop, no copy
@@ -193,8 +205,7 @@ class _Builder:
             items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, *_ in rules)
                                if not self.lazy else tuple((i, r.fast, r.track) for i, r, *_ in rules))
             call = f"_first({items}, t, s, m)" if first_match else f"_every({items}, t, s, m, out)"
-            self.lines.append(f"def {fname}(t, s, m, out):\n    return {call}\n")
-            return fname
+            return [f"return {call}"], False
         if key is None:
             body = []
             for i, rule, code, maybe, facts, lost in tests:
@@ -231,12 +242,7 @@ class _Builder:
                 body.append("return -1")
             elif not body:
                 body.append("pass")
-            source = f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body)
-            if self.lazy and depth:  # compiled on its first call: a large policy compiles what runs
-                self.ns[fname] = _LazyLeaf(self.namespace, fname, source, self.label)
-            else:
-                self.lines.append(source)
-            return fname
+            return body, True
         values = sorted({v for _, _, g, _, _ in rules if key in g for v in g[key][1]})
 
         buckets = {value: [] for value in values}  # the rules that can fire when the field has the value
@@ -260,22 +266,33 @@ class _Builder:
                 buckets[value].append(item)
             if guard is None or not guard[0]:
                 other.append(item)
+        optional = key[0] == "field" and key[1] not in self.required
+        again = optional and not in_full
+        if not self.lazy and len(values) <= SMALL:  # if / elif in this function
+            x = f"_x{depth}"
+            out = [f"{x} = {self.access(key)}"]
+            branches = [(f"{x} == {v!r}", bucket, depth + 1, in_full) for v, bucket in buckets.items()]
+            if optional:
+                branches.append((f"{x} is U", full, depth + 1 if again else MAX_DEPTH, True))
+            for k, (test, bucket, deeper, full_) in enumerate(branches):
+                out.append(f"{'if' if k == 0 else 'elif'} {test}:")
+                out += ["    " + line for line in self.body(name, bucket, first_match, fire, deeper, full_)[0]]
+            out.append("else:" if branches else "if True:")
+            out += ["    " + line for line in self.body(name, other, first_match, fire, depth + 1, in_full)[0]]
+            return out, False
         table = {value: self.stage(name, bucket, first_match, fire, depth + 1, in_full)
                  for value, bucket in buckets.items()}
         other = self.stage(name, other, first_match, fire, depth + 1, in_full)
         # the fact is missing: an optional one is indexed on the next facts once (a missing fact within it: a
         # loop, so the tree stays small)
-        optional = key[0] == "field" and key[1] not in self.required
-        again = optional and not in_full
         if optional:
             full = self.stage(name, full, first_match, fire, depth + 1 if again else MAX_DEPTH, True)
         else:  # a required fact or a stage value is never missing here (decide's s holds no UNKNOWN)
             full = other
         self.lines.append("")  # the table is filled after the functions exist
-        self.tables.append((fname + "_t", table, other, full))
-        get = f"{fname}_t.get({self.access(key)}, {other})"
-        self.lines.append(f"def {fname}(t, s, m, out):\n    return {get}(t, s, m, out)\n")
-        return fname
+        tname = f"_{name}_{next(self.counter)}_t"
+        self.tables.append((tname, table, other, full))
+        return [f"return {tname}.get({self.access(key)}, {other})(t, s, m, out)"], False
 
     def pick(self, rules):
         """the field whose guards exclude the most rule tests (None: test in order)"""

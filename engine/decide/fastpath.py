@@ -132,19 +132,28 @@ class _Builder:
         optional field: its label; an and / or of such tests: those that were unknown); None: not that simple
         (the twin lists them)"""
         gen = self.gen
-        one = gen.labels(node)
-        if one is not None and len(one) == 1:
-            return [f"m.append({next(iter(one))!r})"]
+
+        def listing(node):  # what lists the facts of the node when it is unknown (None: not that simple)
+            one = gen.labels(node)
+            if one is not None and len(one) == 1:
+                return f"m.append({next(iter(one))!r})"
+            where = expr.resolved.get(id(node)) if isinstance(node, ast.Path) else None
+            if where and where[0] == "def":  # the definition's tracking form (it is unknown again)
+                return f"{self.track.def_names[where[1]]}(t, s, m)"
+            return None
+        whole = listing(node)
+        if whole is not None:
+            return [whole]
         names = gen.bound.get(id(node)) if isinstance(node, ast.BoolOp) else None
-        if names is not None:
+        if names is not None:  # an unknown and / or: no operand decided it, so its facts are the unknown ones'
             out = []
             for name, operand in zip(names, node.operands):
                 if name is None:
                     continue
-                one = gen.labels(operand)
-                if one is None or len(one) != 1:
+                one = listing(operand)
+                if one is None:
                     break
-                out.append(f"if {name} is U: m.append({next(iter(one))!r})")
+                out.append(f"if {name} is U: {one}")
             else:
                 return out
         return None
@@ -517,6 +526,7 @@ def build(policy):
     namespace = b.namespace
     namespace.update(gen.ns)
     namespace.update(b.ns)
+    namespace.update({fname: b.track.ns[fname] for fname in b.track.def_names.values()})
     namespace.setdefault("U", UNKNOWN)
     code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
     exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text

@@ -98,6 +98,7 @@ class _Gen:
         self.consts = {}
         self.maybes = {}
         self.bound = {}
+        self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
 
     def const(self, value) -> str:
         try:  # one name for one value (identical expressions give identical source: fastpath compares them)
@@ -250,8 +251,16 @@ class _Gen:
                     self.expr = outer
             # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
             key, v = repr("#" + rest[0]), self.var()
-            memo = f"s.setdefault({key}, " if self.required is not None else f"_memo(s, {key}, "  # (a C call)
-            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else {memo}{self.def_names[rest[0]]}(t, s)))"
+            if self.required is not None:  # the memo by dict.setdefault (a C call), the body inline (no call)
+                self.inlined += 1
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    body = self.gen(self.expr.tree) if self.inlined <= 3 else f"{self.def_names[rest[0]]}(t, s)"
+                finally:
+                    self.expr = outer
+                    self.inlined -= 1
+                return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else s.setdefault({key}, {body}))"
+            return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
         return f"s[{rest[0]!r}]"
 
     def tracked(self, access: str, label: str) -> str:

@@ -5,9 +5,13 @@ values) returning True / False / UNKNOWN, with Kleene logic written out inline. 
 generated from the typed tree only: identifiers are ours or vocabulary names, literals go into
 the function's namespace as constants, never as text. So no policy text is ever evaluated.
 
-The fast path does not record which facts were missing: when a rule's result is UNKNOWN the
-evaluator runs that rule's closure (slapolicy.language.compile) to learn them. Both are built from the same
-tree and a test runs both on the same tickets.
+The plain variant does not record which facts were missing: when a rule's result is UNKNOWN the
+evaluator runs its tracking variant (f(t, s, m)) to learn them. Both are built from the same tree as
+the closures (slapolicy.language.compile) and tests run both on the same tickets.
+
+`fast_generator` is the variant slapolicy.decide.fastpath builds its one function with: it knows the
+fields a validated ticket always has (read by subscript, never UNKNOWN, so their tests are two-valued),
+inlines definitions and date(), and takes a duration literal's branch of `+` / `-` at generation.
 """
 from __future__ import annotations
 
@@ -347,7 +351,16 @@ class _Gen:
     def g_Arith(self, node):
         sign = 1 if node.op == "+" else -1
         if self.required is not None and isinstance(node.right, ast.Literal) and isinstance(node.right.value, ast.Duration):
-            shift = self.const(_shift(self.tz, sign, node.right.value))  # arith(), the duration known
+            d = node.right.value
+            if not d.months:  # a + timedelta, inline (of seconds for an instant, of whole days for a date)
+                a = self.var()
+                instant, day = self.const(dt.timedelta(seconds=sign * d.seconds)), \
+                    self.const(dt.timedelta(days=sign * int(d.seconds // 86400)))
+                shifted = f"{a} + ({instant} if isinstance({a}, _dt) else {day})"
+                if not self.maybe(node.left):
+                    return f"(({a} := {self.gen(node.left)}), {shifted})[1]"
+                return f"(U if ({a} := {self.gen(node.left)}) is U else {shifted})"
+            shift = self.const(_shift(self.tz, sign, d))  # arith(), the duration known
             if not self.maybe(node.left):
                 return f"{shift}({self.gen(node.left)})"
             a = self.var()

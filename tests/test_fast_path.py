@@ -143,3 +143,17 @@ def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, si
     inline = ((value.date() if value.tzinfo is utc else value.astimezone(tz).date()) if zone == "UTC" else
               value.astimezone(tz).date()) if isinstance(value, dt.datetime) else value
     assert inline == as_date(value)
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_the_generated_function_decides_every_valid_ticket_itself(policy_id):
+    """the generated function hands a ticket to the reference (returns None) only when it lacks a required
+    field or a date-time: a KeyError or AttributeError of a defect in the generated code would otherwise
+    send valid tickets to the closures unnoticed (right, but slow)"""
+    from slapolicy.decide.evaluate import fast_decider
+    from slapolicy.decide.tickets import validate_ticket
+
+    policy = load_policy(policy_id)
+    decide = fast_decider(policy.compiled)
+    left = [t["id"] for t in CORPUS[policy_id] if decide(validate_ticket(copy.deepcopy(t))) is None]
+    assert left == []

@@ -113,7 +113,7 @@ class _Translator:
         if isinstance(node, ast.Path):
             return ("Path", self.resolved[id(node)])
         if isinstance(node, ast.Node):
-            return (type(node).__name__,) + tuple(self._shape(getattr(node, f)) for f in node.__dataclass_fields__
+            return (type(node).__name__,) + tuple(self._shape(getattr(node, f)) for f in node._fields
                                                   if f != "pos")
         if isinstance(node, tuple):
             return tuple(self._shape(x) for x in node)

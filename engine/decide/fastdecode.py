@@ -21,6 +21,8 @@ from typing import Literal, Union
 
 import msgspec
 
+from slapolicy.decide.jsonio import MAX_INT_DIGITS, MAX_STRING_CHARS, check_limits
+from slapolicy.language.diagnostics import InputError, TicketError
 from slapolicy.language.types import Type
 
 
@@ -32,11 +34,32 @@ def _date(text):
     return dt.date.fromisoformat(text)
 
 
+_INT_BOUND = 10 ** MAX_INT_DIGITS  # an integer of more digits is beyond the input limit (slapolicy.decide.jsonio)
+
+
+def _int(v):
+    """an integer field without both bounds in the schema: within the input limit, else not vouched for"""
+    if v.__class__ is int and not -_INT_BOUND < v < _INT_BOUND:
+        raise Invalid
+    return v
+
+
+def _limited(depth):
+    """the input limits (depth from `depth`, string and key length) of a part decoded as raw JSON"""
+    def check(value):
+        try:
+            check_limits(value, depth=depth)
+        except (InputError, TicketError):
+            raise Invalid from None
+        return value
+    return check
+
+
 class _Gen:
     def __init__(self, parse_timestamp, fallback_checker):
         self.counter = itertools.count()
         self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "Raw": msgspec.Raw,
-                   "_json": msgspec.json.decode}
+                   "_json": msgspec.json.decode, "_int": _int}
         self.lines = []
         self.parse_timestamp = parse_timestamp
         self.fallback_checker = fallback_checker
@@ -44,8 +67,10 @@ class _Gen:
     def name(self, prefix):
         return f"_{prefix}{next(self.counter)}"
 
-    def type_of(self, typ: Type, schema: dict):
-        """(msgspec type, conversion expression template with {v}); raises Invalid if unsupported"""
+    def type_of(self, typ: Type, schema: dict, depth: int = 0):
+        """(msgspec type, conversion expression template with {v}); raises Invalid if unsupported. The input
+        limits are part of the types (strings at most MAX_STRING_CHARS; integers of at most MAX_INT_DIGITS
+        digits; non-finite floats msgspec refuses), so a decoded ticket needs no walk; `depth`: of the value."""
         if "enum" in schema:
             values = tuple(schema["enum"])
             if not values or not all(type(v) is str for v in values):
@@ -54,10 +79,10 @@ class _Gen:
         kind = schema.get("type")
         if kind == "object":
             if schema.get("additionalProperties") is not False or "allOf" in schema or "if" in schema:
-                return self.raw(typ, schema)
-            return self.struct(typ, schema)
+                return self.raw(typ, schema, depth)
+            return self.struct(typ, schema, depth)
         if kind == "array":
-            item_type, conv = self.type_of(typ.item, schema.get("items") or {})
+            item_type, conv = self.type_of(typ.item, schema.get("items") or {}, depth + 1)
             if conv == "{v}":
                 return list[item_type], "{v}"
             fn = self.name("list")
@@ -71,11 +96,12 @@ class _Gen:
                 meta["ge"] = schema["minimum"]
             if "maximum" in schema:
                 meta["le"] = schema["maximum"]
-            return _annotated(int, meta), "{v}"
+            bounded = "minimum" in schema and "maximum" in schema and max(map(abs, meta.values())) < _INT_BOUND
+            return _annotated(int, meta), "{v}" if bounded else "_int({v})"
         if kind == "number":
-            return Union[int, float], "{v}"
+            return Union[int, float], "_int({v})"
         if kind == "string":
-            meta = {}
+            meta = {"max_length": min(schema.get("maxLength", MAX_STRING_CHARS), MAX_STRING_CHARS)}
             if schema.get("minLength"):
                 meta["min_length"] = schema["minLength"]
             if "pattern" in schema:
@@ -89,21 +115,22 @@ class _Gen:
             return _annotated(str, meta), conv
         raise Invalid
 
-    def raw(self, typ, schema):
-        """a part decoded as raw JSON and checked by the closure validator (slapolicy.decide.tickets)"""
+    def raw(self, typ, schema, depth):
+        """a part decoded as raw JSON and checked by the closure validator (slapolicy.decide.tickets) and the
+        input limits (the depth counted from the ticket)"""
         check = self.fallback_checker(typ, schema)
         if check is None:
             raise Invalid
-        name = self.name("raw")
-        self.ns[name] = check
-        return msgspec.Raw, f"{name}(_json({{v}}))"
+        name, limited = self.name("raw"), self.name("limited")
+        self.ns[name], self.ns[limited] = check, _limited(depth)
+        return msgspec.Raw, f"{name}({limited}(_json({{v}})))"
 
-    def struct(self, typ, schema):
+    def struct(self, typ, schema, depth):
         props = schema.get("properties") or {}
         required = set(schema.get("required") or ())
         fields, rename, convs = [], {}, []
         for i, (key, sub) in enumerate(props.items()):
-            ftype, conv = self.type_of(typ.field(key) if typ is not None else None, sub)
+            ftype, conv = self.type_of(typ.field(key) if typ is not None else None, sub, depth + 1)
             attr = f"f{i}"
             rename[attr] = key
             if key in required:

@@ -94,10 +94,11 @@ def check_text_of(value):
     check_limits(value, text_checked=False)
 
 
-def check_limits(value, text_checked: bool = True):
+def check_limits(value, text_checked: bool = True, depth: int = 0):
     """Walk a decoded value (without recursion): InputError beyond the depth or string limits, TicketError
-    naming the path of a string that is not valid Unicode (checked unless `text_checked`)."""
-    stack = [(value, 0, ())]
+    naming the path of a string that is not valid Unicode (checked unless `text_checked`). `depth`: the
+    value's own depth in the document it is part of."""
+    stack = [(value, depth, ())]
     while stack:
         v, depth, path = stack.pop()
         if isinstance(v, str):

@@ -217,7 +217,7 @@ def parse_ticket(data, vocabulary=None):
     is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error;
     InputError beyond an input limit) and validated by the JSON Schema (TicketError naming every problem).
     The same verdicts either way. An extended `vocabulary` (a policy's) always takes the second way."""
-    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, check_limits, loads
+    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, loads
 
     decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
     if decode is not None and len(data) <= MAX_DOCUMENT_CHARS:
@@ -227,8 +227,7 @@ def parse_ticket(data, vocabulary=None):
             ticket = decode(data)
         except Invalid:
             ticket = None
-        if ticket is not None:
-            check_limits(ticket)  # the input discipline of every reader holds on this path too
+        if ticket is not None:  # within the input limits: they are part of the decoder's types
             return _finish(ticket)
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data).decode("utf-8", "replace")

@@ -5,7 +5,9 @@ objects forbid unknown fields; enums are Literal types; minLength, pattern, mini
 msgspec constraints; optional fields default to UNSET) and a generated converter to the normalised
 ticket (plain dicts, timestamps as aware UTC datetimes, dates as `date`, missing fields absent). A part
 of the schema that msgspec cannot express (an object open to other keys, a conditional `allOf`) is
-decoded as raw JSON and checked by the closure validator of slapolicy.decide.tickets.
+decoded as plain JSON values and checked by the closure validator of slapolicy.decide.tickets. The decoded
+Struct becomes dicts in one C call (msgspec.to_builtins), then only the values that change (timestamps, dates)
+are converted in place.
 
 The JSON Schema stays the reference: this path only ever answers "valid, and here is the ticket" or
 "not sure" (`Invalid`); the caller then parses the JSON again and validates it with jsonschema, whose
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import msgspec
 
@@ -58,8 +60,8 @@ def _limited(depth):
 class _Gen:
     def __init__(self, parse_timestamp, fallback_checker):
         self.counter = itertools.count()
-        self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "Raw": msgspec.Raw,
-                   "_json": msgspec.json.decode, "_int": _int}
+        self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "_int": _int,
+                   "_plain": msgspec.to_builtins}
         self.lines = []
         self.parse_timestamp = parse_timestamp
         self.fallback_checker = fallback_checker
@@ -116,16 +118,19 @@ class _Gen:
         raise Invalid
 
     def raw(self, typ, schema, depth):
-        """a part decoded as raw JSON and checked by the closure validator (slapolicy.decide.tickets) and the
-        input limits (the depth counted from the ticket)"""
+        """a part decoded as plain JSON values and checked by the closure validator (slapolicy.decide.tickets)
+        and the input limits (the depth counted from the ticket)"""
         check = self.fallback_checker(typ, schema)
         if check is None:
             raise Invalid
         name, limited = self.name("raw"), self.name("limited")
         self.ns[name], self.ns[limited] = check, _limited(depth)
-        return msgspec.Raw, f"{name}({limited}(_json({{v}})))"
+        return Any, f"{name}({limited}({{v}}))"
 
     def struct(self, typ, schema, depth):
+        """a Struct type, and the conversion of its plain form (msgspec.to_builtins: a dict with the JSON keys,
+        unset fields absent) in place: only the fields whose values change (timestamps, dates, what the
+        closure validator checks), "{v}" when none does"""
         props = schema.get("properties") or {}
         required = set(schema.get("required") or ())
         fields, rename, convs = [], {}, []
@@ -137,21 +142,23 @@ class _Gen:
                 fields.append((attr, ftype))
             else:
                 fields.append((attr, Union[ftype, msgspec.UnsetType], msgspec.UNSET))
-            convs.append((attr, key, conv, key in required))
+            if conv != "{v}":
+                convs.append((key, conv, key in required))
         for key in required - set(props):  # required but not described: cannot be typed
             raise Invalid
         struct = msgspec.defstruct(self.name("S"), fields, rename=rename, forbid_unknown_fields=True, kw_only=True)
+        if not convs:
+            return struct, "{v}"
         fn = self.name("conv")
-        body = ["d = {}"]
-        for attr, key, conv, req in convs:
-            value = conv.format(v=f"o.{attr}")
+        body = []
+        for key, conv, req in convs:
             if req:
-                body.append(f"d[{key!r}] = {value}")
+                body.append(f"d[{key!r}] = {conv.format(v=f'd[{key!r}]')}")
             else:
-                body.append(f"v = o.{attr}")
+                body.append(f"v = d.get({key!r}, UNSET)")
                 body.append(f"if v is not UNSET: d[{key!r}] = {conv.format(v='v')}")
         body.append("return d")
-        self.lines.append(f"def {fn}(o):\n" + "".join(f"    {b}\n" for b in body))
+        self.lines.append(f"def {fn}(d):\n" + "".join(f"    {b}\n" for b in body))
         return struct, fn + "({v})"
 
 
@@ -172,10 +179,10 @@ def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, r
         top, conv = gen.type_of(vocabulary, schema)
     except Invalid:
         return None
-    if conv == "{v}" or top is msgspec.Raw:
+    if not (isinstance(top, type) and issubclass(top, msgspec.Struct)):
         return None
     namespace = dict(gen.ns)
-    source = "\n".join(gen.lines) + f"\ndef convert(o):\n    return {conv.format(v='o')}\n"
+    source = "\n".join(gen.lines) + f"\ndef convert(o):\n    return {conv.format(v='_plain(o)')}\n"
     exec(compile(source, "<slapolicy-ticket-decoder>", "exec"), namespace)  # generated from the schema only
     convert = namespace["convert"]
     decode = msgspec.json.Decoder(top).decode

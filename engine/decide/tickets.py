@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+from slapolicy.decide import jsonio
 from slapolicy.language.diagnostics import TicketError
 from slapolicy.language.schema import describe_error, did_you_mean, schema_json, validator
 from slapolicy.language.types import BOOL, DATE, INT, NUMBER, STRING, TIMESTAMP, Type, vocabulary  # noqa: F401
@@ -212,26 +213,33 @@ def _fast_decoder():
     return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid)
 
 
+@lru_cache(maxsize=None)
+def _one_step():
+    """(the one-step decoder, the exception it raises when it cannot vouch for a ticket), or (None, None)"""
+    decode = _fast_decoder()
+    if decode is None:
+        return None, None
+    from slapolicy.decide.fastdecode import Invalid
+
+    return decode, Invalid
+
+
 def parse_ticket(data, vocabulary=None):
     """One ticket's JSON (bytes or text) -> the normalised ticket: decoded and validated in one step when it
     is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error;
     InputError beyond an input limit) and validated by the JSON Schema (TicketError naming every problem).
     The same verdicts either way. An extended `vocabulary` (a policy's) always takes the second way."""
-    from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, loads
-
-    decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
-    if decode is not None and len(data) <= MAX_DOCUMENT_CHARS:
-        from slapolicy.decide.fastdecode import Invalid
-
+    decode, invalid = _one_step() if vocabulary is None or not vocabulary.key else (None, None)
+    if decode is not None and len(data) <= jsonio.MAX_DOCUMENT_CHARS:  # (no import here: one costs ~0.6 us a call)
         try:
             ticket = decode(data)
-        except Invalid:
+        except invalid:
             ticket = None
         if ticket is not None:  # within the input limits: they are part of the decoder's types
             return _finish(ticket)
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data).decode("utf-8", "replace")
-    return validate_ticket(loads(data), vocabulary)
+    return validate_ticket(jsonio.loads(data), vocabulary)
 
 
 def _validate_slow(obj) -> dict:

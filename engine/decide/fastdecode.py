@@ -1,8 +1,8 @@
 """Ticket decoding and validation in one step: msgspec structs generated from the ticket JSON Schema.
 
 `decoder(schema)` builds, from the (possibly extended) JSON Schema, msgspec Struct types (closed
-objects forbid unknown fields; enums are Literal types; minLength, pattern, minimum and maximum are
-msgspec constraints; optional fields default to UNSET) and a generated converter to the normalised
+objects forbid unknown fields; enums are Literal types; minLength, minimum and maximum are msgspec
+constraints, a pattern is searched by the converter; optional fields default to UNSET) and a generated converter to the normalised
 ticket (plain dicts, timestamps as aware UTC datetimes, dates as `date`, missing fields absent). A part
 of the schema that msgspec cannot express (an object open to other keys, a conditional `allOf`) is
 decoded as plain JSON values and checked by the closure validator of slapolicy.decide.tickets. The decoded
@@ -61,7 +61,7 @@ class _Gen:
     def __init__(self, parse_timestamp, fallback_checker):
         self.counter = itertools.count()
         self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "_int": _int,
-                   "_plain": msgspec.to_builtins}
+                   "_plain": msgspec.to_builtins, "Invalid": Invalid}
         self.lines = []
         self.parse_timestamp = parse_timestamp
         self.fallback_checker = fallback_checker
@@ -106,16 +106,40 @@ class _Gen:
             meta = {"max_length": min(schema.get("maxLength", MAX_STRING_CHARS), MAX_STRING_CHARS)}
             if schema.get("minLength"):
                 meta["min_length"] = schema["minLength"]
-            if "pattern" in schema:
-                meta["pattern"] = schema["pattern"]
             fmt = schema.get("format")
             conv = {"date-time": "_ts({v})", "date": "_date({v})"}.get(fmt, "{v}")
             if fmt not in (None, "date-time", "date"):
                 raise Invalid
             if typ is not None and typ.kind in ("timestamp", "date") and conv == "{v}":
                 raise Invalid
+            if "pattern" in schema:
+                conv = self.pattern(schema["pattern"], conv, remember=fmt != "date-time")
             return _annotated(str, meta), conv
         raise Invalid
+
+    def pattern(self, pattern, conv, remember):
+        """a string's pattern checked by Python's `re` as msgspec's `pattern` constraint and jsonschema do
+        (search), called directly (msgspec looks the method up on each call), then `conv`; `remember`: the
+        values accepted (and converted) are kept, up to 4,096 a field (editions, formats, dates repeat)"""
+        import re
+
+        name = self.name("pattern")
+        self.ns[name + "_search"] = re.compile(pattern).search
+        value = conv.format(v="v")
+        if remember:
+            self.ns[name + "_seen"] = {}
+            self.lines.append(f"def {name}(v):\n"
+                              f"    seen = {name}_seen.get(v, UNSET)\n"
+                              f"    if seen is not UNSET:\n        return seen\n"
+                              f"    if {name}_search(v) is None:\n        raise Invalid\n"
+                              f"    seen = {value}\n"
+                              f"    if len({name}_seen) < 4096:\n        {name}_seen[v] = seen\n"
+                              f"    return seen\n")
+        else:
+            self.lines.append(f"def {name}(v):\n"
+                              f"    if {name}_search(v) is None:\n        raise Invalid\n"
+                              f"    return {value}\n")
+        return name + "({v})"
 
     def raw(self, typ, schema, depth):
         """a part decoded as plain JSON values and checked by the closure validator (slapolicy.decide.tickets)
@@ -186,7 +210,7 @@ def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, r
     exec(compile(source, "<slapolicy-ticket-decoder>", "exec"), namespace)  # generated from the schema only
     convert = namespace["convert"]
     decode = msgspec.json.Decoder(top).decode
-    errors = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError, refusal)
+    errors = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError, refusal, Invalid)
 
     def decode_ticket(data):
         try:

@@ -57,9 +57,10 @@ def main():
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text.replace("id: bitrix-inc\n", "id: bitrix-inc\n", 1))
             os.environ["SLAPOLICY_NO_CACHE"] = "1"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             policy = load_policy(path)
             load = time.perf_counter() - t0
+            load_cpu = time.process_time() - c0  # (wall time on a shared machine counts others' work too)
             compiled = policy.compiled
             if tickets is None:
                 tickets = [validate_ticket(t) for t in generate(policy, args.n, 3)]
@@ -79,7 +80,7 @@ def main():
     for count, load, off, on in rows:
         print(f"| {count:,} | {load:.2f} | {off:.1f} | {on:.1f} |")
     print(f"decision time {rows[-1][0]:,} / {rows[0][0]:,} rules: {rows[-1][2] / rows[0][2]:.2f}x (target <= 2x); "
-          f"load of {rows[-1][0]:,} rules: {rows[-1][1]:.2f} s (target < 2 s)")
+          f"load of {rows[-1][0]:,} rules: {rows[-1][1]:.2f} s (target < 2 s; {load_cpu:.2f} s of CPU)")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 entry is ignored and rewritten, SLAPOLICY_NO_CACHE turns it off, a directory others can write is not used."""
 import json
 import os
+from pathlib import Path
 
 import pytest
 import slapolicy.api as api
 from slapolicy.language import cache
 from slapolicy.tools.corpus import generate
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @pytest.fixture
@@ -29,16 +32,63 @@ def test_a_warm_load_decides_as_a_cold_one(cache_dir, policy_id, monkeypatch):
     entries = list(cache_dir.glob("*.json"))
     assert entries and all(oct(e.stat().st_mode & 0o777) in ("0o600", "0o644") for e in entries)
     checks = []
+    tickets = generate(cold, 200, 7)
     with monkeypatch.context() as m:
         m.setattr("slapolicy.language.check.check_policy", lambda *a, **k: checks.append(a) or 1 / 0)
+        m.setattr("slapolicy.language.load.load_yaml", lambda *a, **k: checks.append(a) or 1 / 0)
         warm = _load(policy_id)
         assert warm.evaluate(generate(cold, 1, 3)[0], explain=False)  # nor to decide without explanation
-    assert not checks  # no YAML, schema or checker on a warm load
-    # (an explained decision checks the text once more for the positions why_not cites: language.cache)
-    for t in generate(cold, 200, 7):
-        for explain in (True, False):
-            assert warm.evaluate(t, explain=explain) == cold.evaluate(t, explain=explain)
-        assert warm.evaluate(t, as_of="2026-12-31T00:00:00Z") == cold.evaluate(t, as_of="2026-12-31T00:00:00Z")
+        # the explanation's why_not spans come from the entry too: no second check for positions
+        for t in tickets:
+            for explain in (True, False):
+                assert warm.evaluate(t, explain=explain) == cold.evaluate(t, explain=explain)
+            assert warm.evaluate(t, as_of="2026-12-31T00:00:00Z") == cold.evaluate(t, as_of="2026-12-31T00:00:00Z")
+        for t in tickets[:5]:
+            assert warm.evaluate(t, unknown_facts=True) == cold.evaluate(t, unknown_facts=True)
+    assert not checks  # no YAML, schema or checker on a warm load, nor for an explained decision
+    assert any(leaf.get("span") for t in tickets for leaf in _why_not_leaves(warm.evaluate(t)))
+
+
+def _why_not_leaves(decision):
+    """every dict of the decision's why_not that has a span"""
+    stack, out = [decision.get("why_not")], []
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if "span" in v:
+                out.append(v)
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+_WARM_START = """
+import json, sys
+from slapolicy.api import load_policy
+policy = load_policy(sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as f:
+    ticket = json.load(f)
+assert policy.evaluate(ticket, explain=True)["why_not"] is not None
+policy.evaluate(ticket, explain=False)
+print(" ".join(m for m in ("yaml", "lark", "jsonschema", "slapolicy.language.check", "slapolicy.language.parse") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("policy_id", ["bitrix-inc", "advantshop"])
+def test_a_warm_start_imports_no_parser(cache_dir, policy_id):
+    """A start from a warm cache, explained decision included, loads neither PyYAML, lark nor the checker."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SLAPOLICY_CACHE_DIR": str(cache_dir)}
+    sample = str(SAMPLES / f"{policy_id}.json")  # a valid ticket (an invalid one brings jsonschema for its messages)
+    cold = subprocess.run([sys.executable, "-c", _WARM_START, policy_id, sample], env=env, capture_output=True,
+                          text=True, check=True)
+    assert "yaml" in cold.stdout.split()  # the first start checks the policy and fills the cache
+    warm = subprocess.run([sys.executable, "-c", _WARM_START, policy_id, sample], env=env, capture_output=True,
+                          text=True, check=True)
+    assert warm.stdout.split() == [], warm.stdout
 
 
 def test_a_corrupted_entry_is_ignored_and_rebuilt(cache_dir):
@@ -68,3 +118,42 @@ def test_no_cache_and_unsafe_directories(cache_dir, monkeypatch, tmp_path):
 def test_an_edit_misses(cache_dir, tmp_path):
     text = (api.default_policies_dir() / "bitrix-inc.yaml").read_text("utf-8")
     assert cache.key(text, "a.yaml") != cache.key(text + "\n", "a.yaml") != cache.key(text, "b.yaml")
+
+
+_STYLED = {  # expressions written in every YAML style a why_not span is mapped through (language.load.expr_span)
+    "unofficial-channel": '    when: |\n      channel not in ["portal", "chat"]\n        and sender_authorized != true\n',
+    "unauthorised": '    when: >\n      sender_authorized == false\n      or customer.segment == "partner"\n',
+    "not-covered": '    when: "topic in [\\"installation_work\\",\n      \\"migration\\"]"\n',
+    "outdated": "    when: 'product_version_current ==\n      false'\n",
+}
+
+
+def test_why_not_spans_from_the_cache_in_every_yaml_style(cache_dir):
+    """literal and folded blocks, quoted scalars over two lines: the cached entry keeps the scalar's span and
+    style, so an explained decision cites the same file positions as after a check"""
+    import re
+
+    from conftest import BASE_TICKET, FIXTURES
+
+    text = (FIXTURES / "mini.yaml").read_text("utf-8")
+    for rule, when in _STYLED.items():
+        text, n = re.subn(rf"(  - id: {rule}\n)    when: [^\n]*\n", lambda m: m.group(1) + when, text)
+        assert n == 1, rule
+    api._compile_text(text, "styled.yaml", cached=True)  # checks and fills the cache
+    assert list(cache_dir.glob("*.json"))
+    checked = api._compile_text(text, "styled.yaml")
+    warm = api._compile_text(text, "styled.yaml", cached=True)
+    assert getattr(warm.checked, "cached", False) and not getattr(checked.checked, "cached", False)
+    tickets = [dict(BASE_TICKET, channel=c, sender_authorized=a, topic=t, product_version_current=v)
+               for c in ("email", "portal") for a in (True, False) for t in ("migration", "server_tuning")
+               for v in (True, False)]
+    from slapolicy.decide.evaluate import evaluate
+    from slapolicy.decide.tickets import validate_ticket
+
+    lines = set()
+    for t in tickets:
+        ticket = validate_ticket(t)
+        assert evaluate(warm, ticket) == evaluate(checked, ticket)
+        lines.update(leaf["span"]["line"] for leaf in _why_not_leaves(evaluate(warm, ticket)))
+    block_lines = {i for i, line in enumerate(text.splitlines(), 1) if line.startswith(("      ", "        and"))}
+    assert lines & block_lines  # spans inside the blocks, not only at their first line

@@ -1,4 +1,4 @@
-"""Operations: watch (the live monitor), import (helpdesk adapters), report (SLA attainment)."""
+"""Operations: watch (the live monitor), import (helpdesk adapters), report (SLA attainment), serve (HTTP)."""
 from __future__ import annotations
 
 import sys
@@ -129,3 +129,71 @@ def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
     else:
         sys.stdout.write(text)
     sys.exit(BAD_INPUT if result.invalid else 0)
+
+
+# -- service (issue 6): engine/service/app.py ------------------------------------------------------
+
+@click.command()
+@policies_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on.")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=1 << 20, show_default=True,
+              help="Larger request bodies get 413.")
+@click.option("--decision-log", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Append one JSON line per decision (request id, policy hash, ticket, decision).")
+@click.option("--reload-interval", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds between checks of the policy files for changes (0: no hot reload).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True)
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Start of the workbench's share links, e.g. https://sla.example.com (default: the bind address).")
+@click.option("--timeout-keep-alive", type=click.FloatRange(0.1), default=5.0, show_default=True,
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's headers (slow clients are closed).")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds a client has to send a request's body (else 408).")
+@click.option("--limit-concurrency", type=click.IntRange(1), default=1000, show_default=True,
+              help="Connections beyond this many are answered 503.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="The live monitor's store (sqlite:///file.db, postgresql://...): enables POST /v1/events, "
+                   "GET /v1/tickets/ID/clocks, GET /v1/at-risk (docs/monitor.md).")
+@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
+              help="With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
+@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@click.option("--reports-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="The workbench's Reports page may read tickets files (*.jsonl) under this directory.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Server processes on the one port (uvicorn workers); each loads the policies.")
+def serve(policies, host, port, max_body_bytes, decision_log, reload_interval, log_level, access_log, base_url,
+          timeout_keep_alive, header_timeout, body_timeout, limit_concurrency, store_url, sinks, webhook_secret,
+          reports_dir, workers):
+    """Serve the evaluator over HTTP (POST /v1/policies/ID/evaluate; /openapi.json describes it all)."""
+    from pathlib import Path
+
+    try:
+        from slapolicy.service.app import serve as run
+    except ImportError as exc:
+        click.echo(f"slapolicy: the HTTP service needs its extra: pip install 'slapolicy[server]' ({exc})", err=True)
+        sys.exit(BAD_INPUT)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        click.echo(f"slapolicy: --base-url: {base_url!r} is not an http:// or https:// URL", err=True)
+        sys.exit(BAD_INPUT)
+    if policies is not None and not Path(policies).is_dir():
+        click.echo(f"slapolicy: --policies: '{policies}' is not a directory", err=True)
+        sys.exit(BAD_INPUT)
+    try:
+        run(policies, host, port, max_body_bytes=max_body_bytes, decision_log=decision_log,
+            reload_interval=reload_interval, log_level=log_level, access_log=access_log, base_url=base_url,
+            timeout_keep_alive=timeout_keep_alive, header_timeout=header_timeout, body_timeout=body_timeout,
+            limit_concurrency=limit_concurrency,
+            monitor_store=store_url, monitor_sinks=sinks, webhook_secret=webhook_secret, reports_dir=reports_dir,
+            workers=workers)
+    except OSError as exc:  # the decision log cannot be opened
+        click.echo(f"slapolicy: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    except ValueError as exc:  # --store / --sink (StoreError is one)
+        click.echo(f"slapolicy: --store/--sink: {exc}", err=True)
+        sys.exit(BAD_INPUT)

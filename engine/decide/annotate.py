@@ -7,9 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from slapolicy.calendar.breakdown import breakdown
-from slapolicy.decide.unknown import unknown_facts
-from slapolicy.decide.whynot import (Analysis, field_type, show, trees, walk_through_definitions, why_not,
-                                     with_positions)
+from slapolicy.decide.whynot import Analysis, field_type, show, trees, walk_through_definitions, why_not
 from slapolicy.language import ast
 
 EXPLANATION_KEYS = ("explanation", "why_not", "unknown_facts")  # and deadlines.<name>.breakdown
@@ -28,7 +26,6 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
     `slapolicy explain`, `evaluate --unknown-facts`, HTTP `?unknown_facts=true`)."""
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
-    with_positions(policy)  # read from the compile cache: positions are needed here
     local_facts(policy, ticket, run.explanation, run.env.stage)
     if tier is not None:
         created = ticket["created_at"]
@@ -37,7 +34,9 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
             if entry and d.kind != "none" and d.target is not None and (entry.get("due") or entry.get("not_before")):
                 entry["breakdown"] = breakdown(d.calendar, d.target, created, d.calendar.add(created, d.target))
     decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
-    if with_unknown:
+    if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)
+        from slapolicy.decide.unknown import unknown_facts
+
         decision["unknown_facts"] = unknown_facts(policy, ticket, {**decision, "explanation": run.explanation},
                                                  run.env.stage)
 

@@ -99,7 +99,7 @@ class _Trees:
         key = (expr.path, id(node))
         got = self._spans.get(key)
         if got is None:
-            from slapolicy.language.check import expr_span
+            from slapolicy.language.files import expr_span  # (not language.check: it brings the parser)
 
             s = expr_span(self.checked.loaded, expr.path, node.pos)
             got = self._spans[key] = {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line,
@@ -174,18 +174,9 @@ def walk_through_definitions(t: "_Trees", path):
             yield expr, n
 
 
-def with_positions(policy) -> None:
-    """A policy read from the compile cache keeps trees, not positions: check its text once more (once)."""
-    if getattr(policy.checked, "cached", False):
-        from slapolicy.language.cache import full_checked
-
-        object.__setattr__(policy, "checked", full_checked(policy.checked))
-
-
 def trees(policy) -> _Trees:
     got = policy.__dict__.get("_whynot_trees")
-    if got is None:
-        with_positions(policy)
+    if got is None:  # (one read from the compile cache has the positions too: slapolicy.language.cache)
         got = policy.__dict__["_whynot_trees"] = _Trees(policy)
     return got
 

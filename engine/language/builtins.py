@@ -11,6 +11,8 @@ from slapolicy.language.ast import Duration
 def add_months(value, months: int):
     year, month0 = divmod(value.month - 1 + months, 12)
     year += value.year
+    if value.day <= 28:  # every month has the day
+        return value.replace(year=year, month=month0 + 1)
     day = min(value.day, _cal.monthrange(year, month0 + 1)[1])
     return value.replace(year=year, month=month0 + 1, day=day)
 

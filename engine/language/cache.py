@@ -2,7 +2,9 @@
 the policy schema (jsonschema), the expression parser (lark) and the checker.
 
 An entry holds the policy data (as loaded) and every checked expression tree with its name resolution
-(`resolved`, `defs_used`), in JSON: nothing is unpickled, nothing is executed when it is read. The
+(`resolved`, `defs_used`) and the position of its text in the file (the span and style of the YAML scalar,
+which is all an explanation's `why_not` spans are mapped from: an explained decision needs no second
+check), in JSON: nothing is unpickled, nothing is executed when it is read. The
 closures and the generated code are rebuilt from those trees (slapolicy.language.compile), exactly as
 after a check. The key is the SHA-256 of the slapolicy version, the file name and the text, so an edit
 or an upgrade misses. A corrupted or foreign entry is ignored (and rewritten).
@@ -14,15 +16,13 @@ turns it off.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import stat
-import tempfile
 
 from slapolicy.language import ast
 
-FORMAT = 1
+FORMAT = 2  # 2: each expression's scalar span and style
 _NODES = {cls.__name__: cls for cls in (ast.Literal, ast.Path, ast.ListExpr, ast.Not, ast.BoolOp, ast.Compare,
                                         ast.Membership, ast.Arith, ast.Call, ast.Quantifier)}
 
@@ -73,11 +73,10 @@ def directory() -> str | None:
 
 
 def key(text: str, file: str) -> str:
-    h = hashlib.sha256()
-    for part in (f"slapolicy {_version()} cache {FORMAT}", file, text):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    from slapolicy.language.digest import sha256_hex
+
+    return sha256_hex(b"".join(part.encode("utf-8", "surrogatepass") + b"\0"
+                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text)))
 
 
 # -- trees as JSON -----------------------------------------------------------------------------
@@ -165,6 +164,14 @@ def load_tree(data, resolved: dict):
     return dec(data)
 
 
+def _at(info):
+    """a scalar's ScalarInfo as JSON: [line, col, end_line, end_col, style] (the file is the entry's)"""
+    if info is None:
+        return None
+    s = info.span
+    return [s.line, s.col, s.end_line, s.end_col, info.style]
+
+
 def _json_default(v):
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
@@ -177,13 +184,17 @@ def store(text: str, file: str, checked) -> None:
     if base is None:
         return
     try:
+        spans = checked.loaded.spans
         exprs = [{"path": list(path), "stage": e.stage, "defs_used": sorted(e.defs_used),
-                  "tree": dump_tree(e.tree, e.resolved)} for path, e in checked.exprs.items()]
+                  "tree": dump_tree(e.tree, e.resolved), "at": _at(spans.get(path))}
+                 for path, e in checked.exprs.items()]
         warnings = [{"code": d.code, "message": d.message, "severity": d.severity, "hint": d.hint,
                      "span": [d.span.file, d.span.line, d.span.col, d.span.end_line, d.span.end_col]}
                     for d in checked.diagnostics if d.severity != "error"]
         payload = json.dumps({"format": FORMAT, "data": checked.data, "exprs": exprs, "warnings": warnings},
                              ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        import tempfile  # (here: with shutil, bz2, lzma and random it costs a start that only reads ~3 ms)
+
         fd, tmp = tempfile.mkstemp(dir=base, prefix=".entry-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(payload)
@@ -217,11 +228,13 @@ def _checked(entry, text, file):
 
     from slapolicy.calendar import Calendar, parse_target
     from slapolicy.language.diagnostics import Diagnostic
+    from slapolicy.language.files import Loaded, ScalarInfo
     from slapolicy.language.source import Span
 
     if entry.get("format") != FORMAT:
         raise ValueError("format")
     data = entry["data"]
+    loaded = Loaded(file, text, data)
     exprs = {}
     for e in entry["exprs"]:
         resolved = {}
@@ -229,6 +242,9 @@ def _checked(entry, text, file):
         path = _tuples(e["path"])
         exprs[path] = SimpleNamespace(tree=tree, path=path, stage=e["stage"], resolved=resolved,
                                       defs_used=set(e["defs_used"]))  # what compile reads of a checker Expr
+        at = e["at"]
+        if at is not None:  # what expr_span reads to place a node of this tree in the file
+            loaded.spans[path] = ScalarInfo(Span(file, at[0], at[1], at[2], at[3]), at[4])
     tz = data["timezone"]
     calendars = {name: Calendar.from_spec({k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")},
                                           default_timezone=tz)
@@ -240,16 +256,5 @@ def _checked(entry, text, file):
             targets[(tier_id, tname)] = parse_target(str(spec)) if spec is not None else None
     warnings = [Diagnostic(w["code"], w["message"], Span(*w["span"]), w["severity"], w["hint"]) for w in entry["warnings"]]
     # what compile_policy reads of a CheckedPolicy (slapolicy.language.check, not imported: it brings lark)
-    return SimpleNamespace(loaded=SimpleNamespace(file=file, text=text, data=data), data=data, exprs=exprs,
-                           calendars=calendars, targets=targets, diagnostics=warnings, errors=[], cached=True)
-
-
-def full_checked(checked):
-    """The checker's own CheckedPolicy (spans, positions) for one read from the cache (which keeps trees, not
-    positions): checked again from its text, once, when an explanation needs it (slapolicy.decide.annotate)."""
-    if not getattr(checked, "cached", False):
-        return checked
-    from slapolicy.language.check import check_policy
-    from slapolicy.language.load import load_yaml
-
-    return check_policy(load_yaml(checked.loaded.text, checked.loaded.file))
+    return SimpleNamespace(loaded=loaded, data=data, exprs=exprs, calendars=calendars, targets=targets,
+                           diagnostics=warnings, errors=[], cached=True)

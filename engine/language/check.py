@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from slapolicy.language import ast
 from slapolicy.language.diagnostics import ERROR, WARNING, Diagnostic
-from slapolicy.language.load import Loaded
+from slapolicy.language.load import Loaded, expr_span  # noqa: F401 (expr_span: also imported from here)
 from slapolicy.language.parse import ExprSyntaxError, parse_expression
 from slapolicy.language.schema import did_you_mean
 from slapolicy.language.source import Span
@@ -66,42 +66,6 @@ class CheckedPolicy:
     @property
     def errors(self):
         return [d for d in self.diagnostics if d.severity == ERROR]
-
-
-def expr_span(loaded: Loaded, path: tuple, pos: tuple) -> Span:
-    """Map a position inside an expression to the policy file."""
-    info = loaded.spans.get(tuple(path))
-    if info is None:
-        return loaded.span(path)
-    base = info.span
-    line, col, end_line, end_col = pos
-    length = max(1, (end_col - col) if end_line == line else 1)
-    lines = loaded.text.splitlines()
-    if info.style in ("|",):  # literal block: one expression line per file line, after the indicator
-        file_line = base.line + line
-        if 0 < file_line <= len(lines):
-            text = lines[file_line - 1]
-            indent = len(text) - len(text.lstrip(" "))
-            return Span(base.file, file_line, indent + col, file_line, indent + col + length)
-        return base
-    first_col = base.col + (1 if info.style in ("'", '"') else 0)
-    if base.end_line == base.line or info.style is None and line == 1 and base.end_line == base.line:
-        return Span(base.file, base.line, first_col + col - 1, base.line, first_col + col - 1 + length)
-    # folded / multi-line plain or quoted scalar: file lines are joined with single spaces
-    offset = col - 1
-    file_line = base.line + (1 if info.style == ">" else 0)
-    start_col = first_col if file_line == base.line else None
-    while file_line <= min(base.end_line, len(lines)):
-        raw = lines[file_line - 1]
-        if start_col is None:
-            start_col = len(raw) - len(raw.lstrip(" ")) + 1
-        chunk = raw[start_col - 1:].rstrip()
-        if offset <= len(chunk):
-            return Span(base.file, file_line, start_col + offset, file_line, start_col + offset + length)
-        offset -= len(chunk) + 1
-        file_line += 1
-        start_col = None
-    return base
 
 
 class Checker:

@@ -5,16 +5,21 @@ values) returning True / False / UNKNOWN, with Kleene logic written out inline. 
 generated from the typed tree only: identifiers are ours or vocabulary names, literals go into
 the function's namespace as constants, never as text. So no policy text is ever evaluated.
 
-The fast path does not record which facts were missing: when a rule's result is UNKNOWN the
-evaluator runs that rule's closure (slapolicy.language.compile) to learn them. Both are built from the same
-tree and a test runs both on the same tickets.
+The plain variant does not record which facts were missing: when a rule's result is UNKNOWN the
+evaluator runs its tracking variant (f(t, s, m)) to learn them. Both are built from the same tree as
+the closures (slapolicy.language.compile) and tests run both on the same tickets.
+
+`fast_generator` is the variant slapolicy.decide.fastpath builds its one function with: it knows the
+fields a validated ticket always has (read by subscript, never UNKNOWN, so their tests are two-valued),
+inlines definitions and date(), and takes a duration literal's branch of `+` / `-` at generation.
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from slapolicy.language import ast
-from slapolicy.language.builtins import arith, functions
+from slapolicy.language.builtins import add_months, arith, functions
 from slapolicy.language.runtime import UNKNOWN
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -78,24 +83,134 @@ class _Gen:
     """Source for one variant: plain (f(t, s)) or tracking (f(t, s, m): appends missing facts to m,
     with the same Kleene bookkeeping as the closures: facts under a decided sub-expression are dropped)."""
 
-    def __init__(self, checked, tz, track=False):
+    def __init__(self, checked, tz, track=False, required=None, prefix="_k"):
         self.checked = checked
         self.tz = tz
         self.track = track
+        # the fast path's variant (slapolicy.decide.fastpath): `required` field paths are read by subscript and
+        # never unknown, so their tests need no UNKNOWN checks; date() and `+ <duration literal>` specialised
+        self.required = required
+        self.instants = frozenset()  # required fields that hold datetimes in a validated ticket
+        self.prefix = prefix
         self.ns = {"U": UNKNOWN, "_E": {}, "_any": _quantify("any"), "_all": _quantify("all"),
                    "_any_t": _quantify_tracked("any"), "_all_t": _quantify_tracked("all"), "_miss": _miss, "_cut": _cut,
-                   "_NS": _NS, "_memo": _memo}
+                   "_NS": _NS, "_memo": _memo, "_dt": dt.datetime, "_utc": dt.timezone.utc}
         self.counter = itertools.count()
+        self.vars = itertools.count()
         self.expr = None
         self.def_names = {}
+        self.consts = {}
+        self.maybes = {}
+        self.bound = {}
+        self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
 
     def const(self, value) -> str:
-        name = f"_k{next(self.counter)}"
-        self.ns[name] = value
+        try:  # one name for one value (identical expressions give identical source: fastpath compares them)
+            key = (type(value), value) if not callable(value) else ("fn", id(value))
+            name = self.consts.get(key)
+        except TypeError:
+            key = name = None
+        if name is None:
+            name = f"{self.prefix}{next(self.counter)}"
+            self.ns[name] = value
+            if key is not None:
+                self.consts[key] = name
         return name
 
+    # -- the fast path's variant: which sub-expressions can be UNKNOWN ---------------------------------
+    def maybe(self, node) -> bool:
+        """can `node` evaluate to UNKNOWN? (always True outside the fast path's variant)"""
+        if self.required is None:
+            return True
+        if isinstance(node, ast.Literal):
+            return False
+        if isinstance(node, ast.Path):
+            kind, *rest = self.expr.resolved[id(node)]
+            if kind == "field":
+                return tuple(rest[0]) not in self.required
+            if kind == "def":
+                name = rest[0]
+                if name not in self.maybes:
+                    self.maybes[name] = True  # (a cycle, which the checker refuses anyway)
+                    outer, self.expr = self.expr, self.checked.exprs[("definitions", name, "expr")]
+                    try:
+                        self.maybes[name] = self.maybe(self.expr.tree)
+                    finally:
+                        self.expr = outer
+                return self.maybes[name]
+            return kind != "stage"  # a stage value: the fast path's decide never stores UNKNOWN in s
+        if isinstance(node, ast.Quantifier):
+            return True
+        if isinstance(node, ast.Not):
+            return self.maybe(node.operand)
+        if isinstance(node, ast.BoolOp):
+            return any(self.maybe(o) for o in node.operands)
+        if isinstance(node, (ast.Compare, ast.Arith)):
+            return self.maybe(node.left) or self.maybe(node.right)
+        if isinstance(node, ast.Membership):
+            return self.maybe(node.item) or self.maybe(node.container)
+        if isinstance(node, ast.ListExpr):
+            return any(self.maybe(i) for i in node.items)
+        if isinstance(node, ast.Call):
+            return node.name != "exists" and any(self.maybe(a) for a in node.args)
+        return True
+
+    def labels(self, node):
+        """the missing facts a tracking evaluation of `node` can list (the labels of its optional fields), or
+        None when they are not that simple (a quantifier's variable)"""
+        if isinstance(node, ast.Literal):
+            return frozenset()
+        if isinstance(node, ast.Path):
+            kind, *rest = self.expr.resolved[id(node)]
+            if kind == "field":
+                parts = tuple(rest[0])
+                return frozenset() if parts in self.required else frozenset([".".join(parts)])
+            if kind == "def":
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    return self.labels(self.expr.tree)
+                finally:
+                    self.expr = outer
+            return frozenset() if kind == "stage" else None
+        if isinstance(node, ast.Call) and node.name == "exists":
+            return frozenset()
+        children = {ast.Not: lambda n: (n.operand,), ast.BoolOp: lambda n: n.operands, ast.Compare: lambda n: (n.left, n.right),
+                    ast.Arith: lambda n: (n.left, n.right), ast.Membership: lambda n: (n.item, n.container),
+                    ast.ListExpr: lambda n: n.items, ast.Call: lambda n: n.args}.get(type(node))
+        if children is None:
+            return None
+        out = frozenset()
+        for child in children(node):
+            sub = self.labels(child)
+            if sub is None:
+                return None
+            out |= sub
+        return out
+
+    def simple(self, name) -> bool:
+        """is the definition one test of a field against literals (inlined rather than memoised)?"""
+        expr = self.checked.exprs[("definitions", name, "expr")]
+        node = expr.tree
+        if isinstance(node, ast.Not):
+            node = node.operand
+        if isinstance(node, ast.Compare):
+            item, other = node.left, node.right
+        elif isinstance(node, ast.Membership):
+            item, other = node.item, node.container
+        else:
+            return False
+        literal = isinstance(other, ast.Literal) or (isinstance(other, ast.ListExpr)
+                                                     and all(isinstance(i, ast.Literal) for i in other.items))
+        return literal and isinstance(item, ast.Path) and expr.resolved[id(item)][0] == "field"
+
+    def body(self, expr, node=None) -> str:
+        """the source of `node` (default: the expression's tree) of the checked expression `expr`"""
+        self.expr = expr
+        self.vars = itertools.count()  # names local to the function the body goes into
+        return self.gen(expr.tree if node is None else node)
+
     def var(self) -> str:
-        return f"_v{next(self.counter)}"
+        return f"_v{next(self.vars)}"
 
     def gen(self, node) -> str:
         return getattr(self, "g_" + type(node).__name__)(node)
@@ -110,6 +225,14 @@ class _Gen:
         if kind == "field":
             parts = rest[0]
             code = "t"
+            if self.required is not None:  # a validated ticket always has its required fields
+                for k, part in enumerate(parts):
+                    last = k == len(parts) - 1
+                    if tuple(parts[:k + 1]) in self.required:
+                        code = f"{code}[{part!r}]"
+                    else:
+                        code = f"{code}.get({part!r}, {'U' if last else '_E'})"
+                return code if tuple(parts) in self.required else self.tracked(code, ".".join(parts))
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
             return self.tracked(f"{code}.get({parts[-1]!r}, U)", ".".join(parts))
@@ -124,8 +247,23 @@ class _Gen:
         if kind == "def":
             if self.track:  # not memoised: each use must list the missing facts again
                 return f"{self.def_names[rest[0]]}(t, s, m)"
+            if self.required is not None and self.simple(rest[0]):  # cheaper than its memo: inline
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    return self.gen(self.expr.tree)
+                finally:
+                    self.expr = outer
             # memoised per evaluation in the stage dict (fresh for every ticket), under a key no stage uses
             key, v = repr("#" + rest[0]), self.var()
+            if self.required is not None:  # the memo by dict.setdefault (a C call), the body inline (no call)
+                self.inlined += 1
+                outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
+                try:
+                    body = self.gen(self.expr.tree) if self.inlined <= 3 else f"{self.def_names[rest[0]]}(t, s)"
+                finally:
+                    self.expr = outer
+                    self.inlined -= 1
+                return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else s.setdefault({key}, {body}))"
             return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
         return f"s[{rest[0]!r}]"
 
@@ -150,11 +288,34 @@ class _Gen:
         return f"(U if U in ({v} := [{items}]) else {v})"  # `in` tests identity first
 
     def g_Not(self, node):
+        if not self.maybe(node.operand):
+            return f"(not {self.gen(node.operand)})"
         v = self.var()
         return f"(U if ({v} := {self.gen(node.operand)}) is U else not {v})"
 
     def g_BoolOp(self, node):
         stop, other = ("False", "True") if node.op == "and" else ("True", "False")
+        if self.required is not None:  # operands that cannot be unknown are two-valued tests
+            logic = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
+            maybe = [self.maybe(o) for o in node.operands]
+            names = [self.var() if m else None for m in maybe]
+            self.bound[id(node)] = names  # (fastpath reads which operand was unknown)
+            unknown = [n for n in names if n is not None]
+            code = f"(U if {' or '.join(f'{n} is U' for n in unknown)} else {other})" if unknown else other
+            # tracking: a decided operand drops the facts the operands before it listed (none before the first
+            # that can be unknown)
+            mark = self.var() if self.track and unknown else None
+            first = maybe.index(True) if unknown else len(maybe)
+            for k, (name, operand) in reversed(list(enumerate(zip(names, node.operands)))):
+                decided = f"_cut(m, {mark}, {stop})" if mark and k > first else stop
+                if name is not None:
+                    code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+                    continue
+                test = self.gen(operand)
+                if not isinstance(operand, logic):
+                    test = f"({test} is {'not False' if stop == 'False' else 'True'})"
+                code = f"({code} if {test} else {decided})" if stop == "False" else f"({decided} if {test} else {code})"
+            return f"({mark} := len(m), {code})[1]" if mark else code
         names = [self.var() for _ in node.operands]
         code = f"(U if {' or '.join(f'{n} is U' for n in names)} else {other})"
         mark = self.var() if self.track else None
@@ -165,6 +326,12 @@ class _Gen:
 
     def g_Compare(self, node):
         a, op = self.var(), _OPS[node.op]
+        if not self.maybe(node):
+            return f"({self.gen(node.left)} {op} {self.gen(node.right)})"
+        if self.required is not None and not self.maybe(node.right):
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
+        if self.required is not None and not self.maybe(node.left):  # (no side effects: the order is free)
+            return f"(U if ({a} := {self.gen(node.right)}) is U else {self.gen(node.left)} {op} {a})"
         if isinstance(node.right, ast.Literal):
             return f"(U if ({a} := {self.gen(node.left)}) is U else {a} {op} {self.gen(node.right)})"
         b = self.var()
@@ -175,12 +342,30 @@ class _Gen:
         op = "not in" if node.negated else "in"
         if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
             values = self.const(frozenset(i.value for i in node.container.items))
+            if not self.maybe(node.item):
+                return f"({self.gen(node.item)} {op} {values})"
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
         b = self.var()
         return f"(U if {self.both(a, self.gen(node.item), b, self.gen(node.container))} else {a} {op} {b})"
 
     def g_Arith(self, node):
-        apply = self.const(arith(self.tz, 1 if node.op == "+" else -1))
+        sign = 1 if node.op == "+" else -1
+        if self.required is not None and isinstance(node.right, ast.Literal) and isinstance(node.right.value, ast.Duration):
+            d = node.right.value
+            if not d.months:  # a + timedelta, inline (of seconds for an instant, of whole days for a date)
+                a = self.var()
+                instant, day = self.const(dt.timedelta(seconds=sign * d.seconds)), \
+                    self.const(dt.timedelta(days=sign * int(d.seconds // 86400)))
+                shifted = f"{a} + ({instant} if isinstance({a}, _dt) else {day})"
+                if not self.maybe(node.left):
+                    return f"(({a} := {self.gen(node.left)}), {shifted})[1]"
+                return f"(U if ({a} := {self.gen(node.left)}) is U else {shifted})"
+            shift = self.const(_shift(self.tz, sign, d))  # arith(), the duration known
+            if not self.maybe(node.left):
+                return f"{shift}({self.gen(node.left)})"
+            a = self.var()
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {shift}({a}))"
+        apply = self.const(arith(self.tz, sign))
         a, b = self.var(), self.var()
         return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
 
@@ -196,6 +381,27 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
+        if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
+            v = self.var()
+            tz = self.const(self.tz)
+            arg = node.args[0]
+            where = self.expr.resolved[id(arg)] if isinstance(arg, ast.Path) else ()
+            if where and where[0] == "field" and tuple(where[1]) in self.instants:  # a validated instant: no type
+                # test (a value of another type raises AttributeError: fastpath's decide leaves it to the reference)
+                if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
+                    return f"({v}.date() if ({v} := {self.gen(arg)}).tzinfo is _utc else {v}.astimezone({tz}).date())"
+                return f"{self.gen(arg)}.astimezone({tz}).date()"
+            if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
+                date = (f"({v}.date() if isinstance(({v} := {{}}), _dt) and {v}.tzinfo is _utc else "
+                        f"({v}.astimezone({tz}).date() if isinstance({v}, _dt) else {v}))")
+            else:
+                date = f"({v}.astimezone({tz}).date() if isinstance(({v} := {{}}), _dt) else {v})"
+            if not self.maybe(node.args[0]):
+                return date.format(self.gen(node.args[0]))
+            w = self.var()
+            return f"(U if ({w} := {self.gen(node.args[0])}) is U else {date.format(w)})"
+        if len(node.args) == 1 and not self.maybe(node.args[0]):
+            return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it
             v = self.var()
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(impl)}({v}))"
@@ -216,6 +422,45 @@ class _Gen:
         if self.track:
             return f"{helper}_t(m, {self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
         return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+
+
+def _shift(tz, sign: int, d):
+    """a + d (sign 1) or a - d (-1) for a known duration d: arith() with its branches on d taken"""
+    if d.months:
+        n = sign * d.months
+        utc = dt.timezone.utc
+
+        def months(a):
+            if isinstance(a, dt.datetime):  # calendar months in the policy's time zone
+                return add_months(a.astimezone(tz), n).astimezone(utc)
+            return add_months(a, n)
+
+        years = n // 12
+
+        def whole_years(a):  # add_months(a, 12 k) for a date: the same day, 29 February the 28th
+            if isinstance(a, dt.datetime):
+                return add_months(a.astimezone(tz), n).astimezone(utc)
+            try:
+                return a.replace(year=a.year + years)
+            except ValueError:
+                return a.replace(year=a.year + years, day=28)
+        return whole_years if n % 12 == 0 else months
+    instant, day = dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))
+
+    def seconds(a):
+        return a + (instant if isinstance(a, dt.datetime) else day)
+    return seconds
+
+
+def fast_generator(checked, tz, required, track=False, instants=()):
+    """a generator of the fast path's variant (see _Gen): `body(expr, node)` gives an expression's source,
+    `maybe(node)` whether it can be UNKNOWN, `ns` the constants; definitions are `_def_<i>(t, s)`, or with
+    track (f(t, s, m), listing missing facts) `_dtr_<i>(t, s, m)`"""
+    gen = _Gen(checked, tz, track=track, required=frozenset(required), prefix="_j" if track else "_k")
+    gen.instants = frozenset(instants)
+    for name in (checked.data.get("definitions") or {}):
+        gen.def_names[name] = f"{'_dtr' if track else '_def'}_{len(gen.def_names)}"
+    return gen
 
 
 def sources(checked, tz, track: bool = False) -> tuple:

@@ -4,21 +4,24 @@ Codes are stable kebab-case names (documented in docs/diagnostics.md); tools and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from slapolicy.language.source import Span, excerpt
+from slapolicy.language.source import Frozen, Span, _set, excerpt
 
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Diagnostic:
-    code: str
-    message: str
-    span: Span
-    severity: str = ERROR
-    hint: str | None = None
+class Diagnostic(Frozen):
+    """A problem: a stable code, a message, where (a Span), a severity and maybe a hint (a frozen record)."""
+
+    __slots__ = ("code", "message", "span", "severity", "hint")
+    _fields = ("code", "message", "span", "severity", "hint")
+
+    def __init__(self, code: str, message: str, span: Span, severity: str = ERROR, hint: str | None = None) -> None:
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "span", span)
+        _set(self, "severity", severity)
+        _set(self, "hint", hint)
 
     def sort_key(self):
         return (self.span.file, self.span.line, self.span.col, self.code, self.message)
@@ -70,17 +73,26 @@ class PolicyNotFound(SlapolicyError, LookupError):
         self.code = code
 
 
-@dataclass
 class PolicyError(SlapolicyError):
-    """Raised when a policy cannot be used (code `invalid-policy`); carries every diagnostic found."""
+    """Raised when a policy cannot be used (code `invalid-policy`); carries every diagnostic found, sorted,
+    and the texts of the files they point into (file -> text, for excerpts)."""
 
-    diagnostics: list[Diagnostic]
-    texts: dict[str, str] = field(default_factory=dict)  # file -> text, for excerpts
     code = "invalid-policy"
 
-    def __post_init__(self):
-        self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)
+    def __init__(self, diagnostics: list[Diagnostic], texts: dict[str, str] | None = None) -> None:
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.texts = {} if texts is None else texts
         super().__init__(self.format())
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return (self.diagnostics, self.texts) == (other.diagnostics, other.texts)
+        return NotImplemented
+
+    __hash__ = None  # as the (unfrozen) dataclass it was
+
+    def __repr__(self):
+        return f"PolicyError(diagnostics={self.diagnostics!r}, texts={self.texts!r})"
 
     @property
     def errors(self) -> list[Diagnostic]:

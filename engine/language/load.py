@@ -9,8 +9,9 @@ Nothing in a policy file can make the loader amplify, execute or reach outside i
 limits", docs/diagnostics.md): anchors and aliases are refused before anything is expanded (test
 files, which may share tickets through aliases, are capped at MAX_NODES built values); every tag
 but the standard ones of plain data is refused; nesting is capped at MAX_DEPTH, integers at
-MAX_INT_DIGITS digits; `.nan` / `.inf` are refused. `read_policy_file(path)` is the one reader of
-policy and test files for every command and the server: regular files only (a FIFO, a device or a
+MAX_INT_DIGITS digits; `.nan` / `.inf` are refused. `read_policy_file(path)` (slapolicy.language.files, with `Loaded`,
+`ScalarInfo` and `expr_span`: re-exported here) is the one reader of policy and test files for every
+command and the server: regular files only (a FIFO, a device or a
 directory is refused without being opened for a blocking read), at most MAX_BYTES, UTF-8; a symlink
 only to a regular file in the link's own directory tree (a ConfigMap-style `..data/` link works; a
 link to /etc/passwd is refused and its content never read). A file that
@@ -20,51 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import stat
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import yaml
 from slapolicy.language.diagnostics import Diagnostic, PolicyError
+from slapolicy.language.files import (MAX_BYTES, Loaded, ScalarInfo, expr_span,  # noqa: F401 (re-exported)
+                                      read_policy_file)
 from slapolicy.language.source import Span
 
-MAX_BYTES = 2_000_000
 MAX_DEPTH = 64  # mappings / lists nested in a policy (the deepest bundled one is 6)
 MAX_INT_DIGITS = 40
 MAX_NODES = 500_000  # values built from one file: caps what aliases (test files only) may expand to
 _STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
-# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass
-class ScalarInfo:
-    span: Span
-    style: str | None  # None plain, "'" / '"' quoted, "|" / ">" block
-
-
-@dataclass
-class Loaded:
-    file: str
-    text: str
-    data: object
-    spans: dict[tuple, ScalarInfo] = field(default_factory=dict)
-
-    def span(self, path: tuple) -> Span:
-        """The span of the value at `path`, or of its closest ancestor that has one."""
-        path = tuple(path)
-        while path:
-            info = self.spans.get(path)
-            if info is not None:
-                return info.span
-            path = path[:-1]
-        info = self.spans.get(())
-        return info.span if info else Span(self.file, 1, 1, 1, 2)
-
-    def key_span(self, path: tuple) -> Span:
-        info = self.spans.get(tuple(path) + ("#key",))
-        return info.span if info else self.span(path)
+# PyYAML is imported on the first load_yaml, not with this module: reading a policy file (read_policy_file)
+# and a start from the compile cache (slapolicy.language.cache) do not need it (about 20 ms a start)
 
 
 def _span(file: str, node) -> Span:
@@ -72,63 +40,12 @@ def _span(file: str, node) -> Span:
     return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
-class _Builder(yaml.constructor.SafeConstructor):
-    pass
+def _yaml():
+    """PyYAML, and libyaml's safe loader when PyYAML was built with it (several times faster), else the
+    pure-Python one"""
+    import yaml
 
-
-def _refuse(file: str, code: str, message: str, text: str | None = None, span: Span | None = None):
-    raise PolicyError([Diagnostic(code, message, span or Span(file, 1, 1, 1, 2))], {file: text} if text else {})
-
-
-def read_policy_file(path, display: str | None = None) -> str:
-    """The text of a policy (or test) file, read safely; PolicyError with one diagnostic otherwise:
-    `unreadable` (missing, not UTF-8, an OS error), `not-a-regular-file` (FIFO, device, directory...),
-    `unsafe-symlink` (a link out of its directory tree), `file-too-large` (over MAX_BYTES)."""
-    path = Path(path)
-    file = display or str(path)
-    try:
-        if path.is_symlink():
-            target = path.resolve(strict=True)
-            home = path.parent.resolve(strict=True)
-            if home != target.parent and home not in target.parents:
-                _refuse(file, "unsafe-symlink", "the file is a symbolic link to a file outside its directory; "
-                        "a policy file may link only to a file in the same directory tree")
-        # O_NONBLOCK: opening a FIFO does not wait for a writer; nothing but a regular file is read
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except PolicyError:
-        raise
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
-        _refuse(file, "unreadable", f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = ("a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
-                    else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket"
-                    if stat.S_ISSOCK(info.st_mode) else "not a regular file")
-            _refuse(file, "not-a-regular-file", f"the file is {kind}, not a regular file: not read")
-        if info.st_size > MAX_BYTES:
-            _refuse(file, "file-too-large", f"the file has {info.st_size} bytes; the limit is {MAX_BYTES}")
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_BYTES:  # it grew while being read
-                _refuse(file, "file-too-large", f"the file has more than {MAX_BYTES} bytes")
-            chunks.append(chunk)
-    except OSError as exc:
-        _refuse(file, "unreadable", f"cannot read the file: {exc.strerror or exc}")
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        _refuse(file, "unreadable", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                span=Span(file, line, col, line, col + 1))
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool = False) -> Loaded:
@@ -137,8 +54,9 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Diagnostic("file-too-large", f"policy file is larger than {MAX_BYTES} bytes",
                                       Span(file, 1, 1, 1, 2))])
+    yaml, loader = _yaml()
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else Span(file, 1, 1)
@@ -150,7 +68,7 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
                                       Span(file, 1, 1, 1, 2))]) from None
     loaded = Loaded(file, text, None)
     problems: list[Diagnostic] = []
-    constructor = _Builder()
+    constructor = yaml.constructor.SafeConstructor()
     built = 0
 
     class _Stop(Exception):
@@ -201,6 +119,8 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
                 problems.append(Diagnostic("yaml-number", f"an integer of {digits} digits; the limit is "
                                            f"{MAX_INT_DIGITS}", _span(file, node)))
                 return None
+        if node.tag == "tag:yaml.org,2002:str":  # what SafeConstructor.construct_yaml_str returns, without its call
+            return node.value
         try:
             value = constructor.construct_object(node)
         except Exception as exc:  # noqa: BLE001 - 2026-02-30, `!!timestamp x` (AttributeError in PyYAML)
@@ -221,7 +141,7 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
         raise PolicyError([Diagnostic("test-file", "a test file is a list of cases", Span(file, 1, 1, 1, 2))]
                           if test_file else [Diagnostic("not-a-policy", "the file is plain text, not a YAML mapping of policy keys",
                                                         Span(file, 1, 1, 1, 2))])
-    if not allow_aliases:
+    if not allow_aliases and "&" in text:  # (an alias needs an anchor: no "&", no alias)
         shared = _first_alias(node)
         if shared is not None:  # refused before anything is expanded
             raise PolicyError([Diagnostic("yaml-alias", "anchors and aliases are not allowed in a policy",
@@ -240,6 +160,8 @@ def load_yaml(text: str, file: str, allow_aliases: bool = False, test_file: bool
 
 def _first_alias(root):
     """The first node reached twice (an alias), or None: they hide structure and allow billion laughs."""
+    import yaml
+
     seen, stack = set(), [root]
     while stack:
         n = stack.pop()

@@ -1,10 +1,10 @@
 """Where the package data lives: installed (slapolicy.grammar, slapolicy.policies) or in the checkout."""
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
+VOCABULARY_FILE = "vocabulary.yaml"  # a repository's vocabulary extension (slapolicy.language.vocabulary)
 
 
 def data_dir(name: str):
@@ -12,6 +12,8 @@ def data_dir(name: str):
     local = _CHECKOUT / name
     if (local / "__init__.py").exists():  # running from the checkout (or an editable install)
         return local
+    from importlib import resources  # (only when installed: it costs a start several ms)
+
     return resources.files(f"slapolicy.{name}")
 
 

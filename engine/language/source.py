@@ -1,18 +1,70 @@
 """Source positions: spans in policy files and caret excerpts for diagnostics."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, order=True)
-class Span:
-    """A region of a source file; lines and columns are 1-based, `end_col` is exclusive."""
+class Frozen:
+    """What a frozen dataclass gives, for plain classes with __slots__: equality and hash by class and
+    fields (`_key`, in `_fields` order), the same repr, no assignment after __init__, and copy / pickle
+    through __init__. (A dataclass generates and compiles its methods at every import: ~1 ms a class
+    when no bytecode is cached, PYTHONDONTWRITEBYTECODE=1, as on these machines.)"""
 
-    file: str
-    line: int
-    col: int
-    end_line: int = 0
-    end_col: int = 0
+    __slots__ = ()
+    _fields: tuple = ()
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"{type(self).__qualname__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):
+        return type(self), self._key()
+
+
+class Span(Frozen):
+    """A region of a source file; lines and columns are 1-based, `end_col` is exclusive. Ordered by its
+    fields (file, line, col, end_line, end_col), as the dataclass(order=True) it was."""
+
+    __slots__ = ("file", "line", "col", "end_line", "end_col")
+    _fields = ("file", "line", "col", "end_line", "end_col")
+
+    def __init__(self, file: str, line: int, col: int, end_line: int = 0, end_col: int = 0) -> None:
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "col", col)
+        _set(self, "end_line", end_line)
+        _set(self, "end_col", end_col)
+
+    def _key(self) -> tuple:
+        return (self.file, self.line, self.col, self.end_line, self.end_col)
+
+    def __lt__(self, other):
+        return self._key() < other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __le__(self, other):
+        return self._key() <= other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __gt__(self, other):
+        return self._key() > other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __ge__(self, other):
+        return self._key() >= other._key() if other.__class__ is self.__class__ else NotImplemented
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"

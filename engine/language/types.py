@@ -2,19 +2,30 @@
 schemas/ticket.schema.json)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from slapolicy.language.schema import schema_json
+from slapolicy.language.source import Frozen, _set
 
 
-@dataclass(frozen=True)
-class Type:
-    kind: str  # bool int number string date timestamp duration list object any
-    values: frozenset | None = None  # enum values (kind string)
-    item: "Type | None" = None  # list item type
-    fields: tuple | None = None  # object: ((name, Type), ...)
-    name: str = ""  # enum name for messages
+class Type(Frozen):
+    """kind: bool int number string date timestamp duration list object any; values: enum values (kind
+    string); item: a list's item Type; fields: an object's ((name, Type), ...); name: an enum's name for
+    messages (a frozen record)"""
+
+    __slots__ = ("kind", "values", "item", "fields", "name")
+    _fields = ("kind", "values", "item", "fields", "name")
+
+    def __init__(self, kind: str, values: frozenset | None = None, item: Type | None = None,
+                 fields: tuple | None = None, name: str = "") -> None:
+        _set(self, "kind", kind)
+        _set(self, "values", values)
+        _set(self, "item", item)
+        _set(self, "fields", fields)
+        _set(self, "name", name)
+
+    def _key(self) -> tuple:
+        return (self.kind, self.values, self.item, self.fields, self.name)
 
     def field(self, name: str):
         for key, typ in self.fields or ():

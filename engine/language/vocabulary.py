@@ -22,11 +22,11 @@ from pathlib import Path
 
 from slapolicy.language.diagnostics import ERROR, Diagnostic, PolicyError
 from slapolicy.language.load import Loaded, load_yaml
+from slapolicy.language.resources import VOCABULARY_FILE
 from slapolicy.language.schema import describe_error, did_you_mean, schema_json, validator
 from slapolicy.language.source import Span
 from slapolicy.language.types import Type, _from_schema, vocabulary
 
-VOCABULARY_FILE = "vocabulary.yaml"
 _DATE = {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"}
 
 

@@ -315,7 +315,10 @@ class Policy:
         """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
-        compiled, why = self.select(normal["created_at"], edition)
+        if edition is None and len(self.editions) == 1:  # (select's first answer, without the call)
+            compiled, why = self.compiled, "only"
+        else:
+            compiled, why = self.select(normal["created_at"], edition)
         decision = evaluate(compiled, normal, as_of=as_of, explain=explain, unknown_facts=unknown_facts)
         if len(self.editions) > 1 or edition is not None:
             decision["policy"]["edition"] = compiled.effective_from or "current"
@@ -398,9 +401,9 @@ def decide_line(policy: Policy, item, number: int, origin: str, as_of=None, expl
         if item is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
             raise too_large_line()
         if isinstance(item, (bytes, str)):
-            item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")
-            return policy.evaluate_json(item, as_of=as_of, explain=explain, edition=edition,
-                                        unknown_facts=unknown_facts), None
+            item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")  # as evaluate_json does:
+            return policy.decide(parse_ticket(item, policy.compiled.vocabulary), as_of, explain, edition,
+                                 unknown_facts), None
         return policy.evaluate(item, as_of=as_of, explain=explain, edition=edition, unknown_facts=unknown_facts), None
     except json.JSONDecodeError as exc:
         return ({"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}},

@@ -206,16 +206,13 @@ def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, r
     if not (isinstance(top, type) and issubclass(top, msgspec.Struct)):
         return None
     namespace = dict(gen.ns)
-    source = "\n".join(gen.lines) + f"\ndef convert(o):\n    return {conv.format(v='_plain(o)')}\n"
+    namespace["_decode"] = msgspec.json.Decoder(top).decode
+    namespace["_errors"] = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError,
+                            refusal, Invalid)
+    source = "\n".join(gen.lines) + ("\ndef decode_ticket(data):\n    try:\n"
+                                     f"        return {conv.format(v='_plain(_decode(data))')}\n"
+                                     "    except _errors:\n        raise Invalid from None\n")
     exec(compile(source, "<slapolicy-ticket-decoder>", "exec"), namespace)  # generated from the schema only
-    convert = namespace["convert"]
-    decode = msgspec.json.Decoder(top).decode
-    errors = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError, refusal, Invalid)
-
-    def decode_ticket(data):
-        try:
-            return convert(decode(data))
-        except errors:
-            raise Invalid from None
+    decode_ticket = namespace["decode_ticket"]  # (one function a ticket: no closure calling a converter)
     decode_ticket.source = source
     return decode_ticket

@@ -19,7 +19,9 @@ YEARS = (1970, 2200)  # instants outside this range are refused: no support tick
 
 
 def _parse_timestamp(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if "Z" in text or "z" in text:  # (`in` is no call: most offsets are numeric)
+        text = text.replace("Z", "+00:00").replace("z", "+00:00")
+    value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError("no UTC offset")
     if not YEARS[0] <= value.year <= YEARS[1]:
@@ -213,15 +215,20 @@ def _fast_decoder():
     return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid)
 
 
-@lru_cache(maxsize=None)
+_ONE_STEP = None  # _one_step(), once known (no call a line)
+
+
 def _one_step():
     """(the one-step decoder, the exception it raises when it cannot vouch for a ticket), or (None, None)"""
+    global _ONE_STEP
     decode = _fast_decoder()
     if decode is None:
-        return None, None
+        _ONE_STEP = (None, None)
+        return _ONE_STEP
     from slapolicy.decide.fastdecode import Invalid
 
-    return decode, Invalid
+    _ONE_STEP = (decode, Invalid)
+    return _ONE_STEP
 
 
 def parse_ticket(data, vocabulary=None):
@@ -229,7 +236,7 @@ def parse_ticket(data, vocabulary=None):
     is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error;
     InputError beyond an input limit) and validated by the JSON Schema (TicketError naming every problem).
     The same verdicts either way. An extended `vocabulary` (a policy's) always takes the second way."""
-    decode, invalid = _one_step() if vocabulary is None or not vocabulary.key else (None, None)
+    decode, invalid = (_ONE_STEP or _one_step()) if vocabulary is None or not vocabulary.key else (None, None)
     if decode is not None and len(data) <= jsonio.MAX_DOCUMENT_CHARS:  # (no import here: one costs ~0.6 us a call)
         try:
             ticket = decode(data)

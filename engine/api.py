@@ -10,6 +10,7 @@ threads; each evaluation uses its own state.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from slapolicy.decide.evaluate import evaluate
-from slapolicy.decide.tickets import validate_ticket
+from slapolicy.decide.jsonio import dumps_bytes, too_large_line
+from slapolicy.decide.tickets import parse_ticket, validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.digest import sha256_hex
 from slapolicy.language.files import read_policy_file  # (language.load re-exports it; it brings the YAML loader)
@@ -306,8 +308,6 @@ class Policy:
         """Decode, validate and decide one ticket's JSON (bytes or text) in one step (msgspec when the ticket
         is valid and the vocabulary is the base one). Raises json.JSONDecodeError (with line and column),
         InputError (an input limit) or TicketError."""
-        from slapolicy.decide.tickets import parse_ticket
-
         return self.decide(parse_ticket(data, self.compiled.vocabulary), as_of, explain, edition, unknown_facts)
 
     def decide(self, normal: dict, as_of: str | dt.datetime | None = None, explain: bool = True,
@@ -315,7 +315,10 @@ class Policy:
         """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
-        compiled, why = self.select(normal["created_at"], edition)
+        if edition is None and len(self.editions) == 1:  # (select's first answer, without the call)
+            compiled, why = self.compiled, "only"
+        else:
+            compiled, why = self.select(normal["created_at"], edition)
         decision = evaluate(compiled, normal, as_of=as_of, explain=explain, unknown_facts=unknown_facts)
         if len(self.editions) > 1 or edition is not None:
             decision["policy"]["edition"] = compiled.effective_from or "current"
@@ -392,18 +395,15 @@ def decide_line(policy: Policy, item, number: int, origin: str, as_of=None, expl
                 edition: str | None = None, unknown_facts: bool = False) -> tuple:
     """One JSON Lines line (bytes or text; None: longer than the input limit) or decoded ticket -> (the record
     `evaluate --jsonl` writes: a decision or {"line", "error"}, the message for stderr or None). Shared by
-    the local engine (decide_jsonl) and the Spark engine, so both write the same records."""
-    import json
-
-    from slapolicy.decide.jsonio import too_large_line
-
+    the local engine (decide_jsonl) and the Spark engine, so both write the same records. (Nothing is imported
+    in the functions on this path: in Python 3.11 a `from m import x` in a function costs ~0.6 us a call.)"""
     try:
         if item is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
             raise too_large_line()
         if isinstance(item, (bytes, str)):
-            item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")
-            return policy.evaluate_json(item, as_of=as_of, explain=explain, edition=edition,
-                                        unknown_facts=unknown_facts), None
+            item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")  # as evaluate_json does:
+            return policy.decide(parse_ticket(item, policy.compiled.vocabulary), as_of, explain, edition,
+                                 unknown_facts), None
         return policy.evaluate(item, as_of=as_of, explain=explain, edition=edition, unknown_facts=unknown_facts), None
     except json.JSONDecodeError as exc:
         return ({"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}},
@@ -424,8 +424,6 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
                  edition: str | None = None, unknown_facts: bool = False) -> tuple:
     """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
     lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
-    from slapolicy.decide.jsonio import dumps_bytes
-
     out, err = [], []
     for number, line in enumerate(lines, start=first):
         record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts)

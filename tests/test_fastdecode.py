@@ -47,3 +47,41 @@ def test_the_one_step_decoder_takes_valid_tickets():
     with pytest.raises(json.JSONDecodeError) as exc:  # syntax errors: the standard library's message
         parse_ticket(b'{"id": "T-1",')
     assert exc.value.colno == 14
+
+
+LIMIT_CASES = [  # (what, the ticket's extra fields, the code the reference path gives)
+    ("a string of 100,001 characters", {"sender_email": "é" * 100_001}, "input-string-too-long"),
+    ("an event's note of 100,001 characters",
+     {"events": [{"type": "agent_replied", "at": "2026-03-10T12:00:00Z", "note": "n" * 100_001}]},
+     "input-string-too-long"),
+]
+
+
+@pytest.mark.parametrize("what,extra,code", LIMIT_CASES, ids=[c[0] for c in LIMIT_CASES])
+def test_the_one_step_decoder_refuses_what_is_beyond_an_input_limit(what, extra, code):
+    """the limits are part of the decoder's types (no walk of the decoded ticket): beyond one, the reference
+    path answers, with the limit's code"""
+    from conftest import BASE_TICKET
+    from slapolicy.language.diagnostics import InputError
+
+    data = json.dumps(dict(BASE_TICKET, **extra), ensure_ascii=False).encode("utf-8")
+    with pytest.raises(Invalid):
+        _fast_decoder()(data)
+    with pytest.raises(InputError) as exc:
+        parse_ticket(data)
+    assert exc.value.code == code
+    at_limit = json.dumps(dict(BASE_TICKET, sender_email="é" * 100_000), ensure_ascii=False).encode("utf-8")
+    assert _fast_decoder()(at_limit)["sender_email"] == "é" * 100_000
+
+
+def test_the_one_step_decoder_leaves_an_integer_beyond_the_limit_to_the_reference():
+    from conftest import BASE_TICKET
+
+    decode = _fast_decoder()
+    assert decode(json.dumps(dict(BASE_TICKET, problems_count=10 ** 99)).encode())["problems_count"] == 10 ** 99
+    huge = json.dumps(dict(BASE_TICKET, problems_count=10 ** 100)).encode()
+    with pytest.raises(Invalid):
+        decode(huge)
+    from slapolicy.decide.jsonio import loads
+
+    assert parse_ticket(huge) == validate_ticket(loads(huge))  # the reference reader's ticket

@@ -1,11 +1,13 @@
 """Ticket decoding and validation in one step: msgspec structs generated from the ticket JSON Schema.
 
 `decoder(schema)` builds, from the (possibly extended) JSON Schema, msgspec Struct types (closed
-objects forbid unknown fields; enums are Literal types; minLength, pattern, minimum and maximum are
-msgspec constraints; optional fields default to UNSET) and a generated converter to the normalised
+objects forbid unknown fields; enums are Literal types; minLength, minimum and maximum are msgspec
+constraints, a pattern is searched by the converter; optional fields default to UNSET) and a generated converter to the normalised
 ticket (plain dicts, timestamps as aware UTC datetimes, dates as `date`, missing fields absent). A part
 of the schema that msgspec cannot express (an object open to other keys, a conditional `allOf`) is
-decoded as raw JSON and checked by the closure validator of slapolicy.decide.tickets.
+decoded as plain JSON values and checked by the closure validator of slapolicy.decide.tickets. The decoded
+Struct becomes dicts in one C call (msgspec.to_builtins), then only the values that change (timestamps, dates)
+are converted in place.
 
 The JSON Schema stays the reference: this path only ever answers "valid, and here is the ticket" or
 "not sure" (`Invalid`); the caller then parses the JSON again and validates it with jsonschema, whose
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import msgspec
 
+from slapolicy.decide.jsonio import MAX_INT_DIGITS, MAX_STRING_CHARS, check_limits
+from slapolicy.language.diagnostics import InputError, TicketError
 from slapolicy.language.types import Type
 
 
@@ -32,11 +36,32 @@ def _date(text):
     return dt.date.fromisoformat(text)
 
 
+_INT_BOUND = 10 ** MAX_INT_DIGITS  # an integer of more digits is beyond the input limit (slapolicy.decide.jsonio)
+
+
+def _int(v):
+    """an integer field without both bounds in the schema: within the input limit, else not vouched for"""
+    if v.__class__ is int and not -_INT_BOUND < v < _INT_BOUND:
+        raise Invalid
+    return v
+
+
+def _limited(depth):
+    """the input limits (depth from `depth`, string and key length) of a part decoded as raw JSON"""
+    def check(value):
+        try:
+            check_limits(value, depth=depth)
+        except (InputError, TicketError):
+            raise Invalid from None
+        return value
+    return check
+
+
 class _Gen:
     def __init__(self, parse_timestamp, fallback_checker):
         self.counter = itertools.count()
-        self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "Raw": msgspec.Raw,
-                   "_json": msgspec.json.decode}
+        self.ns = {"UNSET": msgspec.UNSET, "_ts": parse_timestamp, "_date": _date, "_int": _int,
+                   "_plain": msgspec.to_builtins, "Invalid": Invalid}
         self.lines = []
         self.parse_timestamp = parse_timestamp
         self.fallback_checker = fallback_checker
@@ -44,8 +69,10 @@ class _Gen:
     def name(self, prefix):
         return f"_{prefix}{next(self.counter)}"
 
-    def type_of(self, typ: Type, schema: dict):
-        """(msgspec type, conversion expression template with {v}); raises Invalid if unsupported"""
+    def type_of(self, typ: Type, schema: dict, depth: int = 0):
+        """(msgspec type, conversion expression template with {v}); raises Invalid if unsupported. The input
+        limits are part of the types (strings at most MAX_STRING_CHARS; integers of at most MAX_INT_DIGITS
+        digits; non-finite floats msgspec refuses), so a decoded ticket needs no walk; `depth`: of the value."""
         if "enum" in schema:
             values = tuple(schema["enum"])
             if not values or not all(type(v) is str for v in values):
@@ -54,10 +81,10 @@ class _Gen:
         kind = schema.get("type")
         if kind == "object":
             if schema.get("additionalProperties") is not False or "allOf" in schema or "if" in schema:
-                return self.raw(typ, schema)
-            return self.struct(typ, schema)
+                return self.raw(typ, schema, depth)
+            return self.struct(typ, schema, depth)
         if kind == "array":
-            item_type, conv = self.type_of(typ.item, schema.get("items") or {})
+            item_type, conv = self.type_of(typ.item, schema.get("items") or {}, depth + 1)
             if conv == "{v}":
                 return list[item_type], "{v}"
             fn = self.name("list")
@@ -71,60 +98,91 @@ class _Gen:
                 meta["ge"] = schema["minimum"]
             if "maximum" in schema:
                 meta["le"] = schema["maximum"]
-            return _annotated(int, meta), "{v}"
+            bounded = "minimum" in schema and "maximum" in schema and max(map(abs, meta.values())) < _INT_BOUND
+            return _annotated(int, meta), "{v}" if bounded else "_int({v})"
         if kind == "number":
-            return Union[int, float], "{v}"
+            return Union[int, float], "_int({v})"
         if kind == "string":
-            meta = {}
+            meta = {"max_length": min(schema.get("maxLength", MAX_STRING_CHARS), MAX_STRING_CHARS)}
             if schema.get("minLength"):
                 meta["min_length"] = schema["minLength"]
-            if "pattern" in schema:
-                meta["pattern"] = schema["pattern"]
             fmt = schema.get("format")
             conv = {"date-time": "_ts({v})", "date": "_date({v})"}.get(fmt, "{v}")
             if fmt not in (None, "date-time", "date"):
                 raise Invalid
             if typ is not None and typ.kind in ("timestamp", "date") and conv == "{v}":
                 raise Invalid
+            if "pattern" in schema:
+                conv = self.pattern(schema["pattern"], conv, remember=fmt != "date-time")
             return _annotated(str, meta), conv
         raise Invalid
 
-    def raw(self, typ, schema):
-        """a part decoded as raw JSON and checked by the closure validator (slapolicy.decide.tickets)"""
+    def pattern(self, pattern, conv, remember):
+        """a string's pattern checked by Python's `re` as msgspec's `pattern` constraint and jsonschema do
+        (search), called directly (msgspec looks the method up on each call), then `conv`; `remember`: the
+        values accepted (and converted) are kept, up to 4,096 a field (editions, formats, dates repeat)"""
+        import re
+
+        name = self.name("pattern")
+        self.ns[name + "_search"] = re.compile(pattern).search
+        value = conv.format(v="v")
+        if remember:
+            self.ns[name + "_seen"] = {}
+            self.lines.append(f"def {name}(v):\n"
+                              f"    seen = {name}_seen.get(v, UNSET)\n"
+                              f"    if seen is not UNSET:\n        return seen\n"
+                              f"    if {name}_search(v) is None:\n        raise Invalid\n"
+                              f"    seen = {value}\n"
+                              f"    if len({name}_seen) < 4096:\n        {name}_seen[v] = seen\n"
+                              f"    return seen\n")
+        else:
+            self.lines.append(f"def {name}(v):\n"
+                              f"    if {name}_search(v) is None:\n        raise Invalid\n"
+                              f"    return {value}\n")
+        return name + "({v})"
+
+    def raw(self, typ, schema, depth):
+        """a part decoded as plain JSON values and checked by the closure validator (slapolicy.decide.tickets)
+        and the input limits (the depth counted from the ticket)"""
         check = self.fallback_checker(typ, schema)
         if check is None:
             raise Invalid
-        name = self.name("raw")
-        self.ns[name] = check
-        return msgspec.Raw, f"{name}(_json({{v}}))"
+        name, limited = self.name("raw"), self.name("limited")
+        self.ns[name], self.ns[limited] = check, _limited(depth)
+        return Any, f"{name}({limited}({{v}}))"
 
-    def struct(self, typ, schema):
+    def struct(self, typ, schema, depth):
+        """a Struct type, and the conversion of its plain form (msgspec.to_builtins: a dict with the JSON keys,
+        unset fields absent) in place: only the fields whose values change (timestamps, dates, what the
+        closure validator checks), "{v}" when none does"""
         props = schema.get("properties") or {}
         required = set(schema.get("required") or ())
         fields, rename, convs = [], {}, []
         for i, (key, sub) in enumerate(props.items()):
-            ftype, conv = self.type_of(typ.field(key) if typ is not None else None, sub)
+            ftype, conv = self.type_of(typ.field(key) if typ is not None else None, sub, depth + 1)
             attr = f"f{i}"
             rename[attr] = key
             if key in required:
                 fields.append((attr, ftype))
             else:
                 fields.append((attr, Union[ftype, msgspec.UnsetType], msgspec.UNSET))
-            convs.append((attr, key, conv, key in required))
+            if conv != "{v}":
+                convs.append((key, conv, key in required))
         for key in required - set(props):  # required but not described: cannot be typed
             raise Invalid
         struct = msgspec.defstruct(self.name("S"), fields, rename=rename, forbid_unknown_fields=True, kw_only=True)
+        if not convs:
+            return struct, "{v}"
         fn = self.name("conv")
-        body = ["d = {}"]
-        for attr, key, conv, req in convs:
-            value = conv.format(v=f"o.{attr}")
+        body = []
+        for key, conv, req in convs:
             if req:
-                body.append(f"d[{key!r}] = {value}")
+                body.append(f"d[{key!r}] = {conv.format(v=f'd[{key!r}]')}")
             else:
-                body.append(f"v = o.{attr}")
+                body.append(f"v = d.get({key!r}, UNSET)")
                 body.append(f"if v is not UNSET: d[{key!r}] = {conv.format(v='v')}")
         body.append("return d")
-        self.lines.append(f"def {fn}(o):\n" + "".join(f"    {b}\n" for b in body))
+        self.lines.append(f"def {fn}(d):\n" + "".join(f"    {b}\n" for b in body))
         return struct, fn + "({v})"
 
 
@@ -145,19 +203,16 @@ def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, r
         top, conv = gen.type_of(vocabulary, schema)
     except Invalid:
         return None
-    if conv == "{v}" or top is msgspec.Raw:
+    if not (isinstance(top, type) and issubclass(top, msgspec.Struct)):
         return None
     namespace = dict(gen.ns)
-    source = "\n".join(gen.lines) + f"\ndef convert(o):\n    return {conv.format(v='o')}\n"
+    namespace["_decode"] = msgspec.json.Decoder(top).decode
+    namespace["_errors"] = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError,
+                            refusal, Invalid)
+    source = "\n".join(gen.lines) + ("\ndef decode_ticket(data):\n    try:\n"
+                                     f"        return {conv.format(v='_plain(_decode(data))')}\n"
+                                     "    except _errors:\n        raise Invalid from None\n")
     exec(compile(source, "<slapolicy-ticket-decoder>", "exec"), namespace)  # generated from the schema only
-    convert = namespace["convert"]
-    decode = msgspec.json.Decoder(top).decode
-    errors = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError, refusal)
-
-    def decode_ticket(data):
-        try:
-            return convert(decode(data))
-        except errors:
-            raise Invalid from None
+    decode_ticket = namespace["decode_ticket"]  # (one function a ticket: no closure calling a converter)
     decode_ticket.source = source
     return decode_ticket

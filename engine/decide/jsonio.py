@@ -94,10 +94,11 @@ def check_text_of(value):
     check_limits(value, text_checked=False)
 
 
-def check_limits(value, text_checked: bool = True):
+def check_limits(value, text_checked: bool = True, depth: int = 0):
     """Walk a decoded value (without recursion): InputError beyond the depth or string limits, TicketError
-    naming the path of a string that is not valid Unicode (checked unless `text_checked`)."""
-    stack = [(value, 0, ())]
+    naming the path of a string that is not valid Unicode (checked unless `text_checked`). `depth`: the
+    value's own depth in the document it is part of."""
+    stack = [(value, depth, ())]
     while stack:
         v, depth, path = stack.pop()
         if isinstance(v, str):
@@ -154,6 +155,66 @@ def read_lines(stream, limit: int = MAX_DOCUMENT_CHARS):
             yield None
             continue
         yield line
+
+
+def read_blocks(stream, size: int = 1 << 20, limit: int = MAX_DOCUMENT_CHARS):
+    """(number of its first line, parts) for consecutive runs of whole lines of a binary stream, read `size`
+    bytes at a time with no work per line: each part is bytes holding whole lines, or None for a line longer
+    than `limit` bytes (skipped without being kept). `lines_of(parts)` gives what read_lines would: together
+    the blocks hold every line (lines out == lines in)."""
+    number = 1
+    partial: list = []  # the start of a line whose end is not read yet
+    partial_len = 0
+    skipping = False  # inside a line longer than the limit
+    while True:
+        data = stream.read(size)
+        if not data:
+            break
+        parts = []
+        if skipping or partial:
+            end = data.find(b"\n")
+            if end < 0:
+                if not skipping:
+                    partial.append(data)
+                    partial_len += len(data)
+                    if partial_len > limit:
+                        partial, partial_len, skipping = [], 0, True
+                continue
+            if skipping:
+                parts.append(None)
+                skipping = False
+            else:
+                partial.append(data[:end + 1])
+                parts.append(b"".join(partial))
+                partial, partial_len = [], 0
+            data = data[end + 1:]
+        end = data.rfind(b"\n") + 1
+        if end:
+            parts.append(data[:end])
+        if end < len(data):
+            partial, partial_len = [data[end:]], len(data) - end
+            if partial_len > limit:
+                partial, partial_len, skipping = [], 0, True
+        if parts:
+            yield number, parts
+            number += sum(1 if p is None else p.count(b"\n") for p in parts)
+    if skipping:
+        yield number, [None]
+    elif partial:
+        yield number, [b"".join(partial)]
+
+
+def lines_of(parts, limit: int = MAX_DOCUMENT_CHARS):
+    """the lines of read_blocks' parts (without their newline; None for a line longer than `limit`)"""
+    for part in parts:
+        if part is None:
+            yield None
+            continue
+        lines = part.split(b"\n")
+        if part.endswith(b"\n"):
+            lines.pop()
+        for line in lines:
+            yield line if len(line) <= limit else None
 
 
 def too_large_line(limit: int = MAX_DOCUMENT_CHARS) -> InputError:

@@ -80,24 +80,36 @@ def parse_json(body: bytes, check_text: bool = True):
 # -- query parameters -----------------------------------------------------------------------------
 def _query(request: Request, allowed: tuple) -> dict:
     """The query parameters of `allowed`; an unknown or repeated one is a 422 (a typo such as
-    `asof` must not silently change a decision, as unknown ticket fields do not)."""
-    from slapolicy.language.schema import did_you_mean
-
+    `asof` must not silently change a decision, as unknown ticket fields do not). An accepted query string
+    is remembered (up to 512: clients send the same few), so a request does not parse it again."""
+    raw = request.scope.get("query_string") or b""
+    key = (raw, allowed)
+    found = _QUERIES.get(key)
+    if found is not None:
+        return dict(found)
     problems, out = [], {}
-    for key in request.query_params.keys():
-        values = request.query_params.getlist(key)
-        if key not in allowed:
-            hint = did_you_mean(key, allowed)
-            problems.append({"field": key, "message": "unknown query parameter" + (
-                f" (did you mean '{hint}'?)" if hint else f"; allowed: {', '.join(allowed) or 'none'}")})
-        elif len(values) > 1:
-            problems.append({"field": key, "message": "given more than once"})
-        else:
-            out[key] = values[0]
+    if raw:
+        for name in request.query_params.keys():
+            values = request.query_params.getlist(name)
+            if name not in allowed:
+                from slapolicy.language.schema import did_you_mean
+
+                hint = did_you_mean(name, allowed)
+                problems.append({"field": name, "message": "unknown query parameter" + (
+                    f" (did you mean '{hint}'?)" if hint else f"; allowed: {', '.join(allowed) or 'none'}")})
+            elif len(values) > 1:
+                problems.append({"field": name, "message": "given more than once"})
+            else:
+                out[name] = values[0]
     if problems:
         raise ApiError(422, "invalid-parameter", "; ".join(f"{p['field']}: {p['message']}" for p in problems),
                        problems=problems)
+    if len(_QUERIES) < 512:
+        _QUERIES[key] = dict(out)
     return out
+
+
+_QUERIES: dict = {}  # (query string, allowed) -> its accepted parameters
 
 
 def _bad_param(field: str, message: str) -> ApiError:

@@ -11,7 +11,7 @@ smaller and faster to build (a 5,000-rule policy builds ~100,000 of them).
 """
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter as _attrgetter
 
 from slapolicy.language.source import Frozen as _Frozen
 from slapolicy.language.source import _set
@@ -36,11 +36,26 @@ class Duration(_Frozen):
 
 
 class Node(_Frozen):
+    """A node's fields are given in `_fields` order, by position or name: Compare(pos, op, left, right)."""
+
     __slots__ = ("pos",)
     _fields = ("pos",)
 
-    def __init__(self, pos: Pos) -> None:
-        _set(self, "pos", pos)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        get = _attrgetter(*cls._fields)  # one C call for the fields' values (a tuple: every node has 2 or more)
+        cls._key = lambda self: get(self)
+
+    def __init__(self, *values, **named) -> None:
+        fields = self._fields
+        if named:  # fields by name too, as a dataclass takes them
+            values += tuple(named.pop(f) for f in fields[len(values):] if f in named)
+            if named:
+                raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(named))}")
+        if len(values) != len(fields):
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} fields {fields}, not {len(values)}")
+        for name, value in zip(fields, values):
+            _set(self, name, value)
 
     def _key(self) -> tuple:
         return (self.pos,)
@@ -52,25 +67,10 @@ class Literal(Node):
     __slots__ = ("value", "type")
     _fields = ("pos", "value", "type")
 
-    def __init__(self, pos: Pos, value: Any, type: str) -> None:
-        _set(self, "pos", pos)
-        _set(self, "value", value)
-        _set(self, "type", type)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.value, self.type,)
-
 
 class Path(Node):
     __slots__ = ("parts",)
     _fields = ("pos", "parts")
-
-    def __init__(self, pos: Pos, parts: tuple) -> None:
-        _set(self, "pos", pos)
-        _set(self, "parts", parts)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.parts,)
 
     @property
     def dotted(self) -> str:
@@ -81,24 +81,10 @@ class ListExpr(Node):
     __slots__ = ("items",)
     _fields = ("pos", "items")
 
-    def __init__(self, pos: Pos, items: tuple) -> None:
-        _set(self, "pos", pos)
-        _set(self, "items", items)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.items,)
-
 
 class Not(Node):
     __slots__ = ("operand",)
     _fields = ("pos", "operand")
-
-    def __init__(self, pos: Pos, operand: Node) -> None:
-        _set(self, "pos", pos)
-        _set(self, "operand", operand)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.operand,)
 
 
 class BoolOp(Node):
@@ -107,41 +93,15 @@ class BoolOp(Node):
     __slots__ = ("op", "operands")
     _fields = ("pos", "op", "operands")
 
-    def __init__(self, pos: Pos, op: str, operands: tuple) -> None:
-        _set(self, "pos", pos)
-        _set(self, "op", op)
-        _set(self, "operands", operands)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.op, self.operands,)
-
 
 class Compare(Node):
     __slots__ = ("op", "left", "right")
     _fields = ("pos", "op", "left", "right")
 
-    def __init__(self, pos: Pos, op: str, left: Node, right: Node) -> None:
-        _set(self, "pos", pos)
-        _set(self, "op", op)
-        _set(self, "left", left)
-        _set(self, "right", right)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.op, self.left, self.right,)
-
 
 class Membership(Node):
     __slots__ = ("negated", "item", "container")
     _fields = ("pos", "negated", "item", "container")
-
-    def __init__(self, pos: Pos, negated: bool, item: Node, container: Node) -> None:
-        _set(self, "pos", pos)
-        _set(self, "negated", negated)
-        _set(self, "item", item)
-        _set(self, "container", container)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.negated, self.item, self.container,)
 
 
 class Arith(Node):
@@ -150,27 +110,10 @@ class Arith(Node):
     __slots__ = ("op", "left", "right")
     _fields = ("pos", "op", "left", "right")
 
-    def __init__(self, pos: Pos, op: str, left: Node, right: Node) -> None:
-        _set(self, "pos", pos)
-        _set(self, "op", op)
-        _set(self, "left", left)
-        _set(self, "right", right)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.op, self.left, self.right,)
-
 
 class Call(Node):
     __slots__ = ("name", "args")
     _fields = ("pos", "name", "args")
-
-    def __init__(self, pos: Pos, name: str, args: tuple) -> None:
-        _set(self, "pos", pos)
-        _set(self, "name", name)
-        _set(self, "args", args)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.name, self.args,)
 
 
 class Quantifier(Node):
@@ -178,16 +121,6 @@ class Quantifier(Node):
 
     __slots__ = ("kind", "var", "source", "cond")
     _fields = ("pos", "kind", "var", "source", "cond")
-
-    def __init__(self, pos: Pos, kind: str, var: str, source: Node, cond: Node) -> None:
-        _set(self, "pos", pos)
-        _set(self, "kind", kind)
-        _set(self, "var", var)
-        _set(self, "source", source)
-        _set(self, "cond", cond)
-
-    def _key(self) -> tuple:
-        return (self.pos, self.kind, self.var, self.source, self.cond,)
 
 
 def walk(node: Node):

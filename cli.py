@@ -151,7 +151,10 @@ def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unk
         return decide_jsonl(compiled, lines_of(parts), first, origin, when, explain, edition, unknown_facts)
 
     out, failed = sys.stdout.buffer, 0
-    for data, messages, bad in forked_map(decide, read_blocks(stream, CHUNK), workers or default_workers()):
+    workers = workers or default_workers()
+    if workers > 1 and not explain:
+        compiled.prepare()  # the forked workers inherit the generated function
+    for data, messages, bad in forked_map(decide, read_blocks(stream, CHUNK), workers):
         for message in messages:
             click.echo(message, err=True)
         out.write(data)

@@ -294,6 +294,15 @@ class Policy:
             return self.editions[0][1], "earliest"  # the ticket predates every edition
         return chosen, "in_force"
 
+    def prepare(self) -> None:
+        """Build every edition's generated decision function now (otherwise built on a second unexplained
+        decision): a parent calls it before forking workers, which then inherit it instead of each
+        building its own."""
+        from slapolicy.decide.evaluate import fast_decider
+
+        for _, compiled in self.editions:
+            fast_decider(compiled)
+
     def evaluate(self, ticket: Mapping[str, Any], as_of: str | dt.datetime | None = None, explain: bool = True,
                  edition: str | None = None, unknown_facts: bool = False) -> Decision:
         """Validate a ticket (decoded JSON) and decide it at `as_of` (default: now, for tickets with events).

@@ -157,3 +157,29 @@ def test_the_generated_function_decides_every_valid_ticket_itself(policy_id):
     decide = fast_decider(policy.compiled)
     left = [t["id"] for t in CORPUS[policy_id] if decide(validate_ticket(copy.deepcopy(t))) is None]
     assert left == []
+
+
+def test_the_generated_function_is_built_from_the_second_decision_or_by_prepare(tmp_path):
+    """one unexplained decision is made by the reference (a one-ticket evaluate does not build the generated
+    function); the second builds it; Policy.prepare() builds it for every edition beforehand (a parent before
+    forking workers); the decisions are the same either way"""
+    from slapolicy.api import resolve_policy_path
+
+    text = resolve_policy_path("bitrix-inc").read_text("utf-8")
+    fresh = []
+    for name in ("one", "two"):  # policies of their own: load_policy keeps one Policy a file
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "bitrix-inc.yaml").write_text(text, "utf-8")
+        fresh.append(tmp_path / name / "bitrix-inc.yaml")
+    tickets = CORPUS["bitrix-inc"][:3]
+    policy = load_policy(fresh[0])
+    built = lambda p: [("_fast" in c.__dict__) for _, c in p.editions]  # noqa: E731
+    first = policy.evaluate(copy.deepcopy(tickets[0]), explain=False)
+    assert not any(built(policy))
+    rest = [policy.evaluate(copy.deepcopy(t), explain=False) for t in tickets[1:]]
+    assert built(policy)[-1]
+    prepared = load_policy(fresh[1])
+    assert not any(built(prepared))
+    prepared.prepare()
+    assert all(built(prepared))
+    assert [prepared.evaluate(copy.deepcopy(t), explain=False) for t in tickets] == [first] + rest

@@ -247,3 +247,54 @@ def test_unknown_facts_equal_the_straightforward_computation_on_every_policy_tes
         compared += 1
         with_effects += any(e["effects"] for e in got)
     assert compared > 250 and with_effects > 100, (compared, with_effects)
+
+
+def test_a_condition_read_by_local_date_has_one_value_a_date_and_is_evaluated_once_a_date():
+    """why_not's search evaluates a condition once per local date when it reads `created_at` only through
+    date() / days_between() (slapolicy.decide.dated): every such condition of the bundled policies has the
+    same value at the first, a middle and the last second of a local date"""
+    from slapolicy.api import policy_ids
+    from slapolicy.decide.dated import by_local_date, dated_only
+    from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.decide.whynot import Analysis, patched, trees, walk_through_definitions
+    from slapolicy.language import ast
+    from slapolicy.tools.corpus import generate
+
+    def reads_created_at(t, path):
+        return any(isinstance(n, ast.Path) and (e.resolved.get(id(n)) or (None, None))[0] == "field"
+                   and tuple(e.resolved[id(n)][1]) == ("created_at",) for e, n in walk_through_definitions(t, path))
+
+    kinds = set()
+    for pid in policy_ids():
+        policy = load_policy(pid)
+        compiled, t = policy.compiled, trees(policy.compiled)
+        tz = compiled.timezone
+        tickets = generate(policy, 12, 3)
+        for path in t.paths.values():
+            expr = t.checked.exprs.get(path)
+            if expr is None or not reads_created_at(t, path):
+                continue
+            dated = dated_only(t, expr, expr.tree, "created_at")
+            kinds.add(dated)
+            if not dated:
+                continue
+            for ticket in tickets:
+                d = policy.evaluate(dict(ticket), explain=False)
+                status = d["eligibility"]["status"]
+                stage = {"accepted": status != "not_accepted", "eligibility": status,
+                         "tier": d["tier"]["id"] if d["tier"] else None}
+                a = Analysis(compiled, validate_ticket(dict(ticket)), stage)
+                day = a.ticket["created_at"].astimezone(tz).date()
+                instants = [dt.datetime.combine(day, at, tz).astimezone(dt.timezone.utc)
+                            for at in (dt.time(0, 0, 0), dt.time(12, 30), dt.time(23, 59, 59))]
+                values = {repr(a.ev(expr, expr.tree, ticket=patched(a.ticket, "created_at", v))) for v in instants}
+                assert len(values) == 1, (pid, path, day, values)
+    assert kinds == {True, False}  # the bundle has both kinds of condition
+
+    calls = []
+    once = by_local_date(lambda v: calls.append(v) or len(calls), zoneinfo.ZoneInfo("Europe/Kyiv"))
+    morning = dt.datetime(2026, 3, 10, 5, 0, tzinfo=dt.timezone.utc)  # 07:00 in Kyiv (UTC+2)
+    late = dt.datetime(2026, 3, 10, 21, 30, tzinfo=dt.timezone.utc)  # 23:30 in Kyiv: the same local date
+    after = dt.datetime(2026, 3, 10, 22, 30, tzinfo=dt.timezone.utc)  # 00:30 on 11 March in Kyiv
+    assert [once(morning), once(late), once(after), once(morning)] == [1, 1, 2, 1]
+    assert calls == [morning, after]

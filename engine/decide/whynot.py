@@ -28,6 +28,7 @@ import datetime as dt
 import functools
 import operator
 
+from slapolicy.decide.dated import by_local_date, dated_only
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
 from slapolicy.language.types import vocabulary
@@ -59,6 +60,7 @@ class _Trees:
         self._lines: dict = {}
         self._statics: dict = {}
         self._tests: dict = {}
+        self._dated: dict = {}  # (path, node, fact) -> reads the timestamp only by its local date?
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -355,6 +357,8 @@ class Analysis:
             holds = lambda v: bool(test(v)) == want  # noqa: E731
         else:
             holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
+            if kind == "timestamp" and dated_only(self.t, expr, node, dotted):
+                holds = by_local_date(holds, self.tz)
         base = {"fact": dotted, "from": show(current, self.tz)}
         if kind == "bool":
             if holds(not current):

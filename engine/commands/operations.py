@@ -16,6 +16,20 @@ from slapolicy.commands.common import (
 )
 
 
+def store_options(store_help: str, sink_help: str):
+    """--store, --sink and --webhook-secret (the durable monitor's options of watch and serve)"""
+    options = (click.option("--store", "store_url", default=None, metavar="URL", help=store_help),
+               click.option("--sink", "sinks", multiple=True, metavar="SPEC", help=sink_help),
+               click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
+                            help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET)."))
+
+    def apply(fn):
+        for option in reversed(options):  # so that --help lists them in this order
+            fn = option(fn)
+        return fn
+    return apply
+
+
 @click.command()
 @policy_option
 @policies_option
@@ -23,13 +37,9 @@ from slapolicy.commands.common import (
 @click.option("--until", default=None, help="With --replay: at the end of the stream, let time run to this instant.")
 @click.option("--warning", "warning_share", type=click.FloatRange(0.01, 0.99), default=0.8, show_default=True,
               help="Warn at this share of a target.")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="Keep the clocks in a store (sqlite:///file.db, postgresql://...): crash-safe, idempotent "
-                   "events, alert ids (docs/monitor.md). Default: in memory.")
-@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
-              help="With --store: where alerts go: stdout (default), http(s)://URL (a webhook), exec:COMMAND. Repeatable.")
-@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
-              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@store_options("Keep the clocks in a store (sqlite:///file.db, postgresql://...): crash-safe, idempotent "
+               "events, alert ids (docs/monitor.md). Default: in memory.",
+               "With --store: where alerts go: stdout (default), http(s)://URL (a webhook), exec:COMMAND. Repeatable.")
 @click.option("--recalculate", is_flag=True,
               help="With --store: re-apply every open ticket's stored history under the current policy, then exit.")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
@@ -156,13 +166,9 @@ def report(policy, policies, as_of, by, fmt, facts_file, out, progress, file):
               help="Seconds a client has to send a request's body (else 408).")
 @click.option("--limit-concurrency", type=click.IntRange(1), default=1000, show_default=True,
               help="Connections beyond this many are answered 503.")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="The live monitor's store (sqlite:///file.db, postgresql://...): enables POST /v1/events, "
-                   "GET /v1/tickets/ID/clocks, GET /v1/at-risk (docs/monitor.md).")
-@click.option("--sink", "sinks", multiple=True, metavar="SPEC",
-              help="With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
-@click.option("--webhook-secret", envvar="SLAPOLICY_WEBHOOK_SECRET", default=None,
-              help="HMAC key of the webhook signature header (env SLAPOLICY_WEBHOOK_SECRET).")
+@store_options("The live monitor's store (sqlite:///file.db, postgresql://...): enables POST /v1/events, "
+               "GET /v1/tickets/ID/clocks, GET /v1/at-risk (docs/monitor.md).",
+               "With --store: deliver alerts to stdout, http(s)://URL (webhook) or exec:COMMAND. Repeatable.")
 @click.option("--reports-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="The workbench's Reports page may read tickets files (*.jsonl) under this directory.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,

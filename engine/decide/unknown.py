@@ -132,43 +132,30 @@ def _effects(base: dict, other: dict) -> list:
     return out
 
 
-def _exists_readers(policy) -> dict:
-    """(stage, rule id) -> the dotted paths its condition tests with exists() (through definitions)."""
-    cache = policy.__dict__.get("_unknown_exists")
-    if cache is not None:
-        return cache
+def _rule_reads(policy) -> tuple:
+    """Two maps from (stage, rule id), by one walk over each condition through its definitions: the dotted
+    paths it tests with exists() (rules without any left out), and the dotted ticket fields it names (a
+    value given to a fact can change only the rules naming it, a field inside it or an object holding it)."""
+    got = policy.__dict__.get("_unknown_rule_reads")
+    if got is not None:
+        return got
     t = trees(policy)
-    out = {}
+    exists, fields = {}, {}
     for key, path in t.paths.items():
-        found = set()
+        tested, named = set(), set()
         for expr, n in walk_through_definitions(t, path):
             if isinstance(n, ast.Call) and n.name == "exists" and n.args:
                 r = expr.resolved.get(id(n.args[0]))
                 if r and r[0] == "field":
-                    found.add(".".join(r[1]))
-        if found:
-            out[key] = found
-    policy.__dict__["_unknown_exists"] = out
-    return out
-
-
-def _field_readers(policy) -> dict:
-    """(stage, rule id) -> the dotted ticket fields its condition names (through definitions): a value given
-    to a fact can change only the rules naming it, a field inside it or an object holding it."""
-    cache = policy.__dict__.get("_unknown_field_readers")
-    if cache is not None:
-        return cache
-    t = trees(policy)
-    out = {}
-    for key, path in t.paths.items():
-        found = set()
-        for expr, n in walk_through_definitions(t, path):
+                    tested.add(".".join(r[1]))
             res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
             if res and res[0] == "field":
-                found.add(".".join(res[1]))
-        out[key] = found
-    policy.__dict__["_unknown_field_readers"] = out
-    return out
+                named.add(".".join(res[1]))
+        if tested:
+            exists[key] = tested
+        fields[key] = named
+    got = policy.__dict__["_unknown_rule_reads"] = (exists, fields)
+    return got
 
 
 def _readers(policy, fact: str) -> frozenset:
@@ -176,7 +163,7 @@ def _readers(policy, fact: str) -> frozenset:
     got = cache.get(fact)
     if got is None:
         got = cache[fact] = frozenset(
-            k for k, paths in _field_readers(policy).items()
+            k for k, paths in _rule_reads(policy)[1].items()
             if any(p == fact or fact.startswith(p + ".") or p.startswith(fact + ".") for p in paths))
     return got
 
@@ -324,7 +311,7 @@ def _unknown_facts(policy, ticket, decision, stage, outcome_of) -> list:
     tz = policy.timezone
 
     rules_by_key = _rules_by_key(policy)
-    exists_readers = _exists_readers(policy)
+    exists_readers = _rule_reads(policy)[0]
     accepted = decision["eligibility"]["status"] != "not_accepted"
     fired_now = {("delay_reasons", d["rule"]) for d in decision["delay_reasons"]} | \
         {("notices", n["rule"]) for n in decision["notices"]}

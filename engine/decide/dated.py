@@ -12,9 +12,9 @@ def dated_only(trees, expr, node, dotted: str) -> bool:
     """Does the sub-expression (with the definitions it uses) read the timestamp fact `dotted` only through
     date() or days_between()? `trees`: whynot's per-policy trees (its checked policy and a memo)."""
     key = (expr.path, id(node), dotted)
-    got = trees._dated.get(key)
+    got = trees.dated.get(key)
     if got is None:
-        got = trees._dated[key] = _dated_only(trees.checked, expr, node, tuple(dotted.split(".")), set())
+        got = trees.dated[key] = _dated_only(trees.checked, expr, node, tuple(dotted.split(".")), set())
     return got
 
 

@@ -60,7 +60,7 @@ class _Trees:
         self._lines: dict = {}
         self._statics: dict = {}
         self._tests: dict = {}
-        self._dated: dict = {}  # (path, node, fact) -> reads the timestamp only by its local date?
+        self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data

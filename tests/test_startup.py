@@ -1,6 +1,7 @@
 """What a start imports: the commands of slapolicy.commands.* are registered lazily (every one still reachable
 by its name), and a one-ticket `evaluate` from a warm compile cache does not import the modules it does not
-use (PyYAML, lark, jsonschema, the YAML loader, the checker, the vocabulary extensions, unknown facts)."""
+use (PyYAML, lark, jsonschema, the YAML loader, the checker, the vocabulary extensions, unknown facts, the
+generated code: codegen and the fast path, which one decision does not run)."""
 import importlib
 import json
 import os
@@ -41,7 +42,7 @@ except SystemExit as exc:
 print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("yaml", "lark", "jsonschema") or m.startswith(
     ("slapolicy.commands.authoring", "slapolicy.commands.operations", "slapolicy.commands.review",
      "slapolicy.language.check", "slapolicy.language.parse", "slapolicy.language.load", "slapolicy.language.vocabulary",
-     "slapolicy.decide.unknown")))), file=sys.stderr)
+     "slapolicy.decide.unknown", "slapolicy.language.codegen", "slapolicy.decide.fastpath")))), file=sys.stderr)
 """
 
 

@@ -304,14 +304,14 @@ _POLICY_FIELDS = ("id", "title", "version", "content_hash", "timezone", "effecti
 
 class CompiledPolicy:
     """A compiled policy edition (mutable, as the dataclass it was: the decide stage memoises per-policy state
-    in its __dict__). Equal by its fields but `checked`."""
+    in its __dict__). Equal by its fields but `checked` and `closures`."""
 
     def __init__(self, id: str, title: str, version: str, content_hash: str, timezone, effective_from: str | None,
                  acceptance: tuple, scope: tuple, tier_rules: tuple, tiers: dict, delay_reasons: tuple,
                  notices: tuple, billing_rates: tuple, billing_minimum: dict | None, assumptions: dict,
                  calendars: dict, data: dict, file: str, warnings: list | None = None, lifecycle_rules: tuple = (),
                  next_response: dict | None = None, pauses: tuple = (), vocabulary=None, checked=None,
-                 sources=None, exprs: dict | None = None) -> None:
+                 sources=None, exprs: dict | None = None, closures: dict | None = None) -> None:
         self.id = id
         self.title = title
         self.version = version
@@ -340,6 +340,7 @@ class CompiledPolicy:
         # generates them when first asked (`sources` below)
         self._sources = sources
         self.exprs = exprs  # key path -> checked expression (its tree indexes the fast path's stages)
+        self.closures = closures  # key path -> its closure (compile_expressions; why_not evaluates with them too)
 
     @property
     def sources(self):
@@ -466,7 +467,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []),
-        vocabulary=getattr(checked, "vocabulary", None), checked=checked, sources=plain, exprs=dict(exprs))
+        vocabulary=getattr(checked, "vocabulary", None), checked=checked, sources=plain, exprs=dict(exprs),
+        closures=fns)
 
 
 def _output(stage, r):

@@ -360,8 +360,14 @@ _lock = threading.Lock()
 
 
 def edition_files(path: Path) -> list[Path]:
-    """The older editions of a policy file: `<id>@<effective_from>.yaml` beside it."""
-    return sorted(path.parent.glob(f"{path.stem}@*.yaml"))
+    """The older editions of a policy file: `<id>@<effective_from>.yaml` beside it (listed, not globbed: a glob
+    pattern is compiled to a regular expression at each start, and a `[` in the id would be read as one)."""
+    prefix = f"{path.stem}@"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return sorted(path.parent / name for name in names if name.startswith(prefix) and name.endswith(".yaml"))
 
 
 def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathLike[str] | None = None) -> Policy:

@@ -1,7 +1,8 @@
 """What a start imports: the commands of slapolicy.commands.* are registered lazily (every one still reachable
 by its name), and a one-ticket `evaluate` from a warm compile cache does not import the modules it does not
 use (PyYAML, lark, jsonschema, the YAML loader, the checker, the vocabulary extensions, unknown facts, the
-generated code: codegen and the fast path, which one decision does not run)."""
+generated code: codegen and the fast path, which one decision does not run; the holidays package's data limits;
+the standard library's calendar)."""
 import importlib
 import json
 import os
@@ -42,7 +43,8 @@ except SystemExit as exc:
 print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("yaml", "lark", "jsonschema") or m.startswith(
     ("slapolicy.commands.authoring", "slapolicy.commands.operations", "slapolicy.commands.review",
      "slapolicy.language.check", "slapolicy.language.parse", "slapolicy.language.load", "slapolicy.language.vocabulary",
-     "slapolicy.decide.unknown", "slapolicy.language.codegen", "slapolicy.decide.fastpath")))), file=sys.stderr)
+     "slapolicy.decide.unknown", "slapolicy.language.codegen", "slapolicy.decide.fastpath",
+     "slapolicy.calendar.holidata")) or m == "calendar")), file=sys.stderr)
 """
 
 

@@ -94,7 +94,14 @@ Errors are `CalendarError(message, key_path)`, key_path naming the spec key at f
 (("week", "mon-fri"), ("holidays",), ("overrides", "2026-12-31")...).
 """
 from slapolicy.calendar.core import DAYS, UNITS, Calendar
-from slapolicy.calendar.holidata import holiday_data_limit
 from slapolicy.calendar.targets import CalendarError, Target, parse_target
 
 __all__ = ["Calendar", "CalendarError", "Target", "parse_target", "DAYS", "UNITS", "holiday_data_limit"]
+
+
+def __getattr__(name: str):
+    if name == "holiday_data_limit":  # imported when asked for (the policy checks): a start does not compile it
+        from slapolicy.calendar.holidata import holiday_data_limit
+
+        return holiday_data_limit
+    raise AttributeError(f"module 'slapolicy.calendar' has no attribute {name!r}")

@@ -48,7 +48,7 @@ class Calendar:
              and not self.overrides)
         set_(self, "_lock", threading.Lock())
         set_(self, "_index", None)  # the index tuple (see _LO.._LAST), swapped whole
-        set_(self, "_months", {})  # local month (year * 12 + month - 1) -> (starts, ends, day bounds, working flags, ...)
+        set_(self, "_months", {})  # local month (year * 12 + month - 1) -> its spans, day bounds, working flags
         set_(self, "_holidays", {})  # year -> (holiday dates, decree working dates)
         set_(self, "_frozen", True)
 

@@ -360,7 +360,8 @@ class CompiledPolicy:
     __hash__ = None
 
     def __repr__(self):
-        return "CompiledPolicy(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _POLICY_FIELDS if f != "checked") + ")"
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in _POLICY_FIELDS if f != "checked")
+        return f"CompiledPolicy({shown})"
 
 
 class _Variant:

@@ -21,7 +21,7 @@ from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.jsonio import dumps_bytes, too_large_line
 from slapolicy.decide.tickets import parse_ticket, validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
-from slapolicy.language.digest import sha256_hex
+from slapolicy.language.digest import sha256_hex, text_digest
 from slapolicy.language.files import read_policy_file  # (language.load re-exports it; it brings the YAML loader)
 from slapolicy.language.resources import VOCABULARY_FILE
 from slapolicy.language.source import Span
@@ -102,7 +102,7 @@ def _compile_text_now(text: str, file: str, repository, cached: bool) -> Compile
     if cached:  # the compile cache (slapolicy.language.cache): a checked policy as plain JSON, by content
         from slapolicy.language import cache
 
-        digest = sha256_hex(text.encode("utf-8"))[:16]  # the base vocabulary: no key
+        digest = text_digest(text)[:16]  # the base vocabulary: no key
 
         checked = cache.fetch(text, file)
         if checked is not None:
@@ -360,8 +360,14 @@ _lock = threading.Lock()
 
 
 def edition_files(path: Path) -> list[Path]:
-    """The older editions of a policy file: `<id>@<effective_from>.yaml` beside it."""
-    return sorted(path.parent.glob(f"{path.stem}@*.yaml"))
+    """The older editions of a policy file: `<id>@<effective_from>.yaml` beside it (listed, not globbed: a glob
+    pattern is compiled to a regular expression at each start, and a `[` in the id would be read as one)."""
+    prefix = f"{path.stem}@"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return sorted(path.parent / name for name in names if name.startswith(prefix) and name.endswith(".yaml"))
 
 
 def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathLike[str] | None = None) -> Policy:
@@ -371,7 +377,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
     path = resolve_policy_path(str(id_or_path), policies_dir)
     files = [path] + (edition_files(path) if "@" not in path.stem else [])
     texts = [(f, read_policy_file(f, _display(f))) for f in files]  # PolicyError if one cannot be read safely
-    key = tuple((str(f.resolve()), sha256_hex(t.encode("utf-8"))) for f, t in texts)
+    key = tuple((str(f.resolve()), text_digest(t)) for f, t in texts)
     vocab_file = path.parent / VOCABULARY_FILE  # an edited repository vocabulary recompiles its policies
     if vocab_file.is_file():
         try:

@@ -297,10 +297,17 @@ def test_year_boundaries_and_long_horizons():
 
 
 def test_index_is_built_once_and_reused():
+    from slapolicy.calendar.core import _FIRST, _LAST, _MIDS
+
     cal = Calendar.from_spec({"timezone": "Europe/Kyiv", "week": {"mon-fri": "09:00-20:00"}, "holidays": "UA"})
     start = instant("2025-05-05T10:00:00+03:00")
-    cal.add(start, Target("business_hours", 1))
+    first = cal.add(start, Target("business_hours", 1))
+    months = lambda idx: (divmod(idx[_FIRST], 12), divmod(idx[_LAST], 12))  # noqa: E731  ((year, month - 1), ...)
+    assert months(cal._index) == ((2025, 4), (2025, 5))  # a first deadline builds its month and one more
+    assert len(cal._index[_MIDS]) == 31 + 30 + 1  # (the day bounds of May and June, and the next one)
+    assert cal.add(start + dt.timedelta(days=300), Target("business_hours", 216)) > first
     built = cal._index
+    assert months(built) == ((2025, 4), (2027, 11))  # grown in whole years, a year to spare ahead of 2026-03
     for hours in (1, 24, 40, 216):
         for day in range(0, 300, 7):
             cal.add(start + dt.timedelta(days=day), Target("business_hours", hours))
@@ -547,6 +554,28 @@ def test_between_agrees_with_the_oracle(name, start, span):
 @given(names, starts, st.integers(1, 8))
 def test_business_days_agree_with_the_oracle(name, start, n):
     assert CALENDARS[name].add(start, Target("business_days", n)) == oracle_days(name, start, n), (name, start, n)
+
+
+month_ends = st.builds(lambda y, m, k, minute: dt.datetime(y, m, 1, tzinfo=UTC) + dt.timedelta(days=k, minutes=minute),
+                       st.integers(2025, 2026), st.integers(1, 12), st.integers(-2, 1), st.integers(0, 1439))
+
+
+@ORACLE
+@given(names, st.one_of(starts, month_ends), minutes, st.integers(1, 8), st.integers(1, 3 * 24 * 60))
+def test_a_fresh_calendar_agrees_with_the_oracle(name, start, n, days, span):
+    """The calendars above are shared, so their index soon covers whole years; a fresh one's first index covers
+    only the months a computation asks for (and one more), then grows: the same answers from each first index,
+    across month ends, overnight intervals and DST nights."""
+    spec = SPECS[name]
+    due = Calendar.from_spec(spec).add(start, Target("business_minutes", n))
+    assert due == oracle_add(name, start, n), (name, start, n)
+    assert Calendar.from_spec(spec).add(start, Target("business_days", days)) == oracle_days(name, start, days)
+    assert Calendar.from_spec(spec).next_open(start) == oracle_next_open(name, start)
+    end = start + dt.timedelta(minutes=span)
+    assert Calendar.from_spec(spec).business_seconds_between(start, end) == oracle_between(name, start, end)
+    fresh = Calendar.from_spec(spec)
+    assert fresh.is_open(start) == oracle_open(name, start)
+    assert fresh.add(start, Target("business_minutes", n)) == due  # after is_open's first index
 
 
 @settings(max_examples=200, deadline=None)

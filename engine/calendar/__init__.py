@@ -4,7 +4,7 @@ Business time is instants in UTC plus a calendar; wall-clock hours are never add
 
 The model
 ---------
-A calendar is turned, lazily one local year at a time, into sorted, disjoint open intervals in UTC
+A calendar is turned, lazily one local month at a time, into sorted, disjoint open intervals in UTC
 epoch seconds, with the cumulative open seconds before each one. Two functions then answer
 everything with a bisect, so a deadline costs the same whatever its horizon (1 h or 216 h):
 
@@ -19,9 +19,10 @@ Consequences, all deliberate: a ticket created outside hours starts counting at 
 the end of the interval that completes the amount, not the next opening: 17:00-18:00 with one
 hour from 17:00 is due at 18:00). An amount of zero is due at the start itself.
 
-Years are built on demand (under a lock, published as one immutable tuple so readers never see a
-half-built index), extended forwards or backwards across year boundaries as deadlines need, and
-kept for the life of the calendar. A calendar that is open 24x7 with no holidays and no overrides
+Months are built on demand (under a lock, published as one immutable tuple so readers never see a
+half-built index): the first index covers the months a computation asks for and one more, an index
+that has to grow covers whole years (a year to spare ahead), extended forwards or backwards as
+deadlines need, and kept for the life of the calendar. A calendar that is open 24x7 with no holidays and no overrides
 skips the index for hour/minute targets (plain UTC arithmetic).
 
 Units (`Target`)
@@ -93,7 +94,14 @@ Errors are `CalendarError(message, key_path)`, key_path naming the spec key at f
 (("week", "mon-fri"), ("holidays",), ("overrides", "2026-12-31")...).
 """
 from slapolicy.calendar.core import DAYS, UNITS, Calendar
-from slapolicy.calendar.holidata import holiday_data_limit
 from slapolicy.calendar.targets import CalendarError, Target, parse_target
 
 __all__ = ["Calendar", "CalendarError", "Target", "parse_target", "DAYS", "UNITS", "holiday_data_limit"]
+
+
+def __getattr__(name: str):
+    if name == "holiday_data_limit":  # imported when asked for (the policy checks): a start does not compile it
+        from slapolicy.calendar.holidata import holiday_data_limit
+
+        return holiday_data_limit
+    raise AttributeError(f"module 'slapolicy.calendar' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The Calendar: per-year UTC open intervals, F / F^-1 by bisect (the model: the package docstring)."""
+"""The Calendar: per-month UTC open intervals, F / F^-1 by bisect (the model: the package docstring)."""
 from __future__ import annotations
 
 import bisect
@@ -17,10 +17,11 @@ _fromtimestamp = dt.datetime.fromtimestamp
 _bisect_left, _bisect_right = bisect.bisect_left, bisect.bisect_right
 _ONE_DAY = dt.timedelta(days=1)
 _MAX_SPAN = 50 * 366 * 86400.0  # no target counts further than this
-_MAX_GAP_YEARS = 50  # a request this far from the built years starts a fresh index instead
+_MAX_GAP_YEARS = 50  # a request this far from the built months starts a fresh index instead
 
 # the index tuple: positions
-# _MIDS: the day bounds (local midnights, or later after an overnight interval), see _raw_year
+# _MIDS: the day bounds (local midnights, or later after an overnight interval), see _raw_month; _FIRST, _LAST: the
+# months covered (ordinals: year * 12 + month - 1)
 _LO, _HI, _STARTS, _ENDS, _CUM, _CUM_END, _TOTAL, _MIDS, _WDC, _FIRST, _LAST = range(11)
 
 
@@ -28,7 +29,7 @@ class Calendar:
     """An immutable calendar (its per-year cache aside). Build it with `Calendar.from_spec`."""
 
     __slots__ = ("timezone", "week", "country", "holiday_hours", "workday_hours", "overrides", "holiday_file",
-                 "holidays_open_closed_days", "always", "_lock", "_index", "_years", "_holidays", "_frozen")
+                 "holidays_open_closed_days", "always", "_lock", "_index", "_months", "_holidays", "_frozen")
 
     def __init__(self, timezone: zoneinfo.ZoneInfo, week: dict, country=None, holiday_hours=(),
                  workday_hours=None, overrides=None, holiday_file=None, holidays_open_closed_days=True):
@@ -47,7 +48,7 @@ class Calendar:
              and not self.overrides)
         set_(self, "_lock", threading.Lock())
         set_(self, "_index", None)  # the index tuple (see _LO.._LAST), swapped whole
-        set_(self, "_years", {})  # local year -> (starts, ends, midnights, working flags)
+        set_(self, "_months", {})  # local month (year * 12 + month - 1) -> its spans, day bounds, working flags
         set_(self, "_holidays", {})  # year -> (holiday dates, decree working dates)
         set_(self, "_frozen", True)
 
@@ -118,18 +119,19 @@ class Calendar:
                 out.append((a, b))
         return out
 
-    def _raw_year(self, year: int):
-        """(starts, ends, day bounds, working flags, head, next bound) of the local dates of one year.
+    def _raw_month(self, month: int):
+        """(starts, ends, day bounds, working flags, head, next bound) of the local dates of one month (an
+        ordinal: year * 12 + month - 1).
 
         A date's open time is its own intervals, an overnight one included up to its end the next
         morning; its bound (where its share of the timeline starts, for business days) is its local
         midnight, or later when the day before is still open past midnight. `head` is the part of the
-        previous year's last night that runs into this year (used when this year starts an index)."""
-        raw = self._years.get(year)
+        previous month's last night that runs into this month (used when this month starts an index)."""
+        raw = self._months.get(month)
         if raw is not None:
             return raw
         spans, bounds, working = [], [], []
-        day, stop = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+        day, stop = _first_day(month), _first_day(month + 1)
         first_mid = self._instant(day, 0)
         before = self._day_spans(day - _ONE_DAY)
         head = [(max(a, first_mid), b) for a, b in before if b > first_mid]
@@ -146,14 +148,14 @@ class Calendar:
         spans.sort()
         raw = ([a for a, _ in spans], [b for _, b in spans], bounds, working, head,
                next_mid if last_end < next_mid else last_end)
-        self._years[year] = raw
+        self._months[month] = raw
         return raw
 
     def _build(self, first: int, last: int):
         starts, ends, mids, wdc = [], [], [], [0]
-        for year in range(first, last + 1):
-            ys, ye, ym, yw, head, next_bound = self._raw_year(year)
-            if year == first:
+        for month in range(first, last + 1):
+            ys, ye, ym, yw, head, next_bound = self._raw_month(month)
+            if month == first:
                 for a, b in sorted(head):
                     starts.append(a)
                     ends.append(b)
@@ -171,45 +173,54 @@ class Calendar:
         cum_end = list(itertools.accumulate(b - a for a, b in zip(starts, ends)))
         cum = [0.0] + cum_end[:-1] if cum_end else []
         total = cum_end[-1] if cum_end else 0.0
-        lo, hi = self._instant(dt.date(first, 1, 1), 0), self._instant(dt.date(last + 1, 1, 1), 0)
+        lo, hi = self._instant(_first_day(first), 0), self._instant(_first_day(last + 1), 0)
         return (lo, hi, starts, ends, cum, cum_end, total, mids, wdc, first, last)
 
-    def _year_of(self, t: float) -> int:
+    def _month_of(self, t: float) -> int:
         try:
-            return dt.datetime.fromtimestamp(t, self.timezone).year
+            local = dt.datetime.fromtimestamp(t, self.timezone)
         except (OverflowError, ValueError, OSError):
             raise CalendarError(f"instant {t} is out of range") from None
+        return local.year * 12 + local.month - 1
 
-    def _ensure_years(self, first: int, last: int):
-        """The index, built to cover local years first..last (and whatever it covered before)."""
-        if first < 2 or last > 9997:
-            raise CalendarError(f"years {first}..{last} are out of the calendar's range")
+    def _ensure(self, first: int, last: int):
+        """The index, built to cover the local months first..last (ordinals, see _raw_month) and whatever it
+        covered before."""
+        if first < 2 * 12 or last > 9997 * 12 + 11:
+            raise CalendarError(f"years {first // 12}..{last // 12} are out of the calendar's range")
         with self._lock:
             idx = self._index
             if idx is not None:
                 if idx[_FIRST] <= first and last <= idx[_LAST]:
                     return idx
-                if first - idx[_LAST] <= _MAX_GAP_YEARS and idx[_FIRST] - last <= _MAX_GAP_YEARS:
+                if first - idx[_LAST] <= _MAX_GAP_YEARS * 12 and idx[_FIRST] - last <= _MAX_GAP_YEARS * 12:
                     first, last = min(first, idx[_FIRST]), max(last, idx[_LAST])
             idx = self._build(first, last)
             object.__setattr__(self, "_index", idx)
             return idx
 
     def _cover(self, t_lo: float, t_hi: float):
-        """An index whose range holds t_lo and t_hi (built with a year to spare ahead)."""
+        """An index whose range holds t_lo and t_hi. The first one covers their months and one more (what one
+        deadline needs: ~60 days to compute instead of two years); one that has to grow covers whole local
+        years, with a year to spare ahead (a process deciding many tickets builds its years once)."""
         idx = self._index
         if idx is not None and idx[_LO] <= t_lo and t_hi < idx[_HI]:
             return idx
-        return self._ensure_years(self._year_of(t_lo), self._year_of(t_hi) + 1)
+        lo, hi = self._month_of(t_lo), self._month_of(t_hi)
+        if idx is None:
+            return self._ensure(lo, hi + 1)
+        return self._ensure(lo - lo % 12, (hi // 12 + 1) * 12 + 11)
 
     def _extend(self, idx, t_lo: float):
-        """An index reaching further ahead than `idx`, still holding t_lo; CalendarError when the
-        calendar has stayed closed for ten years."""
-        last = idx[_LAST]
-        grow = max(2, (last - idx[_FIRST] + 1) // 2)
-        new = self._ensure_years(self._year_of(t_lo), last + grow)
-        quiet_from = self._instant(dt.date(new[_LAST] - 9, 1, 1), 0)
-        if new[_LAST] - self._year_of(t_lo) >= 10 and (not new[_ENDS] or new[_ENDS][-1] <= quiet_from):
+        """An index reaching further ahead than `idx` (in whole years), still holding t_lo; CalendarError when
+        the calendar has stayed closed for ten years."""
+        first, last = idx[_FIRST] // 12, idx[_LAST] // 12
+        grow = max(2, (last - first + 1) // 2)
+        year = self._month_of(t_lo) // 12
+        new = self._ensure(year * 12, (last + grow) * 12 + 11)
+        new_last = new[_LAST] // 12
+        quiet_from = self._instant(dt.date(new_last - 9, 1, 1), 0)
+        if new_last - year >= 10 and (not new[_ENDS] or new[_ENDS][-1] <= quiet_from):
             raise CalendarError("the calendar has no open time within ten years")
         return new
 
@@ -423,6 +434,12 @@ class Calendar:
             more = f" and {len(items) - 3} more" if len(items) > 3 else ""
             text += "; overrides: " + ", ".join(shown) + more
         return text
+
+
+def _first_day(month: int) -> dt.date:
+    """the first local date of a month ordinal (year * 12 + month - 1)"""
+    year, index = divmod(month, 12)
+    return dt.date(year, index + 1, 1)
 
 
 def _epoch(instant) -> float:

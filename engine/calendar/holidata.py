@@ -19,15 +19,34 @@ or an override in a year past the limit).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from functools import lru_cache
 
 
-@dataclass(frozen=True)
 class HolidayDataLimit:
-    country: str
-    last_year: int  # the last year the package's data confirms
-    message: str  # what goes wrong after it, with the year
+    """What the holidays package knows of a country: `last_year`, the last year its data confirms, and `message`,
+    what goes wrong after it. Immutable, equal by its fields (a plain class, not a dataclass, which would
+    generate and compile its methods at every import)."""
+
+    __slots__ = ("country", "last_year", "message")
+
+    def __init__(self, country: str, last_year: int, message: str) -> None:
+        object.__setattr__(self, "country", country)
+        object.__setattr__(self, "last_year", last_year)
+        object.__setattr__(self, "message", message)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return (self.country, self.last_year, self.message) == (other.country, other.last_year, other.message)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.country, self.last_year, self.message))
+
+    def __repr__(self):
+        return f"HolidayDataLimit(country={self.country!r}, last_year={self.last_year!r}, message={self.message!r})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
 
 
 def holiday_data_limit(code) -> HolidayDataLimit | None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 UNITS = ("business_minutes", "business_hours", "business_days",
          "elapsed_minutes", "elapsed_hours", "elapsed_days")
@@ -24,25 +23,46 @@ class CalendarError(ValueError):
         self.key_path = tuple(str(k) for k in key_path)
 
 
-@dataclass(frozen=True)
 class Target:
-    """An amount of business or elapsed time: Target("business_hours", 3)."""
+    """An amount of business or elapsed time: Target("business_hours", 3). Immutable, equal and hashed by
+    (unit, amount), as the frozen dataclass it was (a plain class: a dataclass generates and compiles its
+    methods at every import)."""
 
-    unit: str
-    amount: float
+    __slots__ = ("unit", "amount", "_seconds", "_kind")
 
-    def __post_init__(self):
-        if self.unit not in UNITS:
-            raise CalendarError(f"unknown target unit '{self.unit}': one of {', '.join(UNITS)}")
-        amount = self.amount
+    def __init__(self, unit: str, amount: float) -> None:
+        if unit not in UNITS:
+            raise CalendarError(f"unknown target unit '{unit}': one of {', '.join(UNITS)}")
         if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount):
             raise CalendarError(f"a target amount is a finite number, not {amount!r}")
         if amount < 0:
             raise CalendarError(f"a target cannot be negative ({amount})")
-        kind, unit = self.unit.split("_", 1)
-        object.__setattr__(self, "_seconds", float(amount) * _UNIT_SECONDS[unit])
-        object.__setattr__(self, "_kind", _KIND_ELAPSED if kind == "elapsed"
-                           else _KIND_DAYS if unit == "days" else _KIND_SECONDS)
+        kind, name = unit.split("_", 1)
+        set_ = object.__setattr__
+        set_(self, "unit", unit)
+        set_(self, "amount", amount)
+        set_(self, "_seconds", float(amount) * _UNIT_SECONDS[name])
+        set_(self, "_kind", _KIND_ELAPSED if kind == "elapsed" else _KIND_DAYS if name == "days" else _KIND_SECONDS)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return (self.unit, self.amount) == (other.unit, other.amount)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.unit, self.amount))
+
+    def __repr__(self):
+        return f"Target(unit={self.unit!r}, amount={self.amount!r})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):
+        return Target, (self.unit, self.amount)
 
     @classmethod
     def from_mapping(cls, mapping) -> "Target":

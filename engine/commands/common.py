@@ -1,6 +1,7 @@
 """What every command shares: the exit code for bad input, JSON in and out, loading a policy, common options."""
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -22,15 +23,26 @@ def _dumps(obj) -> str:
 
 
 def _load_policy(policy: str, policies: str | None):
-    from slapolicy.api import PolicyError, PolicyNotFound, load_policy
-
+    """The policy (slapolicy.api.load_policy); exit 2 with the message when it is unknown or invalid. The
+    cyclic garbage collector is paused while the engine is imported and the policy loaded (long-lived objects,
+    no cycles to free: slapolicy.api pauses it while compiling; here the imports are paused too)."""
+    paused = gc.isenabled()
+    gc.disable()
     try:
-        return load_policy(policy, policies)
-    except PolicyNotFound as exc:
-        click.echo(f"slapolicy: {exc}", err=True)
-    except PolicyError as exc:
-        click.echo(exc.format(), err=True)
-    sys.exit(BAD_INPUT)
+        from slapolicy.api import PolicyError, PolicyNotFound, load_policy
+
+        try:
+            return load_policy(policy, policies)
+        except PolicyNotFound as exc:
+            click.echo(f"slapolicy: {exc}", err=True)
+        except PolicyError as exc:
+            click.echo(exc.format(), err=True)
+        sys.exit(BAD_INPUT)
+    finally:
+        if paused:  # what was allocated meanwhile goes to the oldest generation as it is (no traversal)
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
 
 
 def _parse_as_of(as_of: str | None):

@@ -42,8 +42,9 @@ def fast_decider(policy: CompiledPolicy):
 
 def _warm_fast(policy: CompiledPolicy):
     """The generated function from a policy edition's second unexplained decision in this process on; the
-    first is made by the reference (the closures, the same decision): building the generated function
-    costs more than one decision, so a one-ticket `evaluate --no-explain` does not pay for it."""
+    first is made by the reference (the closures, the same decision): building the generated function, or
+    compiling the generated code of each rule it runs, costs more than one decision, so a one-ticket
+    `evaluate --no-explain` pays for neither."""
     fast = policy.__dict__.get("_fast")
     if fast is None:
         if not policy.__dict__.get("_decided"):
@@ -58,8 +59,8 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
     fast = None if explain else _warm_fast(policy)
     out = fast(ticket) if fast is not None else None
-    if out is None:
-        decision, run, tier = register(policy, ticket, explain)
+    if out is None:  # (the first unexplained decision: by the closures, see _warm_fast)
+        decision, run, tier = register(policy, ticket, explain, generated=fast is not None)
     else:
         decision, relied, tier = out
         if as_of is None and not ticket.get("events"):

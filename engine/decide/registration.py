@@ -96,13 +96,16 @@ def compute_deadlines(tier, created: dt.datetime, tz) -> dict:
     return deadlines
 
 
-def register(policy: CompiledPolicy, ticket: dict, explain: bool = True) -> tuple:
+def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generated: bool = True) -> tuple:
     """Stages 1-8 (acceptance .. billing) of a validated ticket: (decision without lifecycle and
-    explanation, the run that collected the explanation and assumptions, the chosen tier or None)."""
+    explanation, the run that collected the explanation and assumptions, the chosen tier or None).
+    Without explanation the rules run as generated code (each rule's function compiled on its first
+    call), unless `generated` is false: then by the closures, the same decision (a process that decides
+    one ticket does not compile the functions it runs once)."""
     env = Env(ticket, policy, explain)
     run = _Run(env, explain)
     tz = policy.timezone
-    test = run.test if explain else _fast_test(ticket, env.stage, env.missing)
+    test = run.test if explain or not generated else _fast_test(ticket, env.stage, env.missing)
 
     # 1 acceptance
     refusals = [r for r in policy.acceptance if test(r)]

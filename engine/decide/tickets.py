@@ -137,13 +137,20 @@ def _fast_checker(typ: Type, schema: dict):
             return v
         return int_check
     if kind == "string":
-        pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+        source = schema.get("pattern")
+        pattern = None  # compiled on the first value checked: a ticket has few of the fields that have one
         min_length = schema.get("minLength", 0)
         fmt = schema.get("format")
 
         def str_check(v):
-            if v.__class__ is not str or len(v) < min_length or (pattern is not None and not pattern.search(v)):
+            nonlocal pattern
+            if v.__class__ is not str or len(v) < min_length:
                 raise _Invalid
+            if source is not None:
+                if pattern is None:
+                    pattern = re.compile(source)
+                if not pattern.search(v):
+                    raise _Invalid
             if fmt == "date-time":
                 try:
                     return _parse_timestamp(v)

@@ -50,7 +50,7 @@ class _Trees:
     def __init__(self, policy):
         checked = policy.checked
         self.checked = checked
-        self.fns = compile_expressions(checked)
+        self.fns = policy.closures or compile_expressions(checked)  # (the policy's own, compiled with it)
         self.definitions = {p[1]: f for p, f in self.fns.items() if p[0] == "definitions"}
         self.compiler = Compiler(checked, self.definitions)
         self.closures: dict = {}

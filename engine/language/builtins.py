@@ -2,7 +2,6 @@
 generated code (slapolicy.language.codegen). Each takes known values; callers handle UNKNOWN."""
 from __future__ import annotations
 
-import calendar as _cal
 import datetime as dt
 
 from slapolicy.language.ast import Duration
@@ -13,7 +12,9 @@ def add_months(value, months: int):
     year += value.year
     if value.day <= 28:  # every month has the day
         return value.replace(year=year, month=month0 + 1)
-    day = min(value.day, _cal.monthrange(year, month0 + 1)[1])
+    import calendar  # (only for a day after the 28th: a start does not import it)
+
+    day = min(value.day, calendar.monthrange(year, month0 + 1)[1])
     return value.replace(year=year, month=month0 + 1, day=day)
 
 

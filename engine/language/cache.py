@@ -30,15 +30,18 @@ _NODES = {cls.__name__: cls for cls in (ast.Literal, ast.Path, ast.ListExpr, ast
 def _version() -> str:
     """the slapolicy version, and the size and time of the language modules and the grammar (a checkout
     whose checker changed without a new version misses too); importlib.metadata costs a start 60+ ms"""
-    import re
-
     here = os.path.dirname(os.path.abspath(__file__))
+    found = "unknown"
     try:  # the package root holds __version__ (read, not imported: the root is the public face)
         with open(os.path.join(os.path.dirname(here), "__init__.py"), encoding="utf-8") as f:
-            found = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", f.read(), re.M)
+            for line in f:  # (not a regular expression: compiling one costs every start)
+                name, eq, value = line.partition("=")
+                if eq and name.strip() == "__version__" and not line[0].isspace():
+                    found = value.strip().strip("'\"") or found
+                    break
     except OSError:
-        found = None
-    stamp = [found.group(1) if found else "unknown"]
+        pass
+    stamp = [found]
     for folder in (here, os.path.join(os.path.dirname(os.path.dirname(here)), "grammar")):
         try:
             names = sorted(os.listdir(folder))
@@ -73,10 +76,11 @@ def directory() -> str | None:
 
 
 def key(text: str, file: str) -> str:
-    from slapolicy.language.digest import sha256_hex
+    """the entry's name: SHA-256 of the stamp, the file name and the text's own SHA-256 (which the load computed)"""
+    from slapolicy.language.digest import sha256_hex, text_digest
 
     return sha256_hex(b"".join(part.encode("utf-8", "surrogatepass") + b"\0"
-                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text)))
+                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text_digest(text))))
 
 
 # -- trees as JSON -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import itertools
 
 from slapolicy.language import ast
 from slapolicy.language.builtins import add_months, arith, functions
-from slapolicy.language.runtime import UNKNOWN
+from slapolicy.language.runtime import UNKNOWN, Stub
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -519,24 +519,4 @@ class Lazy:
         return self.ns[fname]
 
     def stub(self, path):
-        return _Stub(self, path)
-
-
-class _Stub:
-    """a generated function compiled when it is first called"""
-    __slots__ = ("lazy", "path", "fn")
-
-    def __init__(self, lazy, path):
-        self.lazy, self.path, self.fn = lazy, path, None
-
-    def __call__(self, *args):
-        fn = self.fn
-        if fn is None:
-            fn = self.fn = self.lazy.get(self.path)
-        return fn(*args)
-
-    def compiled(self):
-        """the function itself (compiled now if it was not)"""
-        if self.fn is None:
-            self.fn = self.lazy.get(self.path)
-        return self.fn
+        return Stub(self, path)

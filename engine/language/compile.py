@@ -11,7 +11,7 @@ import operator
 
 from slapolicy.language import ast
 from slapolicy.language.builtins import arith, functions
-from slapolicy.language.runtime import UNKNOWN, Env
+from slapolicy.language.runtime import UNKNOWN, Env, Stub
 
 __all__ = ["UNKNOWN", "Env", "CompiledPolicy", "compile_policy", "compile_expressions"]
 
@@ -234,94 +234,179 @@ def compile_expressions(checked) -> dict:
 
 
 # -- the compiled policy ----------------------------------------------------------------------
-from dataclasses import dataclass, field  # noqa: E402
+# Plain classes, not dataclasses: a dataclass generates and compiles its methods at every import, which a
+# start pays whether or not its bytecode is cached (these four: ~1.5 ms). Rule, Deadline and Tier behave as
+# the frozen dataclasses they were (slapolicy.language.source.Frozen), CompiledPolicy as a plain mutable one.
+from slapolicy.language.source import Frozen  # noqa: E402
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    stage: str
-    fn: object  # closure, or None for a rule without `when`
-    source: str
-    message: str | None = None
-    status: str | None = None  # scope
-    tier: str | None = None  # tier rules
-    code: str | None = None  # delay reasons
-    multiplier: float | None = None  # billing rates
-    assumptions: tuple = ()
-    on: str | None = None  # lifecycle rules: the event that triggers the rule
-    unless: tuple | None = None  # lifecycle rules: (event type, Target) that cancels it
-    set: dict | None = None  # lifecycle rules: facts to set
-    output: dict | None = None  # delay reasons / notices: the decision's entry, built once
-    fast: object = None  # generated function f(ticket, stage) (slapolicy.language.codegen), None without `when`
-    track: object = None  # generated f(ticket, stage, missing): the same, also listing missing facts
+class Rule(Frozen):
+    __slots__ = _fields = ("id", "stage", "fn", "source", "message", "status", "tier", "code", "multiplier",
+                           "assumptions", "on", "unless", "set", "output", "fast", "track")
+
+    def __init__(self, id: str, stage: str, fn, source: str, message: str | None = None, status: str | None = None,
+                 tier: str | None = None, code: str | None = None, multiplier: float | None = None,
+                 assumptions: tuple = (), on: str | None = None, unless: tuple | None = None,
+                 set: dict | None = None, output: dict | None = None, fast=None, track=None) -> None:
+        _set(self, "id", id)
+        _set(self, "stage", stage)
+        _set(self, "fn", fn)  # closure, or None for a rule without `when`
+        _set(self, "source", source)
+        _set(self, "message", message)
+        _set(self, "status", status)  # scope
+        _set(self, "tier", tier)  # tier rules
+        _set(self, "code", code)  # delay reasons
+        _set(self, "multiplier", multiplier)  # billing rates
+        _set(self, "assumptions", assumptions)
+        _set(self, "on", on)  # lifecycle rules: the event that triggers the rule
+        _set(self, "unless", unless)  # lifecycle rules: (event type, Target) that cancels it
+        _set(self, "set", set)  # lifecycle rules: facts to set
+        _set(self, "output", output)  # delay reasons / notices: the decision's entry, built once
+        # generated f(ticket, stage) (slapolicy.language.codegen), None without `when`; track: f(ticket, stage,
+        # missing), the same, also listing missing facts
+        _set(self, "fast", fast)
+        _set(self, "track", track)
 
 
-@dataclass(frozen=True)
-class Deadline:
-    name: str
-    kind: str  # within | from | none
-    target: object  # slapolicy.calendar.Target or None
-    text: str
-    calendar_name: str | None
-    calendar: object
-    source: str
-    assumptions: tuple = ()
+class Deadline(Frozen):
+    __slots__ = _fields = ("name", "kind", "target", "text", "calendar_name", "calendar", "source", "assumptions")
+
+    def __init__(self, name: str, kind: str, target, text: str, calendar_name: str | None, calendar, source: str,
+                 assumptions: tuple = ()) -> None:
+        _set(self, "name", name)
+        _set(self, "kind", kind)  # within | from | none
+        _set(self, "target", target)  # slapolicy.calendar.Target or None
+        _set(self, "text", text)
+        _set(self, "calendar_name", calendar_name)
+        _set(self, "calendar", calendar)
+        _set(self, "source", source)
+        _set(self, "assumptions", assumptions)
 
 
-@dataclass(frozen=True)
-class Tier:
-    id: str
-    name: str
-    source: str
-    deadlines: tuple  # of Deadline
-    assumptions: tuple = ()
+class Tier(Frozen):
+    __slots__ = _fields = ("id", "name", "source", "deadlines", "assumptions")
+
+    def __init__(self, id: str, name: str, source: str, deadlines: tuple, assumptions: tuple = ()) -> None:
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "source", source)
+        _set(self, "deadlines", deadlines)  # of Deadline
+        _set(self, "assumptions", assumptions)
 
 
-@dataclass
+_POLICY_FIELDS = ("id", "title", "version", "content_hash", "timezone", "effective_from", "acceptance", "scope",
+                  "tier_rules", "tiers", "delay_reasons", "notices", "billing_rates", "billing_minimum",
+                  "assumptions", "calendars", "data", "file", "warnings", "lifecycle_rules", "next_response",
+                  "pauses", "vocabulary", "checked", "sources", "exprs")
+
+
 class CompiledPolicy:
-    id: str
-    title: str
-    version: str
-    content_hash: str
-    timezone: object  # ZoneInfo
-    effective_from: str | None
-    acceptance: tuple
-    scope: tuple
-    tier_rules: tuple
-    tiers: dict
-    delay_reasons: tuple
-    notices: tuple
-    billing_rates: tuple
-    billing_minimum: dict | None
-    assumptions: dict  # id -> {id, clause, text, why}
-    calendars: dict
-    data: dict
-    file: str
-    warnings: list = field(default_factory=list)
-    lifecycle_rules: tuple = ()
-    next_response: dict | None = None  # lifecycle.next_response (enabled when present)
-    pauses: tuple = ()  # ((target name, frozenset of statuses, id, source), ...)
-    vocabulary: object = None  # the merged ticket vocabulary (slapolicy.language.vocabulary.Vocabulary)
-    checked: object = field(default=None, repr=False, compare=False)  # the CheckedPolicy (trees, spans): explanations
-    sources: tuple | None = None  # (constants, {key path: (name, body)}): the generated expressions (fast path)
-    exprs: dict | None = None  # key path -> checked expression (its tree indexes the fast path's stages)
+    """A compiled policy edition (mutable, as the dataclass it was: the decide stage memoises per-policy state
+    in its __dict__). Equal by its fields but `checked` and `closures`."""
+
+    def __init__(self, id: str, title: str, version: str, content_hash: str, timezone, effective_from: str | None,
+                 acceptance: tuple, scope: tuple, tier_rules: tuple, tiers: dict, delay_reasons: tuple,
+                 notices: tuple, billing_rates: tuple, billing_minimum: dict | None, assumptions: dict,
+                 calendars: dict, data: dict, file: str, warnings: list | None = None, lifecycle_rules: tuple = (),
+                 next_response: dict | None = None, pauses: tuple = (), vocabulary=None, checked=None,
+                 sources=None, exprs: dict | None = None, closures: dict | None = None) -> None:
+        self.id = id
+        self.title = title
+        self.version = version
+        self.content_hash = content_hash
+        self.timezone = timezone  # ZoneInfo
+        self.effective_from = effective_from
+        self.acceptance = acceptance
+        self.scope = scope
+        self.tier_rules = tier_rules
+        self.tiers = tiers
+        self.delay_reasons = delay_reasons
+        self.notices = notices
+        self.billing_rates = billing_rates
+        self.billing_minimum = billing_minimum
+        self.assumptions = assumptions  # id -> {id, clause, text, why}
+        self.calendars = calendars
+        self.data = data
+        self.file = file
+        self.warnings = [] if warnings is None else warnings
+        self.lifecycle_rules = lifecycle_rules
+        self.next_response = next_response  # lifecycle.next_response (enabled when present)
+        self.pauses = pauses  # ((target name, frozenset of statuses, id, source), ...)
+        self.vocabulary = vocabulary  # the merged ticket vocabulary (slapolicy.language.vocabulary.Vocabulary)
+        self.checked = checked  # the CheckedPolicy (trees, spans): explanations
+        # the generated expressions (fast path): (constants, {key path: (name, body)}), or a _Variant that
+        # generates them when first asked (`sources` below)
+        self._sources = sources
+        self.exprs = exprs  # key path -> checked expression (its tree indexes the fast path's stages)
+        self.closures = closures  # key path -> its closure (compile_expressions; why_not evaluates with them too)
+
+    @property
+    def sources(self):
+        """(constants, {key path: (function name, body expression)}) of the generated expressions, or None for a
+        policy compiled without them (generated on first use: a start that decides one ticket needs none)"""
+        got = self._sources
+        return got.sources() if isinstance(got, _Variant) else got
+
+    def _key(self):
+        return tuple(self.sources if f == "sources" else getattr(self, f) for f in _POLICY_FIELDS if f != "checked")
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self is other or self._key() == other._key()
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in _POLICY_FIELDS if f != "checked")
+        return f"CompiledPolicy({shown})"
+
+
+class _Variant:
+    """The generated functions of one variant (slapolicy.language.codegen.Lazy: f(t, s), or with `track`
+    f(t, s, m)), their sources generated on first use: codegen is neither imported nor run by a decision
+    that does not use the generated code (the explained ones, and the first unexplained one)."""
+
+    __slots__ = ("checked", "tz", "track", "label", "lazy", "plain")
+
+    def __init__(self, checked, tz, track: bool, label: str) -> None:
+        self.checked, self.tz, self.track, self.label, self.lazy, self.plain = checked, tz, track, label, None, None
+
+    def _lazy(self):
+        lazy = self.lazy
+        if lazy is None:
+            from slapolicy.language.codegen import Lazy, sources
+
+            self.plain = sources(self.checked, self.tz, track=self.track)
+            lazy = self.lazy = Lazy(*self.plain, "t, s, m" if self.track else "t, s", self.label)
+        return lazy
+
+    def sources(self) -> tuple:
+        """codegen.sources of the policy for this variant"""
+        self._lazy()
+        return self.plain
+
+    def get(self, path):
+        return self._lazy().get(path)
+
+    def stub(self, path):
+        return Stub(self, path)
 
 
 def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
     import zoneinfo
 
-    from slapolicy.language.codegen import Lazy, sources
-
     data = checked.data
     fns = compile_expressions(checked)
     tz = zoneinfo.ZoneInfo(data["timezone"])
     label = f"<slapolicy:{data.get('id')}>"
-    plain = sources(checked, tz)
-    fast_lazy, track_lazy = Lazy(*plain, "t, s", label), Lazy(*sources(checked, tz, track=True), "t, s, m", label)
-    fast = {path: fast_lazy.stub(path) for path in plain[1]}
-    track = {path: track_lazy.stub(path) for path in plain[1]}
     exprs = checked.exprs
+    plain = _Variant(checked, tz, False, label)
+    fast = {path: plain.stub(path) for path in exprs}  # (codegen.sources gives a function to every expression)
+    tracking = _Variant(checked, tz, True, label)
+    track = {path: tracking.stub(path) for path in exprs}
 
     def def_assumptions(path):
         expr = exprs.get(path)
@@ -383,7 +468,8 @@ def compile_policy(checked, content_hash: str = "") -> CompiledPolicy:
         next_response=(data.get("lifecycle") or {}).get("next_response"),
         pauses=tuple((p["target"], frozenset(p["statuses"]), p["id"], str(p["source"]))
                      for p in (data.get("lifecycle") or {}).get("pauses") or []),
-        vocabulary=getattr(checked, "vocabulary", None), checked=checked, sources=plain, exprs=dict(exprs))
+        vocabulary=getattr(checked, "vocabulary", None), checked=checked, sources=plain, exprs=dict(exprs),
+        closures=fns)
 
 
 def _output(stage, r):
@@ -405,5 +491,6 @@ def _lifecycle_rules(rules, data):
         if r.get("unless"):
             event, _, duration = r["unless"].strip().partition(" within ")
             unless = (event.strip(), parse_target(duration.strip()))
-        out.append(Rule(**{**rule.__dict__, "on": r["on"], "unless": unless, "set": dict(r["set"])}))
+        out.append(Rule(**{**{f: getattr(rule, f) for f in Rule._fields}, "on": r["on"], "unless": unless,
+                           "set": dict(r["set"])}))
     return tuple(out)

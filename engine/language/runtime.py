@@ -1,4 +1,4 @@
-"""What compiled code runs with, the closures and the generated fast path alike: UNKNOWN and Env."""
+"""What compiled code runs with, the closures and the generated fast path alike: UNKNOWN, Env and Stub."""
 from __future__ import annotations
 
 
@@ -28,3 +28,24 @@ class Env:
         self.defs = {}
         self.missing = []
         self.read = [] if explain else None
+
+
+class Stub:
+    """a generated function compiled when it is first called (`lazy.get(path)`: slapolicy.language.codegen.Lazy,
+    or the compiled policy's variant that makes one on first use)"""
+    __slots__ = ("lazy", "path", "fn")
+
+    def __init__(self, lazy, path):
+        self.lazy, self.path, self.fn = lazy, path, None
+
+    def __call__(self, *args):
+        fn = self.fn
+        if fn is None:
+            fn = self.fn = self.lazy.get(self.path)
+        return fn(*args)
+
+    def compiled(self):
+        """the function itself (compiled now if it was not)"""
+        if self.fn is None:
+            self.fn = self.lazy.get(self.path)
+        return self.fn

@@ -250,3 +250,16 @@ def test_the_markdown_diff_writes_policy_text_as_text_not_html(tmp_path):
     result = invoke("diff", old, new, "--format", "markdown", "--n", "50")
     assert result.exit_code == 0, result.output
     assert "<script>" not in result.stdout and "'Std &lt;script>x()&lt;/script> &amp; co'" in result.stdout
+
+
+@pytest.mark.parametrize("number", ["18446744073709551616", "-9223372036854775809", "9" * 100,
+                                    "123456789012345678901234567890"])
+def test_an_integer_beyond_64_bits_stays_an_exact_integer(number):
+    """orjson turns such an integer into a float without a word; the reader must not"""
+    from slapolicy.decide import jsonio
+
+    for text in ('{"n": %s}' % number, '[1, {"a": [%s]}]' % number):
+        value = jsonio.loads(text)
+        got = value["n"] if isinstance(value, dict) else value[1]["a"][0]
+        assert type(got) is int and got == int(number)
+    assert jsonio.loads('{"id": "x%s"}' % number) == {"id": "x" + number}  # digits in a string: unchanged

@@ -2,8 +2,8 @@
 share links): orjson for speed, the standard library's messages on errors, and one set of input limits.
 
 `loads(text)` parses with orjson; when orjson refuses, the standard library parses again, so a syntax
-error carries its clearer message ("Expecting ',' delimiter", with line and column), and what only
-orjson refuses (integers beyond 64 bits) still loads. `dumps(obj)` is compact UTF-8 text.
+error carries its clearer message ("Expecting ',' delimiter", with line and column), and an integer
+beyond 64 bits (which orjson would turn into a float) is exact. `dumps(obj)` is compact UTF-8 text.
 
 The limits (README "Input limits", docs/diagnostics.md) are checked by `check_limits`, apart from the
 parser (a faster parser or validator can replace either without touching the other). A value beyond
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from slapolicy.language.diagnostics import InputError, TicketError
 
@@ -37,6 +38,13 @@ MAX_STRING_CHARS = 100_000
 
 LIMITS = {"input-too-large": MAX_DOCUMENT_CHARS, "input-too-deep": MAX_DEPTH,
           "input-number-too-large": MAX_INT_DIGITS, "input-string-too-long": MAX_STRING_CHARS}
+
+
+# orjson (3.13) parses an integer beyond 64 bits as a float without a word (18446744073709551616 becomes
+# 1.8446744073709552e+19), so a text with a run of 19 digits (in a number, or in a string: either way the
+# standard library is right) is parsed by the standard library, whose ints are exact and limited by
+# MAX_INT_DIGITS
+_LONG_DIGITS = re.compile(r"[0-9]{19}").search
 
 
 def _parse_int(text: str) -> int:
@@ -69,7 +77,7 @@ def loads(text, check_text: bool = True):
     if len(text) > MAX_DOCUMENT_CHARS:
         raise InputError("input-too-large", f"the document has {len(text)} characters; the limit is "
                          f"{MAX_DOCUMENT_CHARS}", limit=MAX_DOCUMENT_CHARS)
-    if orjson is not None:
+    if orjson is not None and not _LONG_DIGITS(text):
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -83,5 +83,9 @@ def test_the_one_step_decoder_leaves_an_integer_beyond_the_limit_to_the_referenc
     with pytest.raises(Invalid):
         decode(huge)
     from slapolicy.decide.jsonio import loads
+    from slapolicy.language.diagnostics import InputError
 
-    assert parse_ticket(huge) == validate_ticket(loads(huge))  # the reference reader's ticket
+    for read in (parse_ticket, lambda data: validate_ticket(loads(data))):  # the reference reader's verdict
+        with pytest.raises(InputError) as refused:
+            read(huge)
+        assert refused.value.code == "input-number-too-large"

@@ -64,6 +64,7 @@ class _Trees:
         self._tests: dict = {}
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
+        self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -227,6 +228,7 @@ class Analysis:
         self.stage = dict(stage)
         self.tz = policy.timezone
         self._base = None
+        self._values: dict = {}
 
     def _env(self, ticket=None, stage=None, explain=True):
         env = Env(self.ticket if ticket is None else ticket, self.policy, explain)
@@ -234,12 +236,15 @@ class Analysis:
         return env
 
     def ev(self, expr, node, ticket=None, stage=None):
-        if ticket is None and stage is None:  # the ticket as it is: one environment, definitions memoised
-            env = self._base
-            if env is None:
-                env = self._base = self._env(explain=False)
-            value = self.t.closure(expr, node)(env)
-            del env.missing[:]
+        if ticket is None and stage is None:  # the ticket as it is: one environment, each value computed once
+            key = (expr.path, id(node))
+            value = self._values.get(key, self)
+            if value is self:
+                env = self._base
+                if env is None:
+                    env = self._base = self._env(explain=False)
+                value = self._values[key] = self.t.closure(expr, node)(env)
+                del env.missing[:]
             return value
         env = Env(self.ticket if ticket is None else ticket, self.policy, False)
         env.stage = self.stage if stage is None else stage  # closures only read the stage values

@@ -36,10 +36,13 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _SECOND, _DAY = dt.timedelta(seconds=1), dt.timedelta(days=1)
+_PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
 def show(value, tz):
     """A fact's value as JSON, timestamps in the policy's time zone."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dt.datetime):
         return value.astimezone(tz).isoformat()
     if isinstance(value, dt.date):

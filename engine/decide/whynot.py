@@ -65,6 +65,7 @@ class _Trees:
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
+        self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -361,7 +362,14 @@ class Analysis:
                                                            f"to be {_lit(not current, self.tz)}"}
             return None
         if kind == "enum":
-            ok = [v for v in sorted(typ.values) if v != current and holds(v)]
+            if direct is not None and direct[0] == dotted:  # the values that hold do not depend on the ticket
+                key = (expr.path, id(node), dotted, want)
+                held = self.t.enum_held.get(key)
+                if held is None:
+                    held = self.t.enum_held[key] = [v for v in sorted(typ.values) if holds(v)]
+                ok = [v for v in held if v != current]
+            else:
+                ok = [v for v in sorted(typ.values) if v != current and holds(v)]
             if ok:
                 shown = ", ".join(f'"{v}"' for v in ok[:12]) + (f" ({len(ok) - 12} more)" if len(ok) > 12 else "")
                 return {**base, "to": ok if len(ok) > 1 else ok[0],

@@ -37,6 +37,7 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _SECOND, _DAY = dt.timedelta(seconds=1), dt.timedelta(days=1)
 _PLAIN = frozenset((str, int, float, bool, type(None)))
+_FUNCTIONS: dict = {}  # time zone -> the builtins (slapolicy.language.builtins.functions)
 
 
 def show(value, tz):
@@ -189,7 +190,9 @@ def solve(found_shape, value_of, want, dotted, kind, current, holds, base, tz):
 def _solve(found_shape, value_of, want, dotted, kind, current, holds, base, tz):
     op, steps, bound_node = found_shape
     bound = value_of(bound_node)
-    fns = functions(tz)
+    fns = _FUNCTIONS.get(tz)
+    if fns is None:
+        fns = _FUNCTIONS[tz] = functions(tz)
     as_date, days_between = fns["date"], fns["days_between"]
     knowns = [None if step[0] == "date" else value_of(step[-1]) for step in steps]  # each step's operand
     if bound is UNKNOWN or any(v is UNKNOWN for v in knowns):
@@ -243,24 +246,31 @@ def _solve(found_shape, value_of, want, dotted, kind, current, holds, base, tz):
     unit = _SECOND if kind == "timestamp" else _DAY if kind == "date" else 1
     gap = (b - current) / unit if sign > 0 else (current - b) / unit
     n = max(1, math.ceil(gap) if sign > 0 else math.floor(gap))
+    seen: dict = {}
+
+    def at(k):  # fast() at the shift k towards the boundary, once each
+        got = seen.get(k)
+        if got is None:
+            got = seen[k] = fast(shift(sign * k))
+        return got
+
     for _ in range(3):  # onto the grid: the first holding shift, its nearer neighbour failing
-        if n > 1 and fast(shift(sign * (n - 1))):
+        if n > 1 and at(n - 1):
             n -= 1
-        elif not fast(shift(sign * n)):
+        elif not at(n):
             n += 1
         else:
             break
-    if not fast(shift(sign * n)) or (n > 1 and fast(shift(sign * (n - 1)))):
+    if not at(n) or (n > 1 and at(n - 1)):
         return UNSOLVED
     reach = 1 << (SEARCH_STEPS[kind][1] - 1)
     if n > reach:  # beyond the probe's last shift: it finds nothing on either side
         return None if not holds(shift(sign * reach)) else UNSOLVED
-    first = 1 << (n - 1).bit_length()  # the probe's first shift that holds: it must evaluate
-    if not fast(shift(sign * first)):
+    if not at(1 << (n - 1).bit_length()):  # the probe's first shift that holds: it must evaluate
         return UNSOLVED
     if not holds(shift(sign * n)) or (n > 1 and holds(shift(sign * (n - 1)))):
         return UNSOLVED  # the real condition disagrees: the probe decides
-    onward = fast(shift(sign * (n + 1))) and fast(shift(sign * (n * 2 + 10)))
+    onward = at(n + 1) and at(n * 2 + 10)
     return change(kind, dotted, current, shift(sign * n), sign, onward, base, tz)
 
 

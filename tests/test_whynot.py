@@ -298,3 +298,68 @@ def test_a_condition_read_by_local_date_has_one_value_a_date_and_is_evaluated_on
     after = dt.datetime(2026, 3, 10, 22, 30, tzinfo=dt.timezone.utc)  # 00:30 on 11 March in Kyiv
     assert [once(morning), once(late), once(after), once(morning)] == [1, 1, 2, 1]
     assert calls == [morning, after]
+
+
+def _solver_against_probe(monkeypatch, policies, n):
+    """Every answer of slapolicy.decide.nearest.solve during the explained decisions of `n` generated tickets of
+    each policy, with the probe's answer for the same condition and fact: {shape: [solved, unsolved]}, and
+    the disagreements."""
+    from slapolicy.decide import nearest, whynot
+    from slapolicy.tools.corpus import generate
+
+    real = nearest.solve
+    seen, wrong = {}, []
+
+    def held_to_the_probe(found, value_of, want, dotted, kind, current, holds, base, tz):
+        got = real(found, value_of, want, dotted, kind, current, holds, base, tz)
+        key = (found[0], tuple(s[0] for s in found[1]))
+        counts = seen.setdefault(key, [0, 0])
+        if got is nearest.UNSOLVED:
+            counts[1] += 1
+            return got
+        counts[0] += 1
+        reference = nearest.probe(kind, dotted, current, holds, base, tz)
+        if got != reference:
+            wrong.append((dotted, current, want, got, reference))
+        return got
+
+    monkeypatch.setattr(whynot, "solve", held_to_the_probe)
+    for policy in policies:
+        for ticket in generate(policy, n, 5):
+            policy.evaluate(ticket, as_of="2026-06-01T00:00:00Z")
+    return seen, wrong
+
+
+def test_the_direct_nearest_change_is_the_probes_answer_on_generated_tickets(monkeypatch):
+    """why_not's direct solver (slapolicy.decide.nearest.solve) gives what the probe gives, for every
+    comparison it solves, on generated tickets of the five policies and of tests/fixtures/nearest.yaml (the
+    shapes it solves and some it leaves to the probe: months added to a timestamp)"""
+    from slapolicy.api import policy_ids
+
+    bundled = [load_policy(pid) for pid in policy_ids()]
+    seen, wrong = _solver_against_probe(monkeypatch, bundled, 200)
+    assert not wrong, wrong[:3]
+    solved, unsolved = sum(s for s, _ in seen.values()), sum(u for _, u in seen.values())
+    assert solved > 200 and unsolved * 10 < solved, seen  # (all solved today)
+    seen, wrong = _solver_against_probe(monkeypatch, [_policy("tests/fixtures/nearest.yaml")], 300)
+    assert not wrong, wrong[:3]
+    solved = {key for key, (s, _) in seen.items() if s}
+    assert {("<=", ("date", "after")), (">", ("before",)), (">=", ("date", "add")), ("<", ("add",)),
+            ("<", ()), (">", ("after",))} <= solved, seen
+    assert seen[(">", ("add",))][1] > 0  # created_at + 1 month: left to the probe
+
+
+def test_explained_decisions_are_the_same_with_and_without_the_direct_solver(monkeypatch):
+    """The explained decisions of generated tickets (why_not's changes included) with every nearest change
+    probed (the solver off) equal those with the solver on"""
+    from slapolicy.api import policy_ids
+    from slapolicy.decide import whynot
+    from slapolicy.tools.corpus import generate
+
+    policies = [load_policy(pid) for pid in policy_ids()] + [_policy("tests/fixtures/nearest.yaml")]
+    tickets = {p.id: generate(p, 120, 11) for p in policies}
+    solved = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
+    monkeypatch.setattr(whynot, "shape", lambda *args: None)
+    probed = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
+    assert sum(len(d.get("why_not") or []) for d in solved) > 300
+    assert solved == probed

@@ -25,10 +25,14 @@ _DAY = dt.timedelta(days=1)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+# The instants below are pure functions of their arguments that every explained decision with a deadline asks
+# for per day (and the same days and times recur from ticket to ticket): cached.
+@functools.lru_cache(maxsize=8192)
 def local_midnight(day: dt.date, tz) -> float:
     return dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
 
+@functools.lru_cache(maxsize=8192)
 def local_minute_instant(day: dt.date, minute: int, tz) -> float:
     """As slapolicy.calendar.Calendar._instant: local wall time, fold=0, 24:00 is the next midnight."""
     if minute >= 1440:
@@ -129,9 +133,9 @@ def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
     """Per calendar-local date in [first, last]: {date, hours, kind, name}; kind is override, holiday,
     decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
     Calendar.day_hours (override > public holiday > decree working day > week)."""
-    years = range(first.year, last.year + 1)
-    names = holiday_names(calendar.country, years) if calendar.country else {}
-    decree = decree_workdays(calendar.country, years) if calendar.country else set()
+    years = tuple(range(first.year, last.year + 1))
+    names = _holiday_names(calendar.country, years) if calendar.country else {}  # (read only: no copies)
+    decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
     out, day = [], first
     while day <= last:
         kind = None
@@ -159,6 +163,7 @@ def open_spans(calendar, days) -> list:
     return merge(spans)
 
 
+@functools.lru_cache(maxsize=8192)
 def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 

@@ -58,9 +58,13 @@ def local_facts(policy, ticket, explanation, stage) -> None:
         path = t.paths.get((e.get("stage"), e.get("rule")))
         if path is None:
             continue
-        for expr, n in walk_through_definitions(t, path):
-            if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
-                analysis = analysis or Analysis(policy, ticket, stage)
-                v = analysis.ev(expr, n)
-                if not isinstance(v, type(None)) and isinstance(v, dt.date):
-                    facts[t.text(expr, n)] = show(v, tz)
+        calls = t.date_calls.get(path)
+        if calls is None:  # the date(path) calls of the condition and its definitions, in tree order
+            calls = t.date_calls[path] = [(expr, n, t.text(expr, n)) for expr, n in walk_through_definitions(t, path)
+                                          if isinstance(n, ast.Call) and n.name == "date" and n.args
+                                          and isinstance(n.args[0], ast.Path)]
+        for expr, n, text in calls:
+            analysis = analysis or Analysis(policy, ticket, stage)
+            v = analysis.ev(expr, n)
+            if not isinstance(v, type(None)) and isinstance(v, dt.date):
+                facts[text] = show(v, tz)

@@ -17,7 +17,9 @@ searched by re-evaluating the leaf's closure with that one fact changed: bool fl
 one by one; numbers, dates and timestamps by a doubling then bisecting search from the current value (so
 `customer.coupon.used < 15` with 15 gives at most 14, `date(created_at) <= customer.license_purchased_at +
 1 year` gives the last instant of the anniversary date in the policy's time zone, or the earliest purchase
-date that still covers the request). A missing fact is "unknown: giving it could change this".
+date that still covers the request), which a comparison of the fact with a bound not reading it answers
+directly with the search's own answer (slapolicy.decide.nearest). A missing fact is "unknown: giving it
+could change this".
 
 Only with explanation on (slapolicy.decide.evaluate calls `annotate`); the decision itself never depends
 on anything here.
@@ -29,6 +31,7 @@ import functools
 import operator
 
 from slapolicy.decide.dated import by_local_date, dated_only
+from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
 from slapolicy.language.types import vocabulary
@@ -40,7 +43,6 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "other than"}
 _TIME_WORDS = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "==": "on",
                "!=": "other than"}
-_SEARCH_STEPS = {"int": (1, 40), "number": (1, 40), "date": (1, 17), "timestamp": (1, 34)}
 _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
             ">": operator.gt, ">=": operator.ge}
 
@@ -61,6 +63,9 @@ class _Trees:
         self._statics: dict = {}
         self._tests: dict = {}
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
+        self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
+        self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
+        self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -132,7 +137,7 @@ class _Trees:
 
     def direct_test(self, expr, node):
         """For a comparison or constant membership of one fact with literals (`customer.coupon.used < 15`,
-        `channel in ["email", "portal"]`): (dotted, fn(value) -> the node's value with the fact set to a
+        `channel in ["email", "portal"]`, `exists(topic)`): (dotted, fn(value) -> the node's value with the fact set to a
         non-null value), the very operation the node's closure does; else None."""
         key = (expr.path, id(node))
         if key in self._tests:
@@ -155,6 +160,8 @@ class _Trees:
                 and all(isinstance(i, ast.Literal) for i in node.container.items):
             values, negated = frozenset(i.value for i in node.container.items), node.negated
             got = (field(node.item), lambda v: (v in values) != negated)
+        elif isinstance(node, ast.Call) and node.name == "exists" and field(node.args[0]):
+            got = (field(node.args[0]), lambda v: True)  # any value given exists
         self._tests[key] = got
         return got
 
@@ -203,21 +210,6 @@ def patched(ticket: dict, dotted: str, value) -> dict:
     return out
 
 
-def show(value, tz):
-    """A fact's value as JSON, timestamps in the policy's time zone."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(tz).isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, ast.Duration):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [show(v, tz) for v in value]
-    if isinstance(value, dict):
-        return {k: show(v, tz) for k, v in value.items()}
-    return value
-
-
 def _q(text: str) -> str:
     return f"`{text}`"
 
@@ -237,6 +229,7 @@ class Analysis:
         self.stage = dict(stage)
         self.tz = policy.timezone
         self._base = None
+        self._values: dict = {}
 
     def _env(self, ticket=None, stage=None, explain=True):
         env = Env(self.ticket if ticket is None else ticket, self.policy, explain)
@@ -244,12 +237,15 @@ class Analysis:
         return env
 
     def ev(self, expr, node, ticket=None, stage=None):
-        if ticket is None and stage is None:  # the ticket as it is: one environment, definitions memoised
-            env = self._base
-            if env is None:
-                env = self._base = self._env(explain=False)
-            value = self.t.closure(expr, node)(env)
-            del env.missing[:]
+        if ticket is None and stage is None:  # the ticket as it is: one environment, each value computed once
+            key = (expr.path, id(node))
+            value = self._values.get(key, self)
+            if value is self:
+                env = self._base
+                if env is None:
+                    env = self._base = self._env(explain=False)
+                value = self._values[key] = self.t.closure(expr, node)(env)
+                del env.missing[:]
             return value
         env = Env(self.ticket if ticket is None else ticket, self.policy, False)
         env.stage = self.stage if stage is None else stage  # closures only read the stage values
@@ -366,7 +362,14 @@ class Analysis:
                                                            f"to be {_lit(not current, self.tz)}"}
             return None
         if kind == "enum":
-            ok = [v for v in sorted(typ.values) if v != current and holds(v)]
+            if direct is not None and direct[0] == dotted:  # the values that hold do not depend on the ticket
+                key = (expr.path, id(node), dotted, want)
+                held = self.t.enum_held.get(key)
+                if held is None:
+                    held = self.t.enum_held[key] = [v for v in sorted(typ.values) if holds(v)]
+                ok = [v for v in held if v != current]
+            else:
+                ok = [v for v in sorted(typ.values) if v != current and holds(v)]
             if ok:
                 shown = ", ".join(f'"{v}"' for v in ok[:12]) + (f" ({len(ok) - 12} more)" if len(ok) > 12 else "")
                 return {**base, "to": ok if len(ok) > 1 else ok[0],
@@ -378,54 +381,12 @@ class Analysis:
                 if holds(v):
                     return {**base, "to": v, "text": f'{_q(dotted)} is "{current}"; e.g. "{v}" would do'}
             return None
-        if kind in _SEARCH_STEPS and not isinstance(current, bool):
-            return self._search(kind, dotted, current, holds, base)
+        if kind in SEARCH_STEPS and not isinstance(current, bool):  # solved directly, else probed
+            found = shape(self.t.shapes, self.t.checked, expr, node, dotted)
+            got = UNSOLVED if found is None else solve(found, lambda n: self.ev(expr, n), want, dotted, kind,
+                                                       current, holds, base, self.tz)
+            return probe(kind, dotted, current, holds, base, self.tz) if got is UNSOLVED else got
         return None
-
-    def _search(self, kind, dotted, current, holds, base):
-        def shift(n):
-            if kind == "date":
-                return current + dt.timedelta(days=n)
-            if kind == "timestamp":
-                return current + dt.timedelta(seconds=n)
-            return current + n
-
-        best = None
-        for sign in (1, -1):
-            prev, step = 0, _SEARCH_STEPS[kind][0]
-            found = None
-            for _ in range(_SEARCH_STEPS[kind][1]):
-                try:
-                    ok = holds(shift(sign * step))
-                except (OverflowError, ValueError):
-                    break
-                if ok:
-                    found = step
-                    break
-                prev, step = step, step * 2
-            if found is None:
-                continue
-            lo, hi = prev, found  # shift(sign*lo) fails (or is current), shift(sign*hi) holds
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if holds(shift(sign * mid)):
-                    hi = mid
-                else:
-                    lo = mid
-            if best is None or hi < best[1]:
-                best = (sign, hi)
-        if best is None:
-            return None
-        sign, n = best
-        value = shift(sign * n)
-        onward = holds(shift(sign * (n + 1))) and holds(shift(sign * (n * 2 + 10)))
-        if kind in ("date", "timestamp"):
-            bound = ("at the latest" if sign < 0 else "at the earliest") if onward else "exactly"
-        else:
-            bound = ("at most" if sign < 0 else "at least") if onward else "exactly"
-        shown = show(value, self.tz)
-        return {**base, "to": shown, "bound": bound.replace("at the ", ""),
-                "text": f"{_q(dotted)} is {show(current, self.tz)}; it would have to be {bound} {shown}"}
 
     def stage_change(self, expr, node, want, name, current):
         values = {"accepted": [True, False],

@@ -17,8 +17,10 @@ policy; then the engine / floor ratio is printed for
                       (orjson.loads, the few conversions the floor needs, full_floor, orjson.dumps)
 
 as instructions per ticket under valgrind's callgrind when valgrind is installed (they do not move
-with the machine's load: each figure is the difference of 3 and 1 runs over the same --measure-n
-tickets, so start-up, ticket generation and the first run cancel), else as best-of-3 times. After the
+with the machine's load: each figure counts two warm runs over the same --measure-n tickets and nothing
+else, collected only inside the functools.reduce that runs them; start-up, loading the policy, generating
+the tickets and the first run, which builds the engine's generated function, are outside), else as
+best-of-3 times. After the
 table, one line a policy `full decision, <policy>: X.XXx the hand-written floor`; the last line is the
 worst of them, `full decision: X.XXx the hand-written floor (the worst of N: <policy>)`.
 """
@@ -107,21 +109,26 @@ def check(policy_id, n, seed):
 
 
 def _child(policy_id, name, side, n, seed, repeat):
-    """run one workload `repeat` times on the same tickets (under callgrind: its instructions)"""
+    """run one workload once (the first run: the engine builds its generated function), then `repeat` times
+    inside functools.reduce, the only C function whose instructions callgrind counts (--toggle-collect)"""
+    import functools
+
     work, _ = workloads(policy_id, n, seed)
-    engine, floor = work[name]
-    for _ in range(repeat):
-        (engine if side == "engine" else floor)()
+    run = work[name][0 if side == "engine" else 1]
+    run()
+    functools.reduce(lambda _, __: run(), range(repeat), None)
 
 
-def _instructions(policy_id, name, side, n, seed, repeat):
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+def _instructions(policy_id, name, side, n, seed, repeat=2):
+    """instructions a ticket of `repeat` warm runs, nothing else (start-up, loading, generating not counted)"""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
+           "--toggle-collect=functools_reduce", sys.executable, __file__,
            "--child", policy_id, name, side, str(n), str(seed), str(repeat)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     found = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise RuntimeError(proc.stderr[-2000:])
-    return int(found.group(1))
+    if proc.returncode != 0 or not found or int(found.group(1)) == 0:
+        raise RuntimeError(proc.stderr[-2000:] or "no instructions collected inside functools_reduce")
+    return int(found.group(1)) / (repeat * n)
 
 
 def _measure(policy_id, work, m, seed, use_valgrind):
@@ -129,10 +136,7 @@ def _measure(policy_id, work, m, seed, use_valgrind):
     rows = []
     for name in work:
         if use_valgrind:
-            per = {}
-            for side in ("engine", "floor"):
-                one, three = (_instructions(policy_id, name, side, m, seed, k) for k in (1, 3))
-                per[side] = (three - one) / (2 * m)  # two warm runs: set-up and the first run cancel
+            per = {side: _instructions(policy_id, name, side, m, seed) for side in ("engine", "floor")}
             rows.append((policy_id, name, per["engine"], per["floor"], "instructions / ticket"))
         else:
             engine, floor = work[name]

@@ -19,8 +19,8 @@ policy; then the engine / floor ratio is printed for
 as instructions per ticket under valgrind's callgrind when valgrind is installed (they do not move
 with the machine's load: each figure counts two warm runs over the same --measure-n tickets and nothing
 else, collected only inside the functools.reduce that runs them; start-up, loading the policy, generating
-the tickets and the first run, which builds the engine's generated function, are outside), else as
-best-of-3 times. After the
+the tickets and the first run, which builds the engine's generated function, are outside; the set-up's
+objects are frozen out of the cyclic collector, gc.freeze), else as best-of-3 times. After the
 table, one line a policy `full decision, <policy>: X.XXx the hand-written floor`; the last line is the
 worst of them, `full decision: X.XXx the hand-written floor (the worst of N: <policy>)`.
 """
@@ -116,6 +116,7 @@ def _child(policy_id, name, side, n, seed, repeat):
     work, _ = workloads(policy_id, n, seed)
     run = work[name][0 if side == "engine" else 1]
     run()
+    _frozen()
     functools.reduce(lambda _, __: run(), range(repeat), None)
 
 
@@ -131,6 +132,15 @@ def _instructions(policy_id, name, side, n, seed, repeat=2):
     return int(found.group(1)) / (repeat * n)
 
 
+def _frozen():
+    """gc.collect() then gc.freeze(): the cyclic collector no longer walks the set-up's objects (policy,
+    tickets, modules) during the measured runs; each side still pays it for the objects it makes."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _measure(policy_id, work, m, seed, use_valgrind):
     """rows (policy, workload, engine, floor, unit) of one policy's workloads"""
     rows = []
@@ -143,6 +153,7 @@ def _measure(policy_id, work, m, seed, use_valgrind):
             best = {}
             for side, fn in (("engine", engine), ("floor", floor)):
                 fn()
+                _frozen()
                 runs = []
                 for _ in range(3):
                     t0 = time.perf_counter()

@@ -96,6 +96,18 @@ def deadline_maker(compiled):
     return deadlines
 
 
+def flag_delays(t, flags, out, rely, delays, relied, missing):
+    """the delay reasons of `flags` ((rule id, flag, the value that fires it), in order) appended to `delays`,
+    their assumptions to `relied`; an absent flag is listed missing"""
+    for rid, flag, want in flags:
+        v = t.get(flag)
+        if v is None:
+            missing.add(flag)
+        elif v is want:
+            delays.append(out[rid])
+            relied += rely[rid]
+
+
 def attachment_notice(t, formats, missing):
     """any(a in attachments where a.format in formats) of an accepted request: True, False, or None (unknown,
     `a.format` listed missing)"""

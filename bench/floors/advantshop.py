@@ -1,5 +1,5 @@
 """advantshop's full decision by hand (policies/advantshop.yaml; bench/floors/__init__.py says what is allowed)."""
-from bench.floors import Tables, attachment_notice, deadline_maker
+from bench.floors import Tables, attachment_notice, deadline_maker, flag_delays
 
 OFFICIAL = frozenset(["portal", "email", "phone"])
 BMP = frozenset(["bmp"])
@@ -105,23 +105,11 @@ def make_floor(compiled):
             elif problems > 1:
                 delays.append(OUT["several-problems"])
                 A += RELY["several-problems"]
-            for rid, flag, want in FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, FLAGS, OUT, RELY, delays, A, missing)
             if status == "out_of_scope":
                 delays.append(OUT["outside-support"])
                 A += RELY["outside-support"]
-            for rid, flag, want in LAST_FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, LAST_FLAGS, OUT, RELY, delays, A, missing)
             delays = [dict(d) for d in delays]
         # notices
         notices = []

@@ -2,7 +2,7 @@
 import datetime as dt
 import re
 
-from bench.floors import UTC, Tables
+from bench.floors import Tables, UTC, flag_delays
 from slapolicy.language.builtins import add_months as _plus_months
 
 ATTACHMENT_NOTICES = (("bmp-must-be-archived", frozenset(["bmp"])),
@@ -178,35 +178,17 @@ def make_floor(compiled):
                         missing.add("reproducible")
                     if access is None:
                         missing.add("site_access_provided")
-            for rid, flag, want in DELAY_FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, DELAY_FLAGS, OUT, RELY, delays, A, missing)
             if escalation == "development" or t.get("needs_development") is True:
                 delays.append(OUT["needs-development"])
                 A += RELY["needs-development"]
             elif t.get("needs_development") is None:
                 missing.add("needs_development")
-            for rid, flag, want in LATER_FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, LATER_FLAGS, OUT, RELY, delays, A, missing)
             if status == "out_of_scope":
                 delays.append(OUT["outside-support"])
                 A += RELY["outside-support"]
-            for rid, flag, want in LAST_FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, LAST_FLAGS, OUT, RELY, delays, A, missing)
             delays = [dict(d) for d in delays]
         # notices (a notice about handling a request only for an accepted one)
         notices = []

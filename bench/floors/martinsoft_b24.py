@@ -1,5 +1,5 @@
 """martinsoft-b24's full decision by hand (policies/martinsoft-b24.yaml; bench/floors/__init__.py says what is allowed)."""
-from bench.floors import Tables, deadline_maker
+from bench.floors import Tables, deadline_maker, flag_delays
 
 # acceptance: a form field that is absent or blank refuses the request; without a form the field is unknown
 FORM_FIELDS = (("form-no-contact-person", "contact_person"), ("form-no-phone", "phone"), ("form-no-email", "email"),
@@ -95,13 +95,7 @@ def make_floor(compiled):
             if status == "out_of_scope":
                 delays.append(OUT["outside-services"])
                 A += RELY["outside-services"]
-            for rid, flag, want in DELAY_FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, DELAY_FLAGS, OUT, RELY, delays, A, missing)
             delays = [dict(d) for d in delays]
         # notices
         notices = []

@@ -1,5 +1,5 @@
 """procrm-b24's full decision by hand (policies/procrm-b24.yaml; bench/floors/__init__.py says what is allowed)."""
-from bench.floors import Tables, attachment_notice, deadline_maker
+from bench.floors import Tables, attachment_notice, deadline_maker, flag_delays
 
 OFFICIAL = frozenset(["portal", "chat"])
 SCREENSHOTS = frozenset(["bmp", "tif", "tiff", "webp", "heic", "heif"])
@@ -75,13 +75,7 @@ def make_floor(compiled):
                         missing.add("reproducible")
                     if access is None:
                         missing.add("site_access_provided")
-            for rid, flag, want in FLAGS:
-                v = t.get(flag)
-                if v is None:
-                    missing.add(flag)
-                elif v is want:
-                    delays.append(OUT[rid])
-                    A += RELY[rid]
+            flag_delays(t, FLAGS, OUT, RELY, delays, A, missing)
             if status == "out_of_scope":
                 delays.append(OUT["outside-support"])
                 A += RELY["outside-support"]

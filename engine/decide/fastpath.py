@@ -19,7 +19,7 @@ The stages are compiled into decision trees (slapolicy.decide.fasttree).
 """
 from __future__ import annotations
 
-from slapolicy.decide.fasttree import LAZY_ABOVE, Builder, LazyLeaf, every_firing, first_firing, guards
+from slapolicy.decide.fasttree import LAZY_ABOVE, Builder, Fused, LazyLeaf, every_firing, first_firing, guards
 from slapolicy.language.runtime import UNKNOWN
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -84,29 +84,32 @@ def build(policy):
     def relied(ids) -> tuple:
         return tuple(a for a in dict.fromkeys(ids) if a in known)
 
-    def stage(name, rules, base, first_match, fire):
-        items = []
+    def items(rules, base):
+        out = []
         for i, rule in enumerate(rules):
             path = base + (i, "when")
             b.paths[id(rule)] = path
-            items.append((i, rule, guards(policy.exprs[path]) if rule.fast is not None else {}, frozenset(), frozenset()))
-        return b.stage(name, items, first_match, fire)
+            out.append((i, rule, guards(policy.exprs[path]) if rule.fast is not None else {}, frozenset(), frozenset()))
+        return out
+
+    def stage(name, rules, base, first_match, fire):
+        return b.stage(name, items(rules, base), first_match, fire)
 
     def reason(r):
         return {"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
 
     c = b.const
     acc_entries = c(tuple((reason(r), relied(r.assumptions)) for r in policy.acceptance))
-    acceptance = stage("acceptance", policy.acceptance, ("acceptance",), False, lambda i: [f"out.append({i})"])
     scope_entries = c(tuple((r.status, reason(r), relied(r.assumptions)) for r in policy.scope))
-    scope = stage("scope", policy.scope, ("scope",), True, None)
     tiers = []
     for r in policy.tier_rules:
         tier = policy.tiers[r.tier]
         relied_ids = relied(tuple(r.assumptions) + tuple(tier.assumptions) + tuple(a for d in tier.deadlines for a in d.assumptions))
         tiers.append((tier.id, {"id": tier.id, "name": tier.name, "source": tier.source}, relied_ids, tier))
     tier_entries = c(tuple(tiers))
-    tier = stage("tier", policy.tier_rules, ("tier_rules",), True, None)
+    eligibility_tier = _fused(b, Fused(), items(policy.acceptance, ("acceptance",)),
+                              items(policy.scope, ("scope",)), items(policy.tier_rules, ("tier_rules",)),
+                              c(tuple(r.status for r in policy.scope)))
     delay_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.delay_reasons))
     delays = stage("delay", policy.delay_reasons, ("delay_reasons",), False, lambda i: [f"out.append({i})"])
     notice_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.notices))
@@ -120,36 +123,34 @@ def build(policy):
             **({"effective_from": policy.effective_from} if policy.effective_from else {})}
     assumption_entries = c({a: {"id": a, "clause": str(v["clause"]), "text": v["text"]} for a, v in known.items()})
     main = [
-        "s = {}", "m = []", "A = []",
-        "hits = []", f"{acceptance}(t, s, m, hits)",
+        f"hits, i, j, m = {eligibility_tier}(t)", "A = []",
         "if hits:",
-        "    accepted = s['accepted'] = False",
+        "    accepted = False",
+        "    s = {'accepted': False, 'eligibility': 'not_accepted', 'tier': None}",
         "    reasons = []",
         "    for i in hits:",
         f"        e = {acc_entries}[i]",
         "        reasons.append(dict(e[0]))",
         "        A += e[1]",
-        "    status = s['eligibility'] = 'not_accepted'",
-        "    s['tier'] = None",
+        "    status = 'not_accepted'",
         "    tier = tier_out = None",
         "    deadlines = {'first_response': None}",
         "    delays = []",
         "else:",
-        "    accepted = s['accepted'] = True",
-        f"    i = {scope}(t, s, m, None)",
+        "    accepted = True",
         "    if i < 0:",
         "        return None",  # no scope rule fired: the reference decides (and says why)
         f"    e = {scope_entries}[i]",
-        "    status = s['eligibility'] = e[0]",
+        "    status = e[0]",
         "    reasons = [dict(e[1])]",
         "    A += e[2]",
-        f"    i = {tier}(t, s, m, None)",
-        "    if i < 0:",
-        "        tier = tier_out = s['tier'] = None",
+        "    if j < 0:",
+        "        tier = tier_out = None",
+        "        s = {'accepted': True, 'eligibility': status, 'tier': None}",
         "        deadlines = {'first_response': None}",
         "    else:",
-        f"        e = {tier_entries}[i]",
-        "        s['tier'] = e[0]",
+        f"        e = {tier_entries}[j]",
+        "        s = {'accepted': True, 'eligibility': status, 'tier': e[0]}",
         "        tier_out = dict(e[1])",
         "        A += e[2]",
         "        tier = e[3]",
@@ -202,14 +203,54 @@ def build(policy):
     namespace.setdefault("U", UNKNOWN)
     code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
     exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
-    for name, table, other, full in b.tables:
+    for name, table, other, full, ints in b.tables:
+        if ints:  # a table of the fused function: a bucket's index, or -2 - k for the k-th function of name_f
+            calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in b.constant]
+            codes = {f: b.constant[f] if f in b.constant else -2 - calls.index(f) for f in (*table.values(), full)}
+            namespace[name] = {**{v: codes[f] for v, f in table.items()}, UNKNOWN: codes[full]}
+            namespace[name + "_f"] = tuple(namespace[f] for f in calls)
+            continue
         namespace[name] = built = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
         for key, fn in built.items():
             if isinstance(fn, LazyLeaf):
                 fn.tables.append((built, key))
     decide = namespace["decide"]
     decide.source = source
-    # the stage functions (t, s, m, out), for measuring a stage alone (bench/peers.py): acceptance appends
-    # the indices of the rules that fire to out; scope and tier return the index of the first, or -1
-    decide.stages = {"acceptance": namespace[acceptance], "scope": namespace[scope], "tier": namespace[tier]}
+    # the fused eligibility + tier function decide starts with (see _fused), for measuring it alone (bench/peers.py)
+    decide.eligibility_tier = namespace[eligibility_tier]
     return decide
+
+
+def _fused(b, fused, acceptance, scope, tier, statuses) -> str:
+    """the name of the generated function `(t) -> (acceptance hits, scope index, tier index, missing facts)`:
+    the acceptance, scope and tier stages of the policy edition in one function (their decision trees, the
+    stage values and the memos of definitions in its locals, the missing facts listed only where one is
+    missing); a stage not decided is -1 (not accepted: hits; no scope rule fired: -1, the reference decides).
+    A ticket without a required field raises KeyError (AttributeError: another type in a date-time field)."""
+    def block(name, rules, first_match, fire) -> list:  # a stage's statements, after the locals it reads first
+        memos, hoisted = len(fused.memos), len(fused.hoisted)
+        lines = b.body(name, rules, first_match, fire, 0, False)[0]
+        if first_match:
+            lines = ["while True:"] + ["    " + line for line in lines]
+        top = [f"{local} = {read}" for local, read in list(fused.hoisted.values())[hoisted:]]
+        if len(fused.memos) > memos:
+            top.append(" = ".join(list(fused.memos.values())[memos:]) + " = _NS")
+        return top + lines
+
+    before = b.mode(fused, "hits", "_i")
+    try:
+        body = ["m = []", "hits = []"] + block("acceptance", acceptance, False, lambda i: [f"{b.out}.append({i})"])
+        body += ["if hits:", "    return hits, -1, -1, m"]
+        fused.stages["accepted"] = "True"  # (below, the ticket is accepted)
+        body += block("scope", scope, True, None) + ["if _i < 0:", "    return hits, -1, -1, m"]
+        fused.stages["eligibility"] = "_S_eligibility"
+        b.result = "_j"
+        tiers = block("tier", tier, True, None)
+        if "eligibility" in fused.read:
+            body.append(f"_S_eligibility = {statuses}[_i]")
+        body += tiers + ["return hits, _i, _j, m"]
+    finally:
+        b.mode(*before)
+    name = f"_eligibility_tier_{next(b.counter)}"
+    b.lines.append(f"def {name}(t):\n" + "".join(f"    {line}\n" for line in body))
+    return name

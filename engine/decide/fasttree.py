@@ -59,6 +59,28 @@ def guards(expr) -> dict:
 _LOGIC = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
 
 
+class Fused:
+    """Generating one function that holds several stages (slapolicy.decide.fastpath's eligibility + tier): the
+    stage values are its locals (or literals), a definition's memo is a local (`_NS` until computed) instead of
+    an entry of the stage dict, and a required field (or object: `customer`) is read into a local once."""
+
+    def __init__(self):
+        self.stages = {}  # stage value -> the source of its value (the stages decided so far)
+        self.read = set()  # the stage values the generated code read
+        self.memos = {}  # definition -> the local holding its memo (initialised to _NS at the function's top)
+        self.hoisted = {}  # required field path -> (its local, the source reading it), in the order of first use
+        self.lambdas = 0  # inside a quantifier's lambda (a walrus there would bind the lambda's local: no memo)
+
+    def stage(self, name) -> str:
+        self.read.add(name)
+        return self.stages[name]
+
+    def sdict(self) -> str:
+        """the stage dict a function called from the fused one gets: the stage values decided so far"""
+        self.read.update(self.stages)
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.stages.items()) + "}"
+
+
 class Builder:
     def __init__(self, policy, gen):
         self.policy = policy
@@ -66,6 +88,30 @@ class Builder:
         self.ns = {}
         self.lines = []
         self.counter = itertools.count()
+        self.constant = {}  # a stage function that only returns an index (no test) -> the index
+        # the function being generated: a stage function (t, s, m, out), or (fused, a Fused) the fused
+        # eligibility + tier function: stage values and memos in its locals, `out` is `hits`, and a first-match
+        # stage's result goes to the variable `result` (in a `while True:` block that `break` leaves)
+        self.fused, self.out, self.result = None, "out", None
+
+    def mode(self, fused, out="out", result=None) -> tuple:
+        """switch to generating a stage function (fused None) or the fused function; the previous mode"""
+        before = self.fused, self.out, self.result
+        self.fused, self.out, self.result = fused, out, result
+        self.gen.fused = fused
+        return before
+
+    @property
+    def sx(self) -> str:
+        """the stage values, as what the generated code passes to a function (t, s, ...): in the fused function
+        a dict of the stage values decided so far (a fresh one a call: the memos of definitions stay local)"""
+        return "s" if self.fused is None else self.fused.sdict()
+
+    def done(self, value, first_match) -> list:
+        """the statements that end a stage with `value` (first match: the index; else a call statement)"""
+        if self.fused is None:
+            return [f"return {value}"]
+        return [f"{self.result} = {value}", "break"] if first_match else [value]
 
     def const(self, value) -> str:
         name = f"_c{next(self.counter)}"
@@ -88,14 +134,8 @@ class Builder:
     def access(self, key) -> str:
         kind, where = key
         if kind == "stage":
-            return f"s[{where!r}]"
-        code = "t"
-        for k, part in enumerate(where):
-            if where[:k + 1] in self.required:
-                code = f"{code}[{part!r}]"
-            else:
-                code = f"{code}.get({part!r}, {'U' if k == len(where) - 1 else '_E'})"
-        return code
+            return f"s[{where!r}]" if self.fused is None else self.fused.stage(where)
+        return self.gen.field_code(where)
 
     def cond(self, rule, drop) -> tuple:
         """(source, can it be UNKNOWN) of the rule's condition without the conjuncts in `drop` (guards whose
@@ -115,6 +155,62 @@ class Builder:
         maybe = self.gen.maybe(node)
         return code, maybe, self.facts(expr, node) if maybe else []
 
+    def strict(self, expr, node):
+        """the optional fields of a test that is UNKNOWN exactly when one of them is missing (their order), or
+        None: the test reads each of them, and nothing else can be unknown (no and / or, quantifier or
+        definition that can be unknown)"""
+        out = {}
+
+        def walk(node) -> bool:
+            if isinstance(node, ast.Literal):
+                return True
+            if isinstance(node, ast.Path):
+                kind, *rest = expr.resolved[id(node)]
+                if kind == "field":
+                    if tuple(rest[0]) not in self.required:
+                        out[tuple(rest[0])] = None
+                    return True
+                return kind == "stage" or (kind == "def" and not self.gen.maybe(node))
+            if isinstance(node, ast.Call):
+                return node.name == "exists" or all(walk(a) for a in node.args)
+            if isinstance(node, ast.Not):
+                return walk(node.operand)
+            if isinstance(node, (ast.Compare, ast.Arith)):
+                return walk(node.left) & walk(node.right)
+            if isinstance(node, ast.Membership):
+                return walk(node.item) & walk(node.container)
+            if isinstance(node, ast.ListExpr):
+                return all([walk(i) for i in node.items])
+            return False
+        return list(out) if walk(node) and out else None
+
+    def lowered(self, rule, drop, action) -> list | None:
+        """the statements of a strict test (see strict) that `action`s when it is true: its optional fields read
+        into locals first, then the missing ones listed, else the test without UNKNOWN checks; None: not strict"""
+        expr = self.policy.exprs[self.paths[id(rule)]]
+        tree = expr.tree
+        operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
+        rest = tuple(o for o in operands if id(o) not in drop)
+        if len(rest) != 1 or not self.logic(expr, rest[0]):
+            return None
+        self.gen.expr = expr  # (maybe() reads the expression's names)
+        fields = self.strict(expr, rest[0])
+        if fields is None or len(fields) > 2:
+            return None
+        names = [f"_f{k}" for k in range(len(fields))]
+        lines = [f"{n} = {self.gen.field_code(f)}" for n, f in zip(names, fields)]
+        self.gen.known = dict(zip(fields, names))
+        try:
+            code = self.gen.body(expr, rest[0])
+        finally:
+            self.gen.known = {}
+        lines.append(f"if {' or '.join(f'{n} is U' for n in names)}:")
+        if len(fields) == 1:
+            lines.append(f"    m.append({'.'.join(fields[0])!r})")
+        else:
+            lines += [f"    if {n} is U: m.append({'.'.join(f)!r})" for n, f in zip(names, fields)]
+        return lines + [f"elif {code}:"] + ["    " + a for a in action]
+
     def facts(self, expr, node):
         """statements listing in m what an UNKNOWN value of the node lacked, as its tracking twin would (one
         optional field: its label; an and / or of such tests: those that were unknown); None: not that simple
@@ -127,7 +223,8 @@ class Builder:
                 return f"m.append({next(iter(one))!r})"
             where = expr.resolved.get(id(node)) if isinstance(node, ast.Path) else None
             if where and where[0] == "def":  # the definition's tracking form (it is unknown again)
-                return f"{self.track.def_names[where[1]]}(t, s, m)"
+                # (a definition reads no stage value and its tracking form memoises nothing: no stage dict)
+                return f"{self.track.def_names[where[1]]}(t, {'s' if self.fused is None else 'None'}, m)"
             return None
         whole = listing(node)
         if whole is not None:
@@ -163,7 +260,7 @@ class Builder:
         out, seen = [], set()
         for i, rule, _, drop, lost in rules:
             if rule.fast is None:
-                out.append((i, rule, "True", False, [], lost))
+                out.append((i, rule, "True", False, [], lost, drop))
                 if first_match and not lost:
                     break
                 continue
@@ -172,7 +269,7 @@ class Builder:
             if sig is not None and sig in seen:
                 continue
             seen.add(sig)
-            out.append((i, rule, code, maybe, facts, lost))
+            out.append((i, rule, code, maybe, facts, lost, drop))
             if first_match and code == "True" and not lost:
                 break
         return out
@@ -183,7 +280,13 @@ class Builder:
         conjuncts, missing keys)) in order; first_match: returns the index of the first that fires, or -1; else
         `fire(index)` statements."""
         fname = f"_{name}_{next(self.counter)}"
-        body, leaf = self.body(name, rules, first_match, fire, depth, in_full)
+        before = self.mode(None)
+        try:
+            body, leaf = self.body(name, rules, first_match, fire, depth, in_full)
+        finally:
+            self.mode(*before)
+        if leaf and first_match and len(body) == 1 and body[0].split(" ")[-1].lstrip("-").isdigit():
+            self.constant[fname] = int(body[0].split(" ")[-1])  # `return <index>`
         source = f"def {fname}(t, s, m, out):\n" + "".join(f"    {b}\n" for b in body)
         if leaf and self.lazy and depth:  # compiled on its first call: a large policy compiles what runs
             self.ns[fname] = LazyLeaf(self.namespace, fname, source, self.label)
@@ -201,18 +304,18 @@ class Builder:
             rules = [r for r in rules if r[0] in kept]
             items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, *_ in rules)
                                if not self.lazy else tuple((i, r.fast, r.track) for i, r, *_ in rules))
-            call = f"_first({items}, t, s, m)" if first_match else f"_every({items}, t, s, m, out)"
-            return [f"return {call}"], False
+            call = f"_first({items}, t, {self.sx}, m)" if first_match else f"_every({items}, t, {self.sx}, m, {self.out})"
+            return self.done(call, first_match), False
         if key is None:
             body = []
-            for i, rule, code, maybe, facts, lost in tests:
-                action = [f"return {i}"] if first_match else fire(i)
+            for i, rule, code, maybe, facts, lost, drop in tests:
+                action = self.done(i, True) if first_match else fire(i)
                 if facts is None:
-                    facts = [f"{self.tracker(rule)}(t, s, m)"]
+                    facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
                 if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
                     keys = [".".join(k[1]) for k in sorted(lost) if k[0] == "field"]
                     if len(keys) < len(lost) or (facts and facts[-1].startswith("_tr")):  # the twin lists them all
-                        track = f"{self.tracker(rule)}(t, s, m)"
+                        track = f"{self.tracker(rule)}(t, {self.sx}, m)"
                         body.append(track if code == "True" else f"if {code} is not False: {track}")
                         continue
                     keys = [f"m.append({k!r})" for k in keys]
@@ -226,6 +329,8 @@ class Builder:
                         body += ["        " + f for f in facts]
                 elif code == "True":
                     body += action
+                elif maybe and (low := self.lowered(rule, drop, action)) is not None:
+                    body += low
                 elif maybe:
                     body.append(f"v = {code}")
                     body.append("if v is U:")
@@ -236,7 +341,7 @@ class Builder:
                     body.append(f"if {code}:")
                     body += ["    " + a for a in action]
             if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][5]):
-                body.append("return -1")
+                body += self.done(-1, True)
             elif not body:
                 body.append("pass")
             return body, True
@@ -266,8 +371,9 @@ class Builder:
         optional = key[0] == "field" and key[1] not in self.required
         again = optional and not in_full
         if not self.lazy and len(values) <= SMALL:  # if / elif in this function
-            x = f"_x{depth}"
-            out = [f"{x} = {self.access(key)}"]
+            x, read = f"_x{depth}", self.access(key)
+            out = [f"{x} = {read}"] if not read.isidentifier() else []  # (a local of the fused function: itself)
+            x = x if out else read
             branches = [(f"{x} == {v!r}", bucket, depth + 1, in_full) for v, bucket in buckets.items()]
             if optional:
                 branches.append((f"{x} is U", full, depth + 1 if again else MAX_DEPTH, True))
@@ -288,8 +394,16 @@ class Builder:
             full = other
         self.lines.append("")  # the table is filled after the functions exist
         tname = f"_{name}_{next(self.counter)}_t"
-        self.tables.append((tname, table, other, full))
-        return [f"return {tname}.get({self.access(key)}, {other})(t, s, m, out)"], False
+        ints = self.fused is not None and first_match  # the fused function: a bucket without tests is its index
+        self.tables.append((tname, table, other, full, ints))
+        if not ints:
+            return self.done(f"{tname}.get({self.access(key)}, {other})(t, {self.sx}, m, {self.out})", first_match), False
+        # its entries: the index of a bucket without tests, else -2 - k for the k-th of its functions (tname_f)
+        r, code = self.result, self.constant.get(other, None)
+        calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in self.constant]
+        code = code if code is not None else -2 - calls.index(other)
+        return [f"{r} = {tname}.get({self.access(key)}, {code})",
+                f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, m, None)", "break"], False
 
     def pick(self, rules):
         """the field whose guards exclude the most rule tests (None: test in order)"""

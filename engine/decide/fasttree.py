@@ -167,7 +167,7 @@ class Builder:
             if isinstance(node, ast.Path):
                 kind, *rest = expr.resolved[id(node)]
                 if kind == "field":
-                    if tuple(rest[0]) not in self.required:
+                    if tuple(rest[0]) not in self.required and tuple(rest[0]) not in self.gen.known:
                         out[tuple(rest[0])] = None
                     return True
                 return kind == "stage" or (kind == "def" and not self.gen.maybe(node))
@@ -185,31 +185,67 @@ class Builder:
         return list(out) if walk(node) and out else None
 
     def lowered(self, rule, drop, action) -> list | None:
-        """the statements of a strict test (see strict) that `action`s when it is true: its optional fields read
-        into locals first, then the missing ones listed, else the test without UNKNOWN checks; None: not strict"""
+        """the statements that `action` when the rule's condition (without the conjuncts in `drop`) is true, as
+        branches: a strict first conjunct (see strict) reads its optional fields into locals; when one is missing,
+        the condition in full (Kleene), else that conjunct without UNKNOWN checks and then the rest the same way
+        (the last: the missing fields are its facts); None: the first conjunct is not strict"""
         expr = self.policy.exprs[self.paths[id(rule)]]
         tree = expr.tree
         operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
-        rest = tuple(o for o in operands if id(o) not in drop)
-        if len(rest) != 1 or not self.logic(expr, rest[0]):
-            return None
         self.gen.expr = expr  # (maybe() reads the expression's names)
-        fields = self.strict(expr, rest[0])
-        if fields is None or len(fields) > 2:
-            return None
-        names = [f"_f{k}" for k in range(len(fields))]
-        lines = [f"{n} = {self.gen.field_code(f)}" for n, f in zip(names, fields)]
-        self.gen.known = dict(zip(fields, names))
+        self.fields = itertools.count()
         try:
-            code = self.gen.body(expr, rest[0])
+            return self.lower(expr, rule, tuple(o for o in operands if id(o) not in drop), action)
         finally:
             self.gen.known = {}
+
+    def lower(self, expr, rule, operands, action):
+        head, tail = operands[0], operands[1:]
+        if not self.logic(expr, head) or not self.gen.maybe(head):
+            return None
+        fields = self.strict(expr, head)
+        if fields is None or len(fields) > 2:
+            return None
+        names = [f"_f{next(self.fields)}" for _ in fields]
+        heads = [f"m.append({'.'.join(fields[0])!r})"] if len(fields) == 1 else \
+            [f"if {n} is U: m.append({'.'.join(f)!r})" for n, f in zip(names, fields)]
+        whole = self.unknown_and(expr, rule, tail, heads) if tail else heads  # a field missing: the rule cannot fire
+        lines = [f"{n} = {self.gen.field_code(f)}" for n, f in zip(names, fields)]
+        known = self.gen.known
+        self.gen.known = {**known, **dict(zip(fields, names))}
+        try:
+            code = self.gen.body(expr, head)
+            inner = (self.lower(expr, rule, tail, action) or self.kleene(expr, rule, tail, action)) if tail else action
+        finally:
+            self.gen.known = known
         lines.append(f"if {' or '.join(f'{n} is U' for n in names)}:")
-        if len(fields) == 1:
-            lines.append(f"    m.append({'.'.join(fields[0])!r})")
-        else:
-            lines += [f"    if {n} is U: m.append({'.'.join(f)!r})" for n, f in zip(names, fields)]
-        return lines + [f"elif {code}:"] + ["    " + a for a in action]
+        return lines + ["    " + line for line in whole] + [f"elif {code}:"] + ["    " + a for a in inner]
+
+    def unknown_and(self, expr, rule, operands, heads) -> list:
+        """the statements of `UNKNOWN and <operands>` (Kleene): false when an operand is, else unknown, with the
+        facts `heads` lists and those of the unknown operands (as the tracking twin: a false operand drops them)"""
+        tree = expr.tree
+        node = operands[0] if len(operands) == 1 and self.logic(expr, operands[0]) else ast.BoolOp(tree.pos, "and", operands)
+        code = self.gen.body(expr, node)
+        if not self.gen.maybe(node):
+            return [f"if {code}:"] + ["    " + h for h in heads]
+        facts = self.facts(expr, node)
+        if facts is None:  # the twin lists them all
+            return [f"if {code} is not False: {self.tracker(rule)}(t, {self.sx}, m)"]
+        return [f"v = {code}", "if v is not False:"] + ["    " + h for h in heads] + ["    if v is U:"] + \
+            ["        " + f for f in facts]
+
+    def kleene(self, expr, rule, operands, action) -> list:
+        """the statements testing the Kleene `and` of the operands (the value, then its facts when unknown)"""
+        tree = expr.tree
+        node = operands[0] if len(operands) == 1 and self.logic(expr, operands[0]) else ast.BoolOp(tree.pos, "and", operands)
+        code = self.gen.body(expr, node)
+        if not self.gen.maybe(node):
+            return [f"if {code}:"] + ["    " + a for a in action]
+        facts = self.facts(expr, node)
+        if facts is None:
+            facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
+        return [f"v = {code}", "if v is U:"] + ["    " + f for f in facts] + ["elif v:"] + ["    " + a for a in action]
 
     def facts(self, expr, node):
         """statements listing in m what an UNKNOWN value of the node lacked, as its tracking twin would (one

@@ -14,6 +14,7 @@ with the same facts. So the cost of a decision stays flat as a policy grows to t
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 from slapolicy.language import ast
@@ -411,17 +412,23 @@ class Builder:
             out = [f"{x} = {read}"] if not read.isidentifier() else []  # (a local of the fused function: itself)
             x = x if out else read
             branches = [(f"{x} == {v!r}", bucket, depth + 1, in_full) for v, bucket in buckets.items()]
+            bucket_value = list(buckets)
             if optional:
                 branches.append((f"{x} is U", full, depth + 1 if again else MAX_DEPTH, True))
             for k, (test, bucket, deeper, full_) in enumerate(branches):
                 out.append(f"{'if' if k == 0 else 'elif'} {test}:")
-                out += ["    " + line for line in self.body(name, bucket, first_match, fire, deeper, full_)[0]]
+                with self.knowing(key, test.endswith(" is U") or (True, frozenset([bucket_value[k]]))):
+                    out += ["    " + line for line in self.body(name, bucket, first_match, fire, deeper, full_)[0]]
             out.append("else:" if branches else "if True:")
-            out += ["    " + line for line in self.body(name, other, first_match, fire, depth + 1, in_full)[0]]
+            with self.knowing(key, (False, frozenset(values))):
+                out += ["    " + line for line in self.body(name, other, first_match, fire, depth + 1, in_full)[0]]
             return out, False
-        table = {value: self.stage(name, bucket, first_match, fire, depth + 1, in_full)
-                 for value, bucket in buckets.items()}
-        other = self.stage(name, other, first_match, fire, depth + 1, in_full)
+        table = {}
+        for value, bucket in buckets.items():
+            with self.knowing(key, (True, frozenset([value]))):
+                table[value] = self.stage(name, bucket, first_match, fire, depth + 1, in_full)
+        with self.knowing(key, (False, frozenset(values))):
+            other = self.stage(name, other, first_match, fire, depth + 1, in_full)
         # the fact is missing: an optional one is indexed on the next facts once (a missing fact within it: a
         # loop, so the tree stays small)
         if optional:
@@ -440,6 +447,18 @@ class Builder:
         code = code if code is not None else -2 - calls.index(other)
         return [f"{r} = {tname}.get({self.access(key)}, {code})",
                 f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, m, None)", "break"], False
+
+    @contextlib.contextmanager
+    def knowing(self, key, fact):
+        """while generating a bucket: the value of a required field the tree dispatched on, for the generated
+        code to fold its other tests of it (in definitions too: `customer.segment == "commercial"`)"""
+        values = self.gen.values
+        if key[0] == "field" and key[1] in self.required and fact is not True:
+            self.gen.values = {**values, key[1]: fact}
+        try:
+            yield
+        finally:
+            self.gen.values = values
 
     def pick(self, rules):
         """the field whose guards exclude the most rule tests (None: test in order)"""

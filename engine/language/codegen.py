@@ -105,6 +105,7 @@ class _Gen:
         self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
         self.fused = None  # generating the fused function (slapolicy.decide.fasttree.Fused), not a function (t, s)
         self.known = {}  # field path -> the local holding its value, read and known not UNKNOWN (fastpath)
+        self.values = {}  # required field path -> (True, values it is among) / (False, values it is not among)
 
     def const(self, value) -> str:
         try:  # one name for one value (identical expressions give identical source: fastpath compares them)
@@ -349,7 +350,24 @@ class _Gen:
             code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
         return f"({mark} := len(m), {code})[1]" if self.track else code
 
+    def folded(self, path, values, positive):
+        """"True" / "False" when the decision tree knows `path in values` (positive) or `not in`, else None"""
+        where = self.expr.resolved[id(path)] if isinstance(path, ast.Path) else ()
+        got = self.values.get(tuple(where[1])) if where and where[0] == "field" else None
+        if got is None:
+            return None
+        among, known = got
+        if among and known <= values or not among and values <= known:  # (True: in; False: not in)
+            return repr(among == positive)
+        if among and not (known & values):
+            return repr(not positive)
+        return None
+
     def g_Compare(self, node):
+        if node.op in ("==", "!=") and isinstance(node.right, ast.Literal) and type(node.right.value) is str:
+            fold = self.folded(node.left, frozenset([node.right.value]), node.op == "==")
+            if fold is not None:
+                return fold
         a, op = self.var(), _OPS[node.op]
         if not self.maybe(node):
             return f"({self.gen(node.left)} {op} {self.gen(node.right)})"
@@ -366,7 +384,11 @@ class _Gen:
         a = self.var()
         op = "not in" if node.negated else "in"
         if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
-            values = self.const(frozenset(i.value for i in node.container.items))
+            items = frozenset(i.value for i in node.container.items)
+            fold = self.folded(node.item, items, not node.negated) if all(type(i) is str for i in items) else None
+            if fold is not None:
+                return fold
+            values = self.const(items)
             if not self.maybe(node.item):
                 return f"({self.gen(node.item)} {op} {values})"
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"

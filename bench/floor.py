@@ -9,8 +9,8 @@ keep them in a table). It is first checked equal to the engine's decision on --n
 then the engine / floor ratio is printed for three things:
 
   full decision       slapolicy.decide.evaluate (explain off) vs full_floor, on validated tickets
-  bare tier decision  eligibility + tier: the engine's generated rule functions in stage order
-                      (bench/peers.py slapolicy_bare) vs peers.floor
+  bare tier decision  eligibility + tier: the engine's fused eligibility + tier function, the first part
+                      of its generated decision (bench/peers.py slapolicy_bare) vs peers.floor
   JSON Lines          slapolicy.api.decide_jsonl on bytes lines vs an orjson loop around full_floor
                       (orjson.loads, the few conversions the floor needs, full_floor, orjson.dumps)
 

@@ -9,8 +9,8 @@ of the bitrix-inc policy (policies/bitrix-inc.yaml, edition 1.0.0), on generated
   slapolicy, full      slapolicy.api Policy.evaluate(ticket, explain=False): validation, eligibility,
                        tier, deadlines, delay reasons, notices (more work than the peers do)
   slapolicy, explain   the same with the explanation on
-  slapolicy, bare      the engine's generated rule functions (Rule.fast) in the stage order, on
-                       tickets validated beforehand: the tier decision alone
+  slapolicy, bare      the engine's fused eligibility + tier function (the generated decision's first
+                       part), on tickets validated beforehand: with every refusal and the missing facts
   hand-written Python  the floor: one function written for bitrix-inc, on validated tickets
   GoRules ZEN          zen-engine, a JDM graph of two decision tables (hit policy first)
   Rego                 regopy (rego-cpp), a compiled bundle queried per ticket

@@ -11,8 +11,8 @@ policy; then the engine / floor ratio is printed for
 
   full decision       every policy (--policy, repeatable; default: all five):
                       slapolicy.decide.evaluate (explain off) vs full_floor, on validated tickets
-  bare tier decision  bitrix-inc: eligibility + tier: the engine's generated rule functions in stage order
-                      (bench/peers.py slapolicy_bare) vs peers.floor
+  bare tier decision  bitrix-inc: eligibility + tier: the engine's fused eligibility + tier function, the
+                      first part of its generated decision (bench/peers.py slapolicy_bare) vs peers.floor
   JSON Lines          bitrix-inc: slapolicy.api.decide_jsonl on bytes lines vs an orjson loop around full_floor
                       (orjson.loads, the few conversions the floor needs, full_floor, orjson.dumps)
 

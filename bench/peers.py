@@ -9,8 +9,8 @@ of the bitrix-inc policy (policies/bitrix-inc.yaml, edition 1.0.0), on generated
   slapolicy, full      slapolicy.api Policy.evaluate(ticket, explain=False): validation, eligibility,
                        tier, deadlines, delay reasons, notices (more work than the peers do)
   slapolicy, explain   the same with the explanation on
-  slapolicy, bare      the engine's generated rule functions (Rule.fast) in the stage order, on
-                       tickets validated beforehand: the tier decision alone
+  slapolicy, bare      the engine's fused eligibility + tier function (the generated decision's first
+                       part), on tickets validated beforehand: with every refusal and the missing facts
   hand-written Python  the floor: one function written for bitrix-inc, on validated tickets
   GoRules ZEN          zen-engine, a JDM graph of two decision tables (hit policy first)
   Rego                 regopy (rego-cpp), a compiled bundle queried per ticket
@@ -123,25 +123,21 @@ def floor(t: dict) -> tuple:
 # -- slapolicy, bare: the engine's generated rule functions in the stage order ---------------------
 
 def slapolicy_bare(compiled):
-    """eligibility and tier by the engine's generated code alone: the stage functions of the policy's one
-    generated function (slapolicy.decide.fastpath: the decision tree over topic, segment...), no output"""
+    """eligibility and tier by the engine's generated code alone: the fused eligibility + tier function the
+    policy's one generated function starts with (slapolicy.decide.fastpath: the decision trees over topic,
+    segment...), no output. It does more than the floor: every acceptance rule that refuses (the floor stops
+    at the first) and the missing facts a decision must report (the floor lists none)."""
     from slapolicy.decide.evaluate import fast_decider
 
-    stages = fast_decider(compiled).stages
-    acceptance, scope, tier = stages["acceptance"], stages["scope"], stages["tier"]
-    statuses = tuple(r.status for r in compiled.scope)
-    tiers = tuple(r.tier for r in compiled.tier_rules)
+    head = fast_decider(compiled).eligibility_tier
+    statuses = tuple(r.status for r in compiled.scope) + (None,)  # index -1 (no rule fired): None
+    tiers = tuple(r.tier for r in compiled.tier_rules) + (None,)
 
     def decide(t):
-        s, m, hits = {}, [], []
-        acceptance(t, s, m, hits)
+        hits, i, j, m = head(t)
         if hits:
             return "not_accepted", None
-        s["accepted"] = True
-        i = scope(t, s, m, None)
-        status = s["eligibility"] = statuses[i] if i >= 0 else None
-        j = tier(t, s, m, None)
-        return status, tiers[j] if j >= 0 else None
+        return statuses[i], tiers[j]
     return decide
 
 

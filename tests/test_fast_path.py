@@ -183,3 +183,61 @@ def test_the_generated_function_is_built_from_the_second_decision_or_by_prepare(
     prepared.prepare()
     assert all(built(prepared))
     assert [prepared.evaluate(copy.deepcopy(t), explain=False) for t in tickets] == [first] + rest
+
+
+def _reference_eligibility_tier(compiled, ticket):
+    """stages 1-3 by the closures (the reference, as slapolicy.decide.registration.register runs them):
+    (refusing acceptance rule ids, chosen scope rule id or None, tier rule id or None, missing facts)"""
+    from slapolicy.language.compile import UNKNOWN, Env
+
+    env = Env(ticket, compiled, False)
+
+    def test(rule):
+        if rule.fn is None:
+            return True
+        mark = len(env.missing)
+        value = rule.fn(env)
+        if value is UNKNOWN:
+            return False
+        del env.missing[mark:]
+        return bool(value)
+    refusals = [r.id for r in compiled.acceptance if test(r)]
+    env.stage["accepted"] = not refusals
+    if refusals:
+        return refusals, None, None, set(env.missing)
+    chosen = next((r for r in compiled.scope if test(r)), None)
+    if chosen is None:
+        return refusals, None, None, set(env.missing)
+    env.stage["eligibility"] = chosen.status
+    tier = next((r.id for r in compiled.tier_rules if test(r)), None)
+    return refusals, chosen.id, tier, set(env.missing)
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_the_fused_eligibility_and_tier_function_decides_like_the_closures(policy_id):
+    """the one generated function for acceptance, scope and tier (decide.eligibility_tier, which the generated
+    decision starts with): the same refusals, scope rule, tier rule and missing facts as the closures, on
+    generated tickets and on the same tickets with optional facts dropped"""
+    import random
+
+    from slapolicy.decide.evaluate import fast_decider
+    from slapolicy.decide.tickets import validate_ticket
+
+    compiled = load_policy(policy_id).compiled
+    head = fast_decider(compiled).eligibility_tier
+    rng = random.Random(policy_id)
+    tickets = list(CORPUS[policy_id][:600])
+    for t in CORPUS[policy_id][600:1200]:
+        keys = sorted(set(t) | {f"customer.{k}" for k in t["customer"] if k != "segment"})
+        tickets.append(_drop(t, rng.sample(keys, rng.randint(1, len(keys)))))
+    seen = set()
+    for ticket in tickets:
+        t = validate_ticket(copy.deepcopy(ticket))
+        hits, i, j, m = head(t)
+        got = ([compiled.acceptance[k].id for k in hits], compiled.scope[i].id if i >= 0 and not hits else None,
+               compiled.tier_rules[j].id if j >= 0 and not hits else None, set(m))
+        want = _reference_eligibility_tier(compiled, validate_ticket(copy.deepcopy(ticket)))
+        assert got == want, ticket.get("id")
+        seen.add((bool(hits), bool(m)))
+    assert {h for h, _ in seen} == {True, False} and {mm for _, mm in seen} == {True, False}  # refused and accepted,
+    # with and without missing facts

@@ -103,6 +103,9 @@ class _Gen:
         self.maybes = {}
         self.bound = {}
         self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
+        self.fused = None  # generating the fused function (slapolicy.decide.fasttree.Fused), not a function (t, s)
+        self.known = {}  # field path -> the local holding its value, read and known not UNKNOWN (fastpath)
+        self.values = {}  # required field path -> (True, values it is among) / (False, values it is not among)
 
     def const(self, value) -> str:
         try:  # one name for one value (identical expressions give identical source: fastpath compares them)
@@ -127,7 +130,7 @@ class _Gen:
         if isinstance(node, ast.Path):
             kind, *rest = self.expr.resolved[id(node)]
             if kind == "field":
-                return tuple(rest[0]) not in self.required
+                return tuple(rest[0]) not in self.required and tuple(rest[0]) not in self.known
             if kind == "def":
                 name = rest[0]
                 if name not in self.maybes:
@@ -226,12 +229,9 @@ class _Gen:
             parts = rest[0]
             code = "t"
             if self.required is not None:  # a validated ticket always has its required fields
-                for k, part in enumerate(parts):
-                    last = k == len(parts) - 1
-                    if tuple(parts[:k + 1]) in self.required:
-                        code = f"{code}[{part!r}]"
-                    else:
-                        code = f"{code}.get({part!r}, {'U' if last else '_E'})"
+                if tuple(parts) in self.known:
+                    return self.known[tuple(parts)]
+                code = self.field_code(parts)
                 return code if tuple(parts) in self.required else self.tracked(code, ".".join(parts))
             for part in parts[:-1]:
                 code = f"{code}.get({part!r}, _E)"
@@ -247,6 +247,9 @@ class _Gen:
         if kind == "def":
             if self.track:  # not memoised: each use must list the missing facts again
                 return f"{self.def_names[rest[0]]}(t, s, m)"
+            fused = self.fused
+            if fused is not None and not self.simple(rest[0]) and (fused.lambdas or self.inlined >= 3):
+                return f"{self.def_names[rest[0]]}(t, {{}})"  # (no stage value; its memos in a dict of its own)
             if self.required is not None and self.simple(rest[0]):  # cheaper than its memo: inline
                 outer, self.expr = self.expr, self.checked.exprs[("definitions", rest[0], "expr")]
                 try:
@@ -263,9 +266,32 @@ class _Gen:
                 finally:
                     self.expr = outer
                     self.inlined -= 1
+                if fused is not None:  # the memo is a local of the fused function
+                    memo = fused.memos.setdefault(rest[0], f"_M_{len(fused.memos)}")
+                    return f"({memo} if {memo} is not _NS else ({memo} := {body}))"
                 return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else s.setdefault({key}, {body}))"
             return f"({v} if ({v} := s.get({key}, _NS)) is not _NS else _memo(s, {key}, {self.def_names[rest[0]]}(t, s)))"
-        return f"s[{rest[0]!r}]"
+        return f"s[{rest[0]!r}]" if self.fused is None else self.fused.stage(rest[0])
+
+    def field_code(self, parts) -> str:
+        """the source reading a field of a validated ticket (the fast path's variant): required parts by
+        subscript, others by .get (UNKNOWN when absent); in the fused function from the local holding the
+        required object it is in"""
+        parts, code, start = tuple(parts), "t", 0
+        fused = self.fused
+        if fused is not None and parts[:1] in self.required:
+            start = max(k for k in range(1, len(parts) + 1) if parts[:k] in self.required)
+            got = fused.hoisted.get(parts[:start])
+            if got is None:  # (its parent first)
+                read = f"{self.field_code(parts[:start - 1])}[{parts[start - 1]!r}]" if start > 1 else f"t[{parts[0]!r}]"
+                got = fused.hoisted[parts[:start]] = (f"_T_{len(fused.hoisted)}", read)
+            code = got[0]
+        for k in range(start, len(parts)):
+            if parts[:k + 1] in self.required:
+                code = f"{code}[{parts[k]!r}]"
+            else:
+                code = f"{code}.get({parts[k]!r}, {'U' if k == len(parts) - 1 else '_E'})"
+        return code
 
     def tracked(self, access: str, label: str) -> str:
         if not self.track:
@@ -324,7 +350,24 @@ class _Gen:
             code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
         return f"({mark} := len(m), {code})[1]" if self.track else code
 
+    def folded(self, path, values, positive):
+        """"True" / "False" when the decision tree knows `path in values` (positive) or `not in`, else None"""
+        where = self.expr.resolved[id(path)] if isinstance(path, ast.Path) else ()
+        got = self.values.get(tuple(where[1])) if where and where[0] == "field" else None
+        if got is None:
+            return None
+        among, known = got
+        if among and known <= values or not among and values <= known:  # (True: in; False: not in)
+            return repr(among == positive)
+        if among and not (known & values):
+            return repr(not positive)
+        return None
+
     def g_Compare(self, node):
+        if node.op in ("==", "!=") and isinstance(node.right, ast.Literal) and type(node.right.value) is str:
+            fold = self.folded(node.left, frozenset([node.right.value]), node.op == "==")
+            if fold is not None:
+                return fold
         a, op = self.var(), _OPS[node.op]
         if not self.maybe(node):
             return f"({self.gen(node.left)} {op} {self.gen(node.right)})"
@@ -341,7 +384,11 @@ class _Gen:
         a = self.var()
         op = "not in" if node.negated else "in"
         if isinstance(node.container, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.container.items):
-            values = self.const(frozenset(i.value for i in node.container.items))
+            items = frozenset(i.value for i in node.container.items)
+            fold = self.folded(node.item, items, not node.negated) if all(type(i) is str for i in items) else None
+            if fold is not None:
+                return fold
+            values = self.const(items)
             if not self.maybe(node.item):
                 return f"({self.gen(node.item)} {op} {values})"
             return f"(U if ({a} := {self.gen(node.item)}) is U else {a} {op} {values})"
@@ -356,7 +403,9 @@ class _Gen:
                 a = self.var()
                 instant, day = self.const(dt.timedelta(seconds=sign * d.seconds)), \
                     self.const(dt.timedelta(days=sign * int(d.seconds // 86400)))
-                shifted = f"{a} + ({instant} if isinstance({a}, _dt) else {day})"
+                shifted = f"{a} + ({instant} if isinstance({a}, _dt) else {day})" if instant != day else f"{a} + {day}"
+                if not self.maybe(node.left) and instant == day:  # whole days: the same for an instant and a date
+                    return f"({self.gen(node.left)} + {day})"
                 if not self.maybe(node.left):
                     return f"(({a} := {self.gen(node.left)}), {shifted})[1]"
                 return f"(U if ({a} := {self.gen(node.left)}) is U else {shifted})"
@@ -421,7 +470,15 @@ class _Gen:
         helper = "_any" if node.kind == "any" else "_all"
         if self.track:
             return f"{helper}_t(m, {self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
-        return f"{helper}({self.gen(node.source)}, lambda _q_{node.var}: {self.gen(node.cond)})"
+        source = self.gen(node.source)
+        if self.fused is not None:
+            self.fused.lambdas += 1
+        try:
+            cond = self.gen(node.cond)
+        finally:
+            if self.fused is not None:
+                self.fused.lambdas -= 1
+        return f"{helper}({source}, lambda _q_{node.var}: {cond})"
 
 
 def _shift(tz, sign: int, d):

@@ -122,13 +122,13 @@ def test_a_ticket_without_a_required_field_goes_to_the_reference():
        st.builds(lambda months, days, hours: (months, days * 86400 + hours * 3600),
                  st.integers(0, 30), st.integers(0, 400), st.integers(0, 48)))
 def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, sign, duration):
-    """the fast path's `+ <duration literal>` and date() (codegen._shift, the inlined date()) against
+    """the fast path's `+ <duration literal>` and date() (inline.shift, the inlined date()) against
     builtins.arith and builtins.functions"""
     import zoneinfo
 
     from slapolicy.language import ast
     from slapolicy.language.builtins import arith, functions
-    from slapolicy.language.codegen import _shift
+    from slapolicy.language.inline import shift
 
     tz = zoneinfo.ZoneInfo(zone)
     months, seconds = duration
@@ -137,7 +137,7 @@ def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, si
         want = arith(tz, sign)(value, d)
     except (OverflowError, ValueError):
         return
-    assert _shift(tz, sign, d)(value) == want
+    assert shift(tz, sign, d)(value) == want
     as_date = functions(tz)["date"]
     utc = dt.timezone.utc
     inline = ((value.date() if value.tzinfo is utc else value.astimezone(tz).date()) if zone == "UTC" else

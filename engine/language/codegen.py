@@ -19,7 +19,8 @@ import datetime as dt
 import itertools
 
 from slapolicy.language import ast
-from slapolicy.language.builtins import add_months, arith, functions
+from slapolicy.language.builtins import arith, functions
+from slapolicy.language.inline import ONE_ARG, date_source, shift
 from slapolicy.language.runtime import UNKNOWN, Stub
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -409,11 +410,11 @@ class _Gen:
                 if not self.maybe(node.left):
                     return f"(({a} := {self.gen(node.left)}), {shifted})[1]"
                 return f"(U if ({a} := {self.gen(node.left)}) is U else {shifted})"
-            shift = self.const(_shift(self.tz, sign, d))  # arith(), the duration known
+            fn = self.const(shift(self.tz, sign, d))  # arith(), the duration known
             if not self.maybe(node.left):
-                return f"{shift}({self.gen(node.left)})"
+                return f"{fn}({self.gen(node.left)})"
             a = self.var()
-            return f"(U if ({a} := {self.gen(node.left)}) is U else {shift}({a}))"
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {fn}({a}))"
         apply = self.const(arith(self.tz, sign))
         a, b = self.var(), self.var()
         return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
@@ -430,25 +431,13 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
-        if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
-            v = self.var()
-            tz = self.const(self.tz)
-            arg = node.args[0]
-            where = self.expr.resolved[id(arg)] if isinstance(arg, ast.Path) else ()
-            if where and where[0] == "field" and tuple(where[1]) in self.instants:  # a validated instant: no type
-                # test (a value of another type raises AttributeError: fastpath's decide leaves it to the reference)
-                if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
-                    return f"({v}.date() if ({v} := {self.gen(arg)}).tzinfo is _utc else {v}.astimezone({tz}).date())"
-                return f"{self.gen(arg)}.astimezone({tz}).date()"
-            if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
-                date = (f"({v}.date() if isinstance(({v} := {{}}), _dt) and {v}.tzinfo is _utc else "
-                        f"({v}.astimezone({tz}).date() if isinstance({v}, _dt) else {v}))")
-            else:
-                date = f"({v}.astimezone({tz}).date() if isinstance(({v} := {{}}), _dt) else {v})"
+        if self.required is not None and node.name == "date":
+            return date_source(self, node)
+        if len(node.args) == 1 and node.name in ONE_ARG:  # the body inline (no call)
             if not self.maybe(node.args[0]):
-                return date.format(self.gen(node.args[0]))
-            w = self.var()
-            return f"(U if ({w} := {self.gen(node.args[0])}) is U else {date.format(w)})"
+                return ONE_ARG[node.name].format(self.gen(node.args[0]))
+            v = self.var()
+            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {ONE_ARG[node.name].format(v)})"
         if len(node.args) == 1 and not self.maybe(node.args[0]):
             return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it
@@ -479,34 +468,6 @@ class _Gen:
             if self.fused is not None:
                 self.fused.lambdas -= 1
         return f"{helper}({source}, lambda _q_{node.var}: {cond})"
-
-
-def _shift(tz, sign: int, d):
-    """a + d (sign 1) or a - d (-1) for a known duration d: arith() with its branches on d taken"""
-    if d.months:
-        n = sign * d.months
-        utc = dt.timezone.utc
-
-        def months(a):
-            if isinstance(a, dt.datetime):  # calendar months in the policy's time zone
-                return add_months(a.astimezone(tz), n).astimezone(utc)
-            return add_months(a, n)
-
-        years = n // 12
-
-        def whole_years(a):  # add_months(a, 12 k) for a date: the same day, 29 February the 28th
-            if isinstance(a, dt.datetime):
-                return add_months(a.astimezone(tz), n).astimezone(utc)
-            try:
-                return a.replace(year=a.year + years)
-            except ValueError:
-                return a.replace(year=a.year + years, day=28)
-        return whole_years if n % 12 == 0 else months
-    instant, day = dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))
-
-    def seconds(a):
-        return a + (instant if isinstance(a, dt.datetime) else day)
-    return seconds
 
 
 def fast_generator(checked, tz, required, track=False, instants=()):

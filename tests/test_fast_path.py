@@ -145,6 +145,38 @@ def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, si
     assert inline == as_date(value)
 
 
+FORM_FIELDS = ("contact_person", "phone", "email", "environment", "business_impact", "description")
+FORM_STATES = (None, "", " \t ", "Ivan", " x ")  # None: the field is absent
+
+
+def test_form_rules_read_once_decide_alike():
+    """martinsoft-b24's `(exists(form) and not exists(form.X)) or blank(form.X)` rules, whose generated code
+    reads `form` and each form.X once into a local for the whole stage and inlines blank(): every state of
+    each field (absent, empty, spaces, text), no form at all, an empty form, severity absent; the fast path
+    decides each ticket itself (no hand-over to the reference) and like the closures, missing facts included"""
+    from slapolicy.decide.evaluate import fast_decider
+    from slapolicy.decide.tickets import validate_ticket
+
+    policy = load_policy("martinsoft-b24")
+    decide = fast_decider(policy.compiled)
+    seen = set()
+    for k, base in enumerate(CORPUS["martinsoft-b24"][:300]):
+        ticket = copy.deepcopy(base)
+        if k % 10 == 0:
+            ticket.pop("form", None)
+        else:
+            states = [FORM_STATES[(k // 5 ** j + j) % len(FORM_STATES)] for j in range(len(FORM_FIELDS))]
+            ticket["form"] = {f: v for f, v in zip(FORM_FIELDS, states) if v is not None} if k % 10 != 1 else {}
+        if k % 3 == 0:
+            ticket.pop("severity", None)
+        assert decide(validate_ticket(copy.deepcopy(ticket))) is not None, ticket["id"]
+        d = _same(policy, ticket)
+        seen.add((d["eligibility"]["status"], bool(d["missing_facts"])))
+        seen.update(r["rule"] for r in d["eligibility"]["reasons"])
+    assert {"form-no-phone", "form-no-description", "form-no-severity"} <= seen
+    assert any(isinstance(x, tuple) and x[0] != "not_accepted" for x in seen)
+
+
 @pytest.mark.parametrize("policy_id", POLICIES)
 def test_the_generated_function_decides_every_valid_ticket_itself(policy_id):
     """the generated function hands a ticket to the reference (returns None) only when it lacks a required

@@ -106,6 +106,7 @@ class _Gen:
         self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
         self.fused = None  # generating the fused function (slapolicy.decide.fasttree.Fused), not a function (t, s)
         self.known = {}  # field path -> the local holding its value, read and known not UNKNOWN (fastpath)
+        self.read = {}  # optional field path -> the local its value (maybe UNKNOWN) was read into (fasttree's leaves)
         self.values = {}  # required field path -> (True, values it is among) / (False, values it is not among)
 
     def const(self, value) -> str:
@@ -279,6 +280,8 @@ class _Gen:
         subscript, others by .get (UNKNOWN when absent); in the fused function from the local holding the
         required object it is in"""
         parts, code, start = tuple(parts), "t", 0
+        if parts in self.read:
+            return self.read[parts]
         fused = self.fused
         if fused is not None and parts[:1] in self.required:
             start = max(k for k in range(1, len(parts) + 1) if parts[:k] in self.required)
@@ -287,6 +290,11 @@ class _Gen:
                 read = f"{self.field_code(parts[:start - 1])}[{parts[start - 1]!r}]" if start > 1 else f"t[{parts[0]!r}]"
                 got = fused.hoisted[parts[:start]] = (f"_T_{len(fused.hoisted)}", read)
             code = got[0]
+        for k in range(len(parts) - 1, max(start, 1) - 1, -1):  # an optional object read into a local: from it
+            got = self.read.get(parts[:k])
+            if got is not None:
+                code, start = f"(_E if {got} is U else {got})", k
+                break
         for k in range(start, len(parts)):
             if parts[:k + 1] in self.required:
                 code = f"{code}[{parts[k]!r}]"
@@ -325,6 +333,9 @@ class _Gen:
         if self.required is not None:  # operands that cannot be unknown are two-valued tests
             logic = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
             maybe = [self.maybe(o) for o in node.operands]
+            if not any(maybe) and all(isinstance(o, logic) or isinstance(o, ast.Call) and o.name == "exists"
+                                      for o in node.operands):  # True / False each: Python's and / or
+                return "(" + f" {node.op} ".join(self.gen(o) for o in node.operands) + ")"
             names = [self.var() if m else None for m in maybe]
             self.bound[id(node)] = names  # (fastpath reads which operand was unknown)
             unknown = [n for n in names if n is not None]
@@ -339,7 +350,7 @@ class _Gen:
                     code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
                     continue
                 test = self.gen(operand)
-                if not isinstance(operand, logic):
+                if not isinstance(operand, logic) and not (isinstance(operand, ast.Call) and operand.name == "exists"):
                     test = f"({test} is {'not False' if stop == 'False' else 'True'})"
                 code = f"({code} if {test} else {decided})" if stop == "False" else f"({decided} if {test} else {code})"
             return f"({mark} := len(m), {code})[1]" if mark else code
@@ -436,8 +447,10 @@ class _Gen:
         if len(node.args) == 1 and node.name in ONE_ARG:  # the body inline (no call)
             if not self.maybe(node.args[0]):
                 return ONE_ARG[node.name].format(self.gen(node.args[0]))
-            v = self.var()
-            return f"(U if ({v} := {self.gen(node.args[0])}) is U else {ONE_ARG[node.name].format(v)})"
+            v, arg = self.var(), self.gen(node.args[0])
+            if arg.isidentifier():  # (a local: no walrus)
+                return f"(U if {arg} is U else {ONE_ARG[node.name].format(arg)})"
+            return f"(U if ({v} := {arg}) is U else {ONE_ARG[node.name].format(v)})"
         if len(node.args) == 1 and not self.maybe(node.args[0]):
             return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it

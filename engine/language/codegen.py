@@ -346,8 +346,12 @@ class _Gen:
             first = maybe.index(True) if unknown else len(maybe)
             for k, (name, operand) in reversed(list(enumerate(zip(names, node.operands)))):
                 decided = f"_cut(m, {mark}, {stop})" if mark and k > first else stop
-                if name is not None:
+                if name is not None and unknown == [name] == names[-1:] and (isinstance(operand, logic) or isinstance(
+                        operand, ast.Call) and operand.name in ("exists", "blank")):  # its True / False / UNKNOWN
+                    code = f"({name} := {self.gen(operand)})"
+                elif name is not None:
                     code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+                if name is not None:
                     continue
                 test = self.gen(operand)
                 if not isinstance(operand, logic) and not (isinstance(operand, ast.Call) and operand.name == "exists"):

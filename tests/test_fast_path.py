@@ -122,13 +122,13 @@ def test_a_ticket_without_a_required_field_goes_to_the_reference():
        st.builds(lambda months, days, hours: (months, days * 86400 + hours * 3600),
                  st.integers(0, 30), st.integers(0, 400), st.integers(0, 48)))
 def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, sign, duration):
-    """the fast path's `+ <duration literal>` and date() (codegen._shift, the inlined date()) against
+    """the fast path's `+ <duration literal>` and date() (inline.shift, the inlined date()) against
     builtins.arith and builtins.functions"""
     import zoneinfo
 
     from slapolicy.language import ast
     from slapolicy.language.builtins import arith, functions
-    from slapolicy.language.codegen import _shift
+    from slapolicy.language.inline import shift
 
     tz = zoneinfo.ZoneInfo(zone)
     months, seconds = duration
@@ -137,12 +137,44 @@ def test_specialised_arithmetic_and_date_agree_with_the_builtins(value, zone, si
         want = arith(tz, sign)(value, d)
     except (OverflowError, ValueError):
         return
-    assert _shift(tz, sign, d)(value) == want
+    assert shift(tz, sign, d)(value) == want
     as_date = functions(tz)["date"]
     utc = dt.timezone.utc
     inline = ((value.date() if value.tzinfo is utc else value.astimezone(tz).date()) if zone == "UTC" else
               value.astimezone(tz).date()) if isinstance(value, dt.datetime) else value
     assert inline == as_date(value)
+
+
+FORM_FIELDS = ("contact_person", "phone", "email", "environment", "business_impact", "description")
+FORM_STATES = (None, "", " \t ", "Ivan", " x ")  # None: the field is absent
+
+
+def test_form_rules_read_once_decide_alike():
+    """martinsoft-b24's `(exists(form) and not exists(form.X)) or blank(form.X)` rules, whose generated code
+    reads `form` and each form.X once into a local for the whole stage and inlines blank(): every state of
+    each field (absent, empty, spaces, text), no form at all, an empty form, severity absent; the fast path
+    decides each ticket itself (no hand-over to the reference) and like the closures, missing facts included"""
+    from slapolicy.decide.evaluate import fast_decider
+    from slapolicy.decide.tickets import validate_ticket
+
+    policy = load_policy("martinsoft-b24")
+    decide = fast_decider(policy.compiled)
+    seen = set()
+    for k, base in enumerate(CORPUS["martinsoft-b24"][:300]):
+        ticket = copy.deepcopy(base)
+        if k % 10 == 0:
+            ticket.pop("form", None)
+        else:
+            states = [FORM_STATES[(k // 5 ** j + j) % len(FORM_STATES)] for j in range(len(FORM_FIELDS))]
+            ticket["form"] = {f: v for f, v in zip(FORM_FIELDS, states) if v is not None} if k % 10 != 1 else {}
+        if k % 3 == 0:
+            ticket.pop("severity", None)
+        assert decide(validate_ticket(copy.deepcopy(ticket))) is not None, ticket["id"]
+        d = _same(policy, ticket)
+        seen.add((d["eligibility"]["status"], bool(d["missing_facts"])))
+        seen.update(r["rule"] for r in d["eligibility"]["reasons"])
+    assert {"form-no-phone", "form-no-description", "form-no-severity"} <= seen
+    assert any(isinstance(x, tuple) and x[0] != "not_accepted" for x in seen)
 
 
 @pytest.mark.parametrize("policy_id", POLICIES)

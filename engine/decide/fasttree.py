@@ -141,20 +141,25 @@ class Builder:
     def cond(self, rule, drop) -> tuple:
         """(source, can it be UNKNOWN) of the rule's condition without the conjuncts in `drop` (guards whose
         value the decision tree knows: true, or unknown in a missing fact's bucket)"""
-        expr = self.policy.exprs[self.paths[id(rule)]]
-        tree = expr.tree
-        if not drop:
-            node = tree
-        else:
-            operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
-            rest = tuple(o for o in operands if id(o) not in drop)
-            if not rest:
-                return "True", False, []
-            # Kleene `and` of one operand is the operand only for a truth value
-            node = rest[0] if len(rest) == 1 and self.logic(expr, rest[0]) else ast.BoolOp(tree.pos, "and", rest)
+        expr, node = self.node(rule, drop)
+        if node is None:
+            return "True", False, []
         code = self.gen.body(expr, node)
         maybe = self.gen.maybe(node)
         return code, maybe, self.facts(expr, node) if maybe else []
+
+    def node(self, rule, drop) -> tuple:
+        """(the rule's checked expression, its condition without the conjuncts in `drop`: None if none is left)"""
+        expr = self.policy.exprs[self.paths[id(rule)]]
+        tree = expr.tree
+        if not drop:
+            return expr, tree
+        operands = tree.operands if isinstance(tree, ast.BoolOp) and tree.op == "and" else (tree,)
+        rest = tuple(o for o in operands if id(o) not in drop)
+        if not rest:
+            return expr, None
+        # Kleene `and` of one operand is the operand only for a truth value
+        return expr, rest[0] if len(rest) == 1 and self.logic(expr, rest[0]) else ast.BoolOp(tree.pos, "and", rest)
 
     def strict(self, expr, node):
         """the optional fields of a test that is UNKNOWN exactly when one of them is missing (their order), or
@@ -290,25 +295,61 @@ class Builder:
             node = expr.tree
         return isinstance(node, _LOGIC)
 
+    def reads(self, expr, node, out) -> dict:
+        """out counting the reads of optional fields (and of their optional parents) the node's code makes"""
+        for n in ast.walk(node) if node is not None else ():
+            if isinstance(n, ast.Path):
+                kind, *rest = expr.resolved[id(n)]
+                if kind == "field":
+                    parts = tuple(rest[0])
+                    for k in range(1, len(parts) + 1):
+                        if parts[:k] not in self.required:
+                            out[parts[:k]] = out.get(parts[:k], 0) + 1
+                elif kind == "def" and self.gen.simple(rest[0]):  # (inlined)
+                    inner = self.policy.exprs[("definitions", rest[0], "expr")]
+                    self.reads(inner, inner.tree, out)
+        return out
+
     def leaf(self, rules, first_match):
-        """[(index, rule, source, can be unknown, lost keys)] of the rules a leaf tests: a rule that cannot fire
-        (a guard on a missing fact) and lists what an earlier one lists, or (first match) a test that an earlier
-        rule made already, is left out (exact: it is false or unknown like that one, with the same facts)"""
+        """[(index, rule, source, can be unknown, lost keys, dropped, statements before, reads)] of the rules a
+        leaf tests: a rule that cannot fire (a guard on a missing fact) and lists what an earlier one lists, or
+        (first match) a test that an earlier rule made already, is left out (exact: it is false or unknown like
+        that one, with the same facts). An optional field the rules from one on read more than once is read into
+        a local before that rule's test (`reads`: field path -> local, for the generator while it is tested)."""
         out, seen = [], set()
-        for i, rule, _, drop, lost in rules:
-            if rule.fast is None:
-                out.append((i, rule, "True", False, [], lost, drop))
-                if first_match and not lost:
+        counts = [{} if r.fast is None else self.reads(*self.node(r, d), {}) for _, r, _, d, _ in rules]
+        left = {}
+        for c in counts:
+            for p, n in c.items():
+                left[p] = left.get(p, 0) + n
+        read, names = {}, itertools.count()
+        try:
+            for (i, rule, _, drop, lost), count in zip(rules, counts):
+                if rule.fast is None:
+                    out.append((i, rule, "True", False, [], lost, drop, [], read))
+                    if first_match and not lost:
+                        break
+                    continue
+                before, pre = read, []
+                for p in sorted((p for p in count if p not in read and left[p] > 1), key=len):
+                    self.gen.read = read
+                    name = f"_r{next(names)}"
+                    pre.append(f"{name} = {self.gen.field_code(p)}")
+                    read = {**read, p: name}
+                for p, n in count.items():
+                    left[p] -= n
+                self.gen.read = read
+                code, maybe, facts = self.cond(rule, drop)
+                sig = (lost, code) if lost or first_match else None
+                if sig is not None and sig in seen:
+                    read = before
+                    continue
+                seen.add(sig)
+                out.append((i, rule, code, maybe, facts, lost, drop, pre, read))
+                if first_match and code == "True" and not lost:
                     break
-                continue
-            code, maybe, facts = self.cond(rule, drop)
-            sig = (lost, code) if lost or first_match else None
-            if sig is not None and sig in seen:
-                continue
-            seen.add(sig)
-            out.append((i, rule, code, maybe, facts, lost, drop))
-            if first_match and code == "True" and not lost:
-                break
+        finally:
+            self.gen.read = {}
         return out
 
     # -- one stage: a function over rule indices -----------------------------------------------
@@ -345,7 +386,8 @@ class Builder:
             return self.done(call, first_match), False
         if key is None:
             body = []
-            for i, rule, code, maybe, facts, lost, drop in tests:
+            for i, rule, code, maybe, facts, lost, drop, pre, self.gen.read in tests:
+                body += pre
                 action = self.done(i, True) if first_match else fire(i)
                 if facts is None:
                     facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
@@ -377,6 +419,7 @@ class Builder:
                 else:
                     body.append(f"if {code}:")
                     body += ["    " + a for a in action]
+            self.gen.read = {}
             if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][5]):
                 body += self.done(-1, True)
             elif not body:

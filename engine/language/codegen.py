@@ -19,7 +19,8 @@ import datetime as dt
 import itertools
 
 from slapolicy.language import ast
-from slapolicy.language.builtins import add_months, arith, functions
+from slapolicy.language.builtins import arith, functions
+from slapolicy.language.inline import ONE_ARG, date_source, shift
 from slapolicy.language.runtime import UNKNOWN, Stub
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -105,6 +106,7 @@ class _Gen:
         self.inlined = 0  # definitions being inlined (fast path's variant; at most 3 deep)
         self.fused = None  # generating the fused function (slapolicy.decide.fasttree.Fused), not a function (t, s)
         self.known = {}  # field path -> the local holding its value, read and known not UNKNOWN (fastpath)
+        self.read = {}  # optional field path -> the local its value (maybe UNKNOWN) was read into (fasttree's leaves)
         self.values = {}  # required field path -> (True, values it is among) / (False, values it is not among)
 
     def const(self, value) -> str:
@@ -278,6 +280,8 @@ class _Gen:
         subscript, others by .get (UNKNOWN when absent); in the fused function from the local holding the
         required object it is in"""
         parts, code, start = tuple(parts), "t", 0
+        if parts in self.read:
+            return self.read[parts]
         fused = self.fused
         if fused is not None and parts[:1] in self.required:
             start = max(k for k in range(1, len(parts) + 1) if parts[:k] in self.required)
@@ -286,6 +290,11 @@ class _Gen:
                 read = f"{self.field_code(parts[:start - 1])}[{parts[start - 1]!r}]" if start > 1 else f"t[{parts[0]!r}]"
                 got = fused.hoisted[parts[:start]] = (f"_T_{len(fused.hoisted)}", read)
             code = got[0]
+        for k in range(len(parts) - 1, max(start, 1) - 1, -1):  # an optional object read into a local: from it
+            got = self.read.get(parts[:k])
+            if got is not None:
+                code, start = f"(_E if {got} is U else {got})", k
+                break
         for k in range(start, len(parts)):
             if parts[:k + 1] in self.required:
                 code = f"{code}[{parts[k]!r}]"
@@ -324,6 +333,9 @@ class _Gen:
         if self.required is not None:  # operands that cannot be unknown are two-valued tests
             logic = (ast.Compare, ast.Membership, ast.Not, ast.BoolOp)
             maybe = [self.maybe(o) for o in node.operands]
+            if not any(maybe) and all(isinstance(o, logic) or isinstance(o, ast.Call) and o.name == "exists"
+                                      for o in node.operands):  # True / False each: Python's and / or
+                return "(" + f" {node.op} ".join(self.gen(o) for o in node.operands) + ")"
             names = [self.var() if m else None for m in maybe]
             self.bound[id(node)] = names  # (fastpath reads which operand was unknown)
             unknown = [n for n in names if n is not None]
@@ -334,11 +346,15 @@ class _Gen:
             first = maybe.index(True) if unknown else len(maybe)
             for k, (name, operand) in reversed(list(enumerate(zip(names, node.operands)))):
                 decided = f"_cut(m, {mark}, {stop})" if mark and k > first else stop
-                if name is not None:
+                if name is not None and unknown == [name] == names[-1:] and (isinstance(operand, logic) or isinstance(
+                        operand, ast.Call) and operand.name in ("exists", "blank")):  # its True / False / UNKNOWN
+                    code = f"({name} := {self.gen(operand)})"
+                elif name is not None:
                     code = f"({decided} if ({name} := {self.gen(operand)}) is {stop} else {code})"
+                if name is not None:
                     continue
                 test = self.gen(operand)
-                if not isinstance(operand, logic):
+                if not isinstance(operand, logic) and not (isinstance(operand, ast.Call) and operand.name == "exists"):
                     test = f"({test} is {'not False' if stop == 'False' else 'True'})"
                 code = f"({code} if {test} else {decided})" if stop == "False" else f"({decided} if {test} else {code})"
             return f"({mark} := len(m), {code})[1]" if mark else code
@@ -409,11 +425,11 @@ class _Gen:
                 if not self.maybe(node.left):
                     return f"(({a} := {self.gen(node.left)}), {shifted})[1]"
                 return f"(U if ({a} := {self.gen(node.left)}) is U else {shifted})"
-            shift = self.const(_shift(self.tz, sign, d))  # arith(), the duration known
+            fn = self.const(shift(self.tz, sign, d))  # arith(), the duration known
             if not self.maybe(node.left):
-                return f"{shift}({self.gen(node.left)})"
+                return f"{fn}({self.gen(node.left)})"
             a = self.var()
-            return f"(U if ({a} := {self.gen(node.left)}) is U else {shift}({a}))"
+            return f"(U if ({a} := {self.gen(node.left)}) is U else {fn}({a}))"
         apply = self.const(arith(self.tz, sign))
         a, b = self.var(), self.var()
         return f"(U if {self.both(a, self.gen(node.left), b, self.gen(node.right))} else {apply}({a}, {b}))"
@@ -430,25 +446,15 @@ class _Gen:
             return f"(U if ({v} := {self.gen(node.args[0])}) is U else {self.const(calendar.is_open)}({v}))"
 
         impl = functions(self.tz)[node.name]
-        if self.required is not None and node.name == "date":  # as_date inline (the policy's zone; UTC: no shift)
-            v = self.var()
-            tz = self.const(self.tz)
-            arg = node.args[0]
-            where = self.expr.resolved[id(arg)] if isinstance(arg, ast.Path) else ()
-            if where and where[0] == "field" and tuple(where[1]) in self.instants:  # a validated instant: no type
-                # test (a value of another type raises AttributeError: fastpath's decide leaves it to the reference)
-                if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
-                    return f"({v}.date() if ({v} := {self.gen(arg)}).tzinfo is _utc else {v}.astimezone({tz}).date())"
-                return f"{self.gen(arg)}.astimezone({tz}).date()"
-            if getattr(self.tz, "key", None) in ("UTC", "Etc/UTC"):
-                date = (f"({v}.date() if isinstance(({v} := {{}}), _dt) and {v}.tzinfo is _utc else "
-                        f"({v}.astimezone({tz}).date() if isinstance({v}, _dt) else {v}))")
-            else:
-                date = f"({v}.astimezone({tz}).date() if isinstance(({v} := {{}}), _dt) else {v})"
+        if self.required is not None and node.name == "date":
+            return date_source(self, node)
+        if len(node.args) == 1 and node.name in ONE_ARG:  # the body inline (no call)
             if not self.maybe(node.args[0]):
-                return date.format(self.gen(node.args[0]))
-            w = self.var()
-            return f"(U if ({w} := {self.gen(node.args[0])}) is U else {date.format(w)})"
+                return ONE_ARG[node.name].format(self.gen(node.args[0]))
+            v, arg = self.var(), self.gen(node.args[0])
+            if arg.isidentifier():  # (a local: no walrus)
+                return f"(U if {arg} is U else {ONE_ARG[node.name].format(arg)})"
+            return f"(U if ({v} := {arg}) is U else {ONE_ARG[node.name].format(v)})"
         if len(node.args) == 1 and not self.maybe(node.args[0]):
             return f"{self.const(impl)}({self.gen(node.args[0])})"
         if len(node.args) == 1:  # inline: no argument list, no loop over it
@@ -479,34 +485,6 @@ class _Gen:
             if self.fused is not None:
                 self.fused.lambdas -= 1
         return f"{helper}({source}, lambda _q_{node.var}: {cond})"
-
-
-def _shift(tz, sign: int, d):
-    """a + d (sign 1) or a - d (-1) for a known duration d: arith() with its branches on d taken"""
-    if d.months:
-        n = sign * d.months
-        utc = dt.timezone.utc
-
-        def months(a):
-            if isinstance(a, dt.datetime):  # calendar months in the policy's time zone
-                return add_months(a.astimezone(tz), n).astimezone(utc)
-            return add_months(a, n)
-
-        years = n // 12
-
-        def whole_years(a):  # add_months(a, 12 k) for a date: the same day, 29 February the 28th
-            if isinstance(a, dt.datetime):
-                return add_months(a.astimezone(tz), n).astimezone(utc)
-            try:
-                return a.replace(year=a.year + years)
-            except ValueError:
-                return a.replace(year=a.year + years, day=28)
-        return whole_years if n % 12 == 0 else months
-    instant, day = dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))
-
-    def seconds(a):
-        return a + (instant if isinstance(a, dt.datetime) else day)
-    return seconds
 
 
 def fast_generator(checked, tz, required, track=False, instants=()):

@@ -14,26 +14,42 @@ def dated_only(trees, expr, node, dotted: str) -> bool:
     key = (expr.path, id(node), dotted)
     got = trees.dated.get(key)
     if got is None:
-        got = trees.dated[key] = _dated_only(trees.checked, expr, node, tuple(dotted.split(".")), set())
+        got = trees.dated[key] = _dated_only(trees.checked, expr, node, tuple(dotted.split(".")))
     return got
 
 
-def _dated_only(checked, expr, node, parts: tuple, seen: set) -> bool:
-    nodes = list(ast.walk(node))
-    dated = {id(a) for n in nodes if isinstance(n, ast.Call) and n.name in ("date", "days_between")
-             for a in n.args if isinstance(a, ast.Path)}
-    for n in nodes:
-        res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-        if not res:
-            continue
-        if res[0] == "field" and tuple(res[1]) == parts and id(n) not in dated:
+def _dated_only(checked, expr, node, parts: tuple) -> bool:
+    dated = set()  # the date() / days_between() arguments seen (a call comes before its arguments)
+    for e, n in through_definitions(checked, expr, node):
+        if e is None:
             return False
-        if res[0] == "def" and res[1] not in seen:
-            seen.add(res[1])
-            d = checked.exprs.get(("definitions", res[1], "expr"))
-            if d is None or not _dated_only(checked, d, d.tree, parts, seen):
+        if isinstance(n, ast.Call) and n.name in ("date", "days_between"):
+            dated.update(id(a) for a in n.args if isinstance(a, ast.Path))
+        elif isinstance(n, ast.Path):
+            res = e.resolved.get(id(n))
+            if res and res[0] == "field" and tuple(res[1]) == parts and id(n) not in dated:
                 return False
     return True
+
+
+def through_definitions(checked, expr, node):
+    """(checked expression, node) of every node of the sub-expression `node` of `expr` and of the definitions
+    it uses (transitively, each once), parents first within each; (None, name) for a definition the checked
+    policy lacks. Shared by why_not's analyses of what a condition reads (here, slapolicy.decide.nearest,
+    slapolicy.decide.whynot)."""
+    stack, seen = [(expr, node)], set()
+    while stack:
+        e, top = stack.pop()
+        for n in ast.walk(top):
+            res = e.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+            if res and res[0] == "def" and res[1] not in seen:
+                seen.add(res[1])
+                d = checked.exprs.get(("definitions", res[1], "expr"))
+                if d is None:
+                    yield None, res[1]
+                else:
+                    stack.append((d, d.tree))
+            yield e, n
 
 
 def by_local_date(holds, tz):

@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import operator
 
+from slapolicy.decide.dated import through_definitions
 from slapolicy.language import ast
 from slapolicy.language.builtins import add_months, arith, functions
 from slapolicy.language.runtime import UNKNOWN
@@ -124,7 +125,7 @@ def shape(memo: dict, checked, expr, node, dotted: str):
         parts = tuple(dotted.split("."))
         for side, other, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
             steps = _chain(checked, expr, side, parts)
-            if steps is not None and _free_of(checked, expr, other, parts, set()):
+            if steps is not None and _free_of(checked, expr, other, parts):
                 got = (op, tuple(steps), other)
                 break
     memo[key] = got
@@ -141,26 +142,26 @@ def _chain(checked, expr, n, parts):
     if isinstance(n, ast.Call) and n.name == "days_between" and len(n.args) == 2:
         a, b = n.args
         inner = _chain(checked, expr, b, parts)
-        if inner is not None and _free_of(checked, expr, a, parts, set()):
+        if inner is not None and _free_of(checked, expr, a, parts):
             return inner + [("after", a)]
         inner = _chain(checked, expr, a, parts)
-        if inner is not None and _free_of(checked, expr, b, parts, set()):
+        if inner is not None and _free_of(checked, expr, b, parts):
             return inner + [("before", b)]
         return None
     if isinstance(n, ast.Arith) and n.op in ("+", "-"):
         inner = _chain(checked, expr, n.left, parts)
-        if inner is not None and _free_of(checked, expr, n.right, parts, set()):
+        if inner is not None and _free_of(checked, expr, n.right, parts):
             return inner + [("add", 1 if n.op == "+" else -1, n.right)]
     return None
 
 
-def _free_of(checked, expr, node, parts, seen) -> bool:
+def _free_of(checked, expr, node, parts) -> bool:
     """Does a sub-expression (with the definitions it uses) read neither the fact nor an object holding it,
     nor a quantifier's variable (it is evaluated on its own)?"""
-    for n in ast.walk(node):
-        if isinstance(n, ast.Quantifier):
+    for e, n in through_definitions(checked, expr, node):
+        if e is None or isinstance(n, ast.Quantifier):
             return False
-        res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+        res = e.resolved.get(id(n)) if isinstance(n, ast.Path) else None
         if not res:
             continue
         if res[0] == "var":
@@ -168,11 +169,6 @@ def _free_of(checked, expr, node, parts, seen) -> bool:
         if res[0] == "field":
             other = tuple(res[1])
             if other[:len(parts)] == parts or parts[:len(other)] == other:
-                return False
-        if res[0] == "def" and res[1] not in seen:
-            seen.add(res[1])
-            d = checked.exprs.get(("definitions", res[1], "expr"))
-            if d is None or not _free_of(checked, d, d.tree, parts, seen):
                 return False
     return True
 

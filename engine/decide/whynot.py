@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 import operator
 
-from slapolicy.decide.dated import by_local_date, dated_only
+from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
@@ -169,18 +169,11 @@ class _Trees:
 def walk_through_definitions(t: "_Trees", path):
     """(checked expression, node) of every node of the condition at `path` and of the definitions it uses,
     each definition once."""
-    stack, seen = [path], set()
-    while stack:
-        p = stack.pop()
-        expr = t.checked.exprs.get(p)
-        if expr is None or p in seen:
-            continue
-        seen.add(p)
-        for n in ast.walk(expr.tree):
-            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-            if res and res[0] == "def":
-                stack.append(("definitions", res[1], "expr"))
-            yield expr, n
+    expr = t.checked.exprs.get(path)
+    if expr is not None:
+        for e, n in through_definitions(t.checked, expr, expr.tree):
+            if e is not None:
+                yield e, n
 
 
 def trees(policy) -> _Trees:

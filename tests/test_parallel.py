@@ -39,9 +39,18 @@ def _square(x):
     return x * x
 
 
+def _parent_of(entry: Path) -> str | None:
+    """the parent pid of a /proc entry; None for a process that ended while the directory was read"""
+    try:
+        return (entry / "stat").read_text().split(") ")[-1].split()[1]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def _children():
-    return {int(p) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and (p / "stat").read_text().split(") ")[-1].split()[1] == str(os.getpid())} if Path("/proc").is_dir() else set()
+    if not Path("/proc").is_dir():
+        return set()
+    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == str(os.getpid())}
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

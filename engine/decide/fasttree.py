@@ -227,12 +227,16 @@ class Builder:
         lines.append(f"if {' or '.join(f'{n} is U' for n in names)}:")
         return lines + ["    " + line for line in whole] + [f"elif {code}:"] + ["    " + a for a in inner]
 
+    def conjunction(self, expr, operands):
+        """(node, generated code) of the Kleene `and` of the operands (a single logical operand as it is)"""
+        single = len(operands) == 1 and self.logic(expr, operands[0])
+        node = operands[0] if single else ast.BoolOp(expr.tree.pos, "and", operands)
+        return node, self.gen.body(expr, node)
+
     def unknown_and(self, expr, rule, operands, heads) -> list:
         """the statements of `UNKNOWN and <operands>` (Kleene): false when an operand is, else unknown, with the
         facts `heads` lists and those of the unknown operands (as the tracking twin: a false operand drops them)"""
-        tree = expr.tree
-        node = operands[0] if len(operands) == 1 and self.logic(expr, operands[0]) else ast.BoolOp(tree.pos, "and", operands)
-        code = self.gen.body(expr, node)
+        node, code = self.conjunction(expr, operands)
         if not self.gen.maybe(node):
             return [f"if {code}:"] + ["    " + h for h in heads]
         facts = self.facts(expr, node)
@@ -243,9 +247,7 @@ class Builder:
 
     def kleene(self, expr, rule, operands, action) -> list:
         """the statements testing the Kleene `and` of the operands (the value, then its facts when unknown)"""
-        tree = expr.tree
-        node = operands[0] if len(operands) == 1 and self.logic(expr, operands[0]) else ast.BoolOp(tree.pos, "and", operands)
-        code = self.gen.body(expr, node)
+        node, code = self.conjunction(expr, operands)
         if not self.gen.maybe(node):
             return [f"if {code}:"] + ["    " + a for a in action]
         facts = self.facts(expr, node)

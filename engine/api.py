@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from slapolicy.decide.evaluate import evaluate
-from slapolicy.decide.jsonio import dumps_bytes, too_large_line
-from slapolicy.decide.tickets import parse_ticket, validate_ticket
+from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, dumps_bytes, orjson, too_large_line
+from slapolicy.decide.tickets import _defaults, _one_step, parse_ticket, validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.digest import sha256_hex, text_digest
 from slapolicy.language.files import read_policy_file  # (language.load re-exports it; it brings the YAML loader)
@@ -440,9 +440,50 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
     """JSON Lines (bytes lines) -> (decision records as JSON Lines bytes, messages for stderr, number of
     lines not decided); line numbers start at `first`. Every line gets a record: a decision or an error."""
     out, err = [], []
+    if explain or as_of is not None or edition is not None or len(policy.editions) != 1:
+        for number, line in enumerate(lines, start=first):
+            record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts)
+            if message is not None:
+                err.append(message)
+            out.append(dumps_bytes(record))
+        return b"".join(out), err, len(err)
+    # unexplained, one edition, no as_of: a bytes line that decodes in one step into a ticket without events
+    # is decided by the policy's generated function (slapolicy.decide.fastpath, its `shared` variant) directly,
+    # once it is built (evaluate() builds it on the second decision); any other line (bad input, events, the
+    # reference deciding, a str line) by decide_line. The records are the same either way: what evaluate()
+    # returns for such a ticket is the generated decision with an empty explanation.
+    compiled = policy.compiled
+    vocabulary = compiled.vocabulary
+    decode = None
+    if (vocabulary is None or not vocabulary.key) and orjson is not None:
+        decode = _one_step()[0]
+    fast = _shared(compiled) if decode is not None else None
+    dumps, newline = (orjson.dumps, orjson.OPT_APPEND_NEWLINE) if orjson is not None else (None, None)
+    append = out.append
     for number, line in enumerate(lines, start=first):
+        if fast is not None and line.__class__ is bytes and len(line) <= MAX_DOCUMENT_CHARS:
+            try:
+                t = decode(line.rstrip(b"\r\n"))
+                if not t.get("events"):
+                    decided = fast(_defaults(t))
+                    if decided is not None:
+                        decision = decided[0]
+                        decision["explanation"] = []
+                        append(dumps(decision, option=newline))
+                        continue
+            except Exception:  # (noqa: BLE001) not vouched for, or anything else: decide_line answers
+                pass
         record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts)
         if message is not None:
             err.append(message)
-        out.append(dumps_bytes(record))
+        append(dumps_bytes(record))
+        if fast is None and decode is not None:
+            fast = _shared(compiled)
     return b"".join(out), err, len(err)
+
+
+def _shared(compiled):
+    """the generated decision function that puts the policy's constant fragments in its decisions (not
+    copies: each is serialised at once), once evaluate() has built the generated function; else None"""
+    fast = compiled.__dict__.get("_fast")
+    return getattr(fast, "shared", None) if fast is not None else None

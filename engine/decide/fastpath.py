@@ -122,79 +122,96 @@ def build(policy):
     head = {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
             **({"effective_from": policy.effective_from} if policy.effective_from else {})}
     assumption_entries = c({a: {"id": a, "clause": str(v["clause"]), "text": v["text"]} for a, v in known.items()})
-    main = [
-        f"hits, i, j, m = {eligibility_tier}(t)", "A = []",
-        "if hits:",
-        "    accepted = False",
-        "    s = {'accepted': False, 'eligibility': 'not_accepted', 'tier': None}",
-        "    reasons = []",
-        "    for i in hits:",
-        f"        e = {acc_entries}[i]",
-        "        reasons.append(dict(e[0]))",
-        "        A += e[1]",
-        "    status = 'not_accepted'",
-        "    tier = tier_out = None",
-        "    deadlines = {'first_response': None}",
-        "    delays = []",
-        "else:",
-        "    accepted = True",
-        "    if i < 0:",
-        "        return None",  # no scope rule fired: the reference decides (and says why)
-        f"    e = {scope_entries}[i]",
-        "    status = e[0]",
-        "    reasons = [dict(e[1])]",
-        "    A += e[2]",
-        "    if j < 0:",
-        "        tier = tier_out = None",
-        "        s = {'accepted': True, 'eligibility': status, 'tier': None}",
-        "        deadlines = {'first_response': None}",
-        "    else:",
-        f"        e = {tier_entries}[j]",
-        "        s = {'accepted': True, 'eligibility': status, 'tier': e[0]}",
-        "        tier_out = dict(e[1])",
-        "        A += e[2]",
-        "        tier = e[3]",
-        f"        deadlines = {c(compute_deadlines)}(tier, t['created_at'], {c(policy.timezone)})",
-        "    hits = []",
-        f"    {delays}(t, s, m, hits)",
-        "    delays = []",
-        "    for i in hits:",
-        f"        e = {delay_entries}[i]",
-        "        delays.append(dict(e[0]))",
-        "        A += e[1]",
-        "hits = []",
-        f"{notices}(t, s, m, hits)",
-        "notices = []",
-        "for i in hits:",
-        f"    e = {notice_entries}[i]",
-        "    notices.append(dict(e[0]))",
-        "    A += e[1]",
-        f"d = {{'ticket': t.get('id'), 'policy': {c(head)}.copy(), 'eligibility': {{'status': status, 'reasons': reasons}},",
-        "     'tier': tier_out, 'deadlines': deadlines, 'delay_reasons': delays, 'notices': notices}",
-    ]
-    if billing:
-        minimum = policy.billing_minimum or {}
-        main += [
-            "hits = []",
-            f"if accepted: {rates}(t, s, m, hits)",
-            "rates = []",
-            "for i in hits:",
-            f"    e = {rate_entries}[i]",
-            "    rates.append(dict(e[0]))",
+    copy_of = c(dict.copy)
+    assumption_of = c(b.ns[assumption_entries].__getitem__)
+    head_name = c(head)
+
+    def assembly(fresh: bool) -> list:
+        """the statements of decide (fresh: each output fragment a copy of its constant) or of decide.shared
+        (the constant fragments themselves, for a decision that is serialised and dropped)"""
+        def own(e):
+            return f"dict({e})" if fresh else e
+
+        main = [
+            f"hits, i, j, m = {eligibility_tier}(t)", "A = []",
+            "if hits:",
+            "    accepted = False",
+            "    s = {'accepted': False, 'eligibility': 'not_accepted', 'tier': None}",
+            "    reasons = []",
+            "    for i in hits:",
+            f"        e = {acc_entries}[i]",
+            f"        reasons.append({own('e[0]')})",
+            "        A += e[1]",
+            "    status = 'not_accepted'",
+            "    tier = tier_out = None",
+            "    deadlines = {'first_response': None}",
+            "    delays = []",
+            "else:",
+            "    accepted = True",
+            "    if i < 0:",
+            "        return None",  # no scope rule fired: the reference decides (and says why)
+            f"    e = {scope_entries}[i]",
+            "    status = e[0]",
+            f"    reasons = [{own('e[1]')}]",
             "    A += e[2]",
-            f"d['billing'] = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
-            f"'minimum_source': {_lit(str(minimum.get('source', '')) or None, c)}, "
-            "'rate_multiplier': max([r['multiplier'] for r in rates], default=1), 'rates': rates}",
+            "    if j < 0:",
+            "        tier = tier_out = None",
+            "        s = {'accepted': True, 'eligibility': status, 'tier': None}",
+            "        deadlines = {'first_response': None}",
+            "    else:",
+            f"        e = {tier_entries}[j]",
+            "        s = {'accepted': True, 'eligibility': status, 'tier': e[0]}",
+            f"        tier_out = {own('e[1]')}",
+            "        A += e[2]",
+            "        tier = e[3]",
+            f"        deadlines = {c(compute_deadlines)}(tier, t['created_at'], {c(policy.timezone)})",
+            "    hits = []",
+            f"    {delays}(t, s, m, hits)",
+            "    delays = []",
+            "    for i in hits:",
+            f"        e = {delay_entries}[i]",
+            f"        delays.append({own('e[0]')})",
+            "        A += e[1]",
+            "hits = []",
+            f"{notices}(t, s, m, hits)",
+            "notices = []",
+            "for i in hits:",
+            f"    e = {notice_entries}[i]",
+            f"    notices.append({own('e[0]')})",
+            "    A += e[1]",
+            f"d = {{'ticket': t.get('id'), 'policy': {head_name + '.copy()' if fresh else head_name}, "
+            "'eligibility': {'status': status, 'reasons': reasons},",
+            "     'tier': tier_out, 'deadlines': deadlines, 'delay_reasons': delays, 'notices': notices}",
         ]
-    main += [
-        "d['missing_facts'] = sorted(set(m))",
-        f"d['assumptions'] = [{assumption_entries}[a].copy() for a in dict.fromkeys(A)]",
-        "return d, A, tier",
-    ]
+        if billing:
+            minimum = policy.billing_minimum or {}
+            main += [
+                "hits = []",
+                f"if accepted: {rates}(t, s, m, hits)",
+                "rates = []",
+                "for i in hits:",
+                f"    e = {rate_entries}[i]",
+                f"    rates.append({own('e[0]')})",
+                "    A += e[2]",
+                f"d['billing'] = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
+                f"'minimum_source': {_lit(str(minimum.get('source', '')) or None, c)}, "
+                "'rate_multiplier': max([r['multiplier'] for r in rates], default=1), 'rates': rates}",
+            ]
+        # (map over C functions: no frame a decision, as a comprehension has in Python 3.11)
+        copies = f"map({copy_of}, map({assumption_of}, dict.fromkeys(A)))" if fresh else \
+            f"map({assumption_of}, dict.fromkeys(A))"
+        main += [
+            "d['missing_facts'] = sorted(set(m)) if m else []",
+            f"d['assumptions'] = list({copies}) if A else []",
+            "return d, A, tier",
+        ]
+        return main
+
     # a validated ticket has its required fields (and a datetime in each date-time one); one that does not is
     # decided by the reference
-    b.lines.append("def decide(t):\n    try:\n" + "".join(f"        {line}\n" for line in main)
-                   + "    except (KeyError, AttributeError):\n        return None\n")
+    for fname, fresh in (("decide", True), ("decide_shared", False)):
+        b.lines.append(f"def {fname}(t):\n    try:\n" + "".join(f"        {line}\n" for line in assembly(fresh))
+                       + "    except (KeyError, AttributeError):\n        return None\n")
     source = "\n".join(b.lines)
     namespace = b.namespace
     namespace.update(gen.ns)
@@ -216,6 +233,10 @@ def build(policy):
                 fn.tables.append((built, key))
     decide = namespace["decide"]
     decide.source = source
+    # the same decision with the policy's constant fragments (reasons, tier, delay reasons, notices, rates,
+    # policy head, assumptions) in it, not copies: for a caller that serialises it and drops it
+    # (slapolicy.api.decide_jsonl); a caller that keeps or changes a decision takes decide's own copies
+    decide.shared = namespace["decide_shared"]
     # the fused eligibility + tier function decide starts with (see _fused), for measuring it alone (bench/peers.py)
     decide.eligibility_tier = namespace[eligibility_tier]
     return decide

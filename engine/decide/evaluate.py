@@ -57,15 +57,19 @@ def _warm_fast(policy: CompiledPolicy):
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True,
              unknown_facts: bool = False) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
-    fast = None if explain else _warm_fast(policy)
-    out = fast(ticket) if fast is not None else None
+    if explain:
+        fast = out = None
+    else:  # (the generated function read here, not by a call a decision: _warm_fast only until it is built)
+        fast = policy.__dict__.get("_fast") or _warm_fast(policy)
+        out = fast(ticket) if fast is not None else None
+        if out is not None and as_of is None and not ticket.get("events"):
+            decision = out[0]
+            decision["explanation"] = []
+            return decision
     if out is None:  # (the first unexplained decision: by the closures, see _warm_fast)
         decision, run, tier = register(policy, ticket, explain, generated=fast is not None)
     else:
         decision, relied, tier = out
-        if as_of is None and not ticket.get("events"):
-            decision["explanation"] = []
-            return decision
         run = _Relied(relied)
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate

@@ -466,10 +466,8 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
                 t = decode(line.rstrip(b"\r\n"))
                 if not t.get("events"):
                     decided = fast(_defaults(t))
-                    if decided is not None:
-                        decision = decided[0]
-                        decision["explanation"] = []
-                        append(dumps(decision, option=newline))
+                    if decided is not None:  # (its explanation: empty, as evaluate() returns it)
+                        append(dumps(decided[0], option=newline))
                         continue
             except Exception:  # (noqa: BLE001) not vouched for, or anything else: decide_line answers
                 pass

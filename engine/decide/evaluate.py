@@ -63,13 +63,12 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         fast = policy.__dict__.get("_fast") or _warm_fast(policy)
         out = fast(ticket) if fast is not None else None
         if out is not None and as_of is None and not ticket.get("events"):
-            decision = out[0]
-            decision["explanation"] = []
-            return decision
+            return out[0]  # (its explanation: empty)
     if out is None:  # (the first unexplained decision: by the closures, see _warm_fast)
         decision, run, tier = register(policy, ticket, explain, generated=fast is not None)
     else:
         decision, relied, tier = out
+        del decision["explanation"]  # (set again below, after the lifecycle stage's keys)
         run = _Relied(relied)
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate

@@ -19,6 +19,8 @@ The stages are compiled into decision trees (slapolicy.decide.fasttree).
 """
 from __future__ import annotations
 
+from operator import itemgetter
+
 from slapolicy.decide.fasttree import LAZY_ABOVE, Builder, Fused, LazyLeaf, every_firing, first_firing, guards
 from slapolicy.language.runtime import UNKNOWN
 
@@ -54,7 +56,8 @@ def _required() -> tuple:
 
 def build(policy):
     """decide(t) -> (registration decision, relied assumption ids in order, tier or None) for `policy`
-    (a CompiledPolicy made with its expression sources); explanation off."""
+    (a CompiledPolicy made with its expression sources); explanation off (the decision's `explanation` is
+    an empty list)."""
     from slapolicy.decide.registration import _status_text, compute_deadlines
 
     from slapolicy.decide.tickets import DEFAULTS
@@ -179,9 +182,6 @@ def build(policy):
             f"    e = {notice_entries}[i]",
             f"    notices.append({own('e[0]')})",
             "    A += e[1]",
-            f"d = {{'ticket': t.get('id'), 'policy': {head_name + '.copy()' if fresh else head_name}, "
-            "'eligibility': {'status': status, 'reasons': reasons},",
-            "     'tier': tier_out, 'deadlines': deadlines, 'delay_reasons': delays, 'notices': notices}",
         ]
         if billing:
             minimum = policy.billing_minimum or {}
@@ -193,17 +193,21 @@ def build(policy):
                 f"    e = {rate_entries}[i]",
                 f"    rates.append({own('e[0]')})",
                 "    A += e[2]",
-                f"d['billing'] = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
+                f"billing = {{'minimum_minutes': {_lit(minimum.get('value'), c)}, "
                 f"'minimum_source': {_lit(str(minimum.get('source', '')) or None, c)}, "
-                "'rate_multiplier': max([r['multiplier'] for r in rates], default=1), 'rates': rates}",
+                f"'rate_multiplier': max(map({c(itemgetter('multiplier'))}, rates), default=1), 'rates': rates}}",
             ]
         # (map over C functions: no frame a decision, as a comprehension has in Python 3.11)
         copies = f"map({copy_of}, map({assumption_of}, dict.fromkeys(A)))" if fresh else \
             f"map({assumption_of}, dict.fromkeys(A))"
+        # the decision in one dict display (sized once), its explanation empty (evaluate() sets it after the
+        # lifecycle stage's keys when there is one)
         main += [
-            "d['missing_facts'] = sorted(set(m)) if m else []",
-            f"d['assumptions'] = list({copies}) if A else []",
-            "return d, A, tier",
+            f"return {{'ticket': t.get('id'), 'policy': {head_name + '.copy()' if fresh else head_name}, "
+            "'eligibility': {'status': status, 'reasons': reasons}, 'tier': tier_out, 'deadlines': deadlines, "
+            "'delay_reasons': delays, 'notices': notices, " + ("'billing': billing, " if billing else "")
+            + f"'missing_facts': sorted(set(m)) if m else [], 'assumptions': list({copies}) if A else [], "
+            "'explanation': []}, A, tier",
         ]
         return main
 

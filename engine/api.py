@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from slapolicy.decide.evaluate import evaluate
 from slapolicy.decide.jsonio import MAX_DOCUMENT_CHARS, dumps_bytes, orjson, too_large_line
-from slapolicy.decide.tickets import _defaults, _one_step, parse_ticket, validate_ticket
+from slapolicy.decide.tickets import _one_step, parse_ticket, validate_ticket
 from slapolicy.language.diagnostics import Diagnostic, InputError, PolicyError, PolicyNotFound, TicketError
 from slapolicy.language.digest import sha256_hex, text_digest
 from slapolicy.language.files import read_policy_file  # (language.load re-exports it; it brings the YAML loader)
@@ -465,7 +465,7 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
             try:
                 t = decode(line.rstrip(b"\r\n"))
                 if not t.get("events"):
-                    decided = fast(_defaults(t))
+                    decided = fast(t)  # (the decoder adds the defaults)
                     if decided is not None:  # (its explanation: empty, as evaluate() returns it)
                         append(dumps(decided[0], option=newline))
                         continue

@@ -212,10 +212,11 @@ def _annotated(base, meta):
     return Annotated[base, msgspec.Meta(**meta)]
 
 
-def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, refusal=Invalid):
+def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, refusal=Invalid, defaults=None):
     """decode(data: bytes) -> the normalised ticket, or raises Invalid; None if the schema is beyond it.
     `fallback_checker(typ, schema)` is the closure validator for the parts msgspec cannot express (it
-    raises `refusal`)."""
+    raises `refusal`). `defaults`: top-level keys (str / int / bool / None values) added, last, to a ticket
+    without them."""
     gen = _Gen(parse_timestamp, fallback_checker)
     try:
         top, conv = gen.type_of(vocabulary, schema)
@@ -227,9 +228,15 @@ def decoder(schema: dict, vocabulary: Type, parse_timestamp, fallback_checker, r
     namespace["_decode"] = msgspec.json.Decoder(top).decode
     namespace["_errors"] = (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, UnicodeDecodeError,
                             refusal, Invalid)
+    fill = ""
+    for key, value in (defaults or {}).items():
+        if type(value) not in (str, int, bool, type(None)):
+            return None
+        fill += f"    if {key!r} not in d:\n        d[{key!r}] = {value!r}\n"
     source = "\n".join(gen.lines) + ("\ndef decode_ticket(data):\n    try:\n"
-                                     f"        return {conv.format(v='_plain(_decode(data))')}\n"
-                                     "    except _errors:\n        raise Invalid from None\n")
+                                     f"        d = {conv.format(v='_plain(_decode(data))')}\n"
+                                     "    except _errors:\n        raise Invalid from None\n"
+                                     + fill + "    return d\n")
     exec(compile(source, "<slapolicy-ticket-decoder>", "exec"), namespace)  # generated from the schema only
     decode_ticket = namespace["decode_ticket"]  # (one function a ticket: no closure calling a converter)
     decode_ticket.source = source

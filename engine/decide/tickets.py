@@ -214,12 +214,13 @@ def _defaults(ticket: dict) -> dict:
 
 @lru_cache(maxsize=None)
 def _fast_decoder():
-    """JSON bytes -> normalised ticket in one step (slapolicy.decide.fastdecode, msgspec), or None"""
+    """JSON bytes -> normalised ticket in one step (slapolicy.decide.fastdecode, msgspec), its defaults
+    added, or None"""
     try:
         from slapolicy.decide.fastdecode import decoder
     except ImportError:  # msgspec missing: parse, then validate
         return None
-    return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid)
+    return decoder(schema_json("ticket"), vocabulary(), _parse_timestamp, _fast_checker, _Invalid, DEFAULTS)
 
 
 _ONE_STEP = None  # _one_step(), once known (no call a line)
@@ -250,7 +251,9 @@ def parse_ticket(data, vocabulary=None):
         except invalid:
             ticket = None
         if ticket is not None:  # within the input limits: they are part of the decoder's types
-            return _finish(ticket)
+            if ticket.get("events"):  # (the defaults: added by the decoder)
+                _finish(ticket)
+            return ticket
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data).decode("utf-8", "replace")
     return validate_ticket(jsonio.loads(data), vocabulary)

@@ -129,13 +129,30 @@ def _decree_workdays(country: str, years: tuple) -> frozenset:
     return frozenset(out)
 
 
+def _stored_names(source, country: str, years: tuple) -> tuple:
+    """(names, decree working days) from a HolidayStore, as _holiday_names and _decree_workdays give them"""
+    try:
+        names = source.names(country, years)
+    except Exception:  # noqa: BLE001 - the calendar validated the code; names are a nicety
+        names = {}
+    try:
+        decree = source.workdays(country, years)
+    except Exception:  # noqa: BLE001
+        decree = frozenset()
+    return names, decree
+
+
 def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
     """Per calendar-local date in [first, last]: {date, hours, kind, name}; kind is override, holiday,
     decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
     Calendar.day_hours (override > public holiday > decree working day > week)."""
     years = tuple(range(first.year, last.year + 1))
-    names = _holiday_names(calendar.country, years) if calendar.country else {}  # (read only: no copies)
-    decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
+    source = getattr(calendar, "holiday_source", None)
+    if calendar.country and source is not None:  # the calendar's stored years (slapolicy.calendar.holistore)
+        names, decree = _stored_names(source, calendar.country, years)
+    else:
+        names = _holiday_names(calendar.country, years) if calendar.country else {}  # (read only: no copies)
+        decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
     out, day = [], first
     while day <= last:
         kind = None

@@ -285,10 +285,11 @@ def _checked(entry, text, file):
         if at is not None:  # what expr_span reads to place a node of this tree in the file
             loaded.spans[path] = ScalarInfo(Span(file, at[0], at[1], at[2], at[3]), at[4])
     tz = data["timezone"]
-    source = holiday_store()
-    calendars = {name: Calendar.from_spec({k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")},
-                                          default_timezone=tz, holiday_source=source)
-                 for name, spec in (data.get("calendars") or {}).items()}
+    specs = {name: {k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")}
+             for name, spec in (data.get("calendars") or {}).items()}
+    source = holiday_store() if any(spec.get("holidays") for spec in specs.values()) else None  # (a country's)
+    calendars = {name: Calendar.from_spec(spec, default_timezone=tz, holiday_source=source)
+                 for name, spec in specs.items()}
     targets = {}
     for tier_id, tier in (data.get("tiers") or {}).items():
         for tname, target in (tier.get("targets") or {}).items():

@@ -32,7 +32,7 @@ import threading
 
 __all__ = ["HolidayStore", "package_year", "package_stamp"]
 
-FORMAT = 1
+FORMAT = 1  # bump when what package_year keeps changes (the files of an older format are then ignored)
 _PERSIST_YEARS = 30  # years further than this from today are not written to the file
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _EMPTY = frozenset()

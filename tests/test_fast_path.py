@@ -102,6 +102,12 @@ def test_many_rules_decide_alike(tmp_path, monkeypatch, n):
     assert any(r.startswith("synthetic-") for r in reasons) and any(not r.startswith("synthetic-") for r in reasons)
     assert any("topic" in d["missing_facts"] for d in decisions)
     assert any("problems_count" in d["missing_facts"] for d in decisions)
+    from slapolicy.decide.classify import classifier  # the answer-only function on the same trees
+    from slapolicy.decide.tickets import validate_ticket
+
+    classify = classifier(policy.compiled)
+    assert [classify(validate_ticket(copy.deepcopy(t))) for t in tickets] == \
+        [(d["eligibility"]["status"], (d["tier"] or {}).get("id")) for d in decisions]
 
 
 def test_a_ticket_without_a_required_field_goes_to_the_reference():

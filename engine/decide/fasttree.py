@@ -95,6 +95,11 @@ class Builder:
         # stage's result goes to the variable `result` (in a `while True:` block that `break` leaves)
         self.fused, self.out, self.result = None, "out", None
 
+    # the answer-only mode (slapolicy.decide.classify): a leaf's rule tests come from answer(), no missing
+    # facts; in the fused function a first-match stage ends with finish(index or the source of one)
+    bare = False
+    finish = None
+
     def mode(self, fused, out="out", result=None) -> tuple:
         """switch to generating a stage function (fused None) or the fused function; the previous mode"""
         before = self.fused, self.out, self.result
@@ -112,6 +117,8 @@ class Builder:
         """the statements that end a stage with `value` (first match: the index; else a call statement)"""
         if self.fused is None:
             return [f"return {value}"]
+        if self.finish is not None:
+            return self.finish(value)
         return [f"{self.result} = {value}", "break"] if first_match else [value]
 
     def const(self, value) -> str:
@@ -385,12 +392,17 @@ class Builder:
             items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, *_ in rules)
                                if not self.lazy else tuple((i, r.fast, r.track) for i, r, *_ in rules))
             call = f"_first({items}, t, {self.sx}, m)" if first_match else f"_every({items}, t, {self.sx}, m, {self.out})"
+            if self.bare:
+                call = f"_first_true({items}, t, {self.sx})"
             return self.done(call, first_match), False
         if key is None:
             body = []
             for i, rule, code, maybe, facts, lost, drop, pre, self.gen.read in tests:
                 body += pre
                 action = self.done(i, True) if first_match else fire(i)
+                if self.bare:  # the answer only: a rule fires when its condition is true, nothing else is listed
+                    body += self.answer(rule, drop, lost, action)
+                    continue
                 if facts is None:
                     facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
                 if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
@@ -424,7 +436,7 @@ class Builder:
             self.gen.read = {}
             if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][5]):
                 body += self.done(-1, True)
-            elif not body:
+            if not body:
                 body.append("pass")
             return body, True
         values = sorted({v for _, _, g, _, _ in rules if key in g for v in g[key][1]})
@@ -491,7 +503,8 @@ class Builder:
         calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in self.constant]
         code = code if code is not None else -2 - calls.index(other)
         return [f"{r} = {tname}.get({self.access(key)}, {code})",
-                f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, m, None)", "break"], False
+                f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, {'None' if self.bare else 'm'}, None)",
+                *(self.finish(r) if self.finish is not None else ["break"])], False
 
     @contextlib.contextmanager
     def knowing(self, key, fact):

@@ -176,6 +176,7 @@ class Split:
     def run(self, path, rules) -> tuple:
         gen = self.gen
         local = f"_p{next(self.b.presence)}"
+        gen.read = {}  # (the leaf's locals are its own)
         lines = [f"{local} = {gen.field_code(path)}"]
         missing, _ = self.branch(rules, {path}, {})
         known = gen.known

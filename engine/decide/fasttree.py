@@ -10,7 +10,9 @@ missing optional fact dispatches to its own bucket, where a rule guarded on it c
 unknown, or false when the rest is) and only lists the fact (and the rest's) unless the rest is false.
 In a leaf, a rule whose remaining test is one an earlier rule made already (first match), or that
 cannot fire and lists what an earlier one lists, is left out: it is false or unknown like that one,
-with the same facts. So the cost of a decision stays flat as a policy grows to thousands of rules.
+with the same facts. So the cost of a decision stays flat as a policy grows to thousands of rules. In a leaf,
+consecutive rules that read one optional fact (an object and its sub-fields, or a field) branch once on its
+presence, folding what each branch knows into them (slapolicy.decide.fastsplit).
 """
 from __future__ import annotations
 

@@ -30,6 +30,8 @@ import datetime as dt
 import functools
 import operator
 
+import orjson
+
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.language import ast
@@ -66,6 +68,8 @@ class _Trees:
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
+        self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
+        self.answers: dict = {}  # (stage, rule, want, its inputs' values) -> Analysis.rule's answer (`why_not`)
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -164,6 +168,47 @@ class _Trees:
             got = (field(node.args[0]), lambda v: True)  # any value given exists
         self._tests[key] = got
         return got
+
+
+    def inputs(self, expr):
+        """(the fact paths, the stage names) a condition reads, with the definitions it uses: all of the ticket
+        and the stage values that its analysis (Analysis.rule) depends on; None when it uses a definition the
+        policy lacks."""
+        got = self._inputs.get(expr.path, self)
+        if got is self:
+            fields, stages = {}, {}
+            for e, n in through_definitions(self.checked, expr, expr.tree):
+                if e is None:
+                    fields = None
+                    break
+                res = e.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+                if res and res[0] == "field":
+                    fields[tuple(res[1])] = True
+                elif res and res[0] == "stage":
+                    stages[res[1]] = True
+            got = self._inputs[expr.path] = None if fields is None else (tuple(fields), tuple(stages))
+        return got
+
+
+_ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
+
+
+def _value_at(ticket, parts):
+    value = ticket
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
+
+
+def _fresh(value):
+    """a copy of an answer's dicts and lists (the scalars are immutable)"""
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    return value
 
 
 def walk_through_definitions(t: "_Trees", path):
@@ -272,11 +317,30 @@ class Analysis:
 
     # -- the walk ---------------------------------------------------------------------------------------
     def rule(self, stage: str, rule, want: bool) -> dict | None:
-        """What would make `rule` come out as `want`: {condition, result, failed} or None (no `when`)."""
+        """What would make `rule` come out as `want`: {condition, result, failed} or None (no `when`).
+        A function of the values of the facts and stage values the condition reads (`_Trees.inputs`): a
+        ticket that gives them the same values as an earlier one gets a copy of its answer."""
         path = self.t.paths.get((stage, rule.id))
         expr = self.t.checked.exprs.get(path) if path else None
         if expr is None:
             return None
+        inputs = self.t.inputs(expr)
+        if inputs is None:
+            return self._rule(expr, want)
+        values = [_value_at(self.ticket, parts) for parts in inputs[0]]
+        key = (stage, rule.id, want, orjson.dumps(values, default=repr),
+               tuple(self.stage.get(name) for name in inputs[1]))
+        answers = self.t.answers
+        got = answers.get(key)
+        if got is None:
+            got = self._rule(expr, want)
+            if len(answers) >= _ANSWERS:
+                answers.clear()
+            answers[key] = _fresh(got)
+            return got
+        return _fresh(got)
+
+    def _rule(self, expr, want: bool) -> dict:
         value = self.ev(expr, expr.tree)
         failed = self.require(expr, expr.tree, want, [])
         return {"condition": {"text": self.t.text(expr, expr.tree), "span": self.t.span(expr, expr.tree)},
@@ -514,33 +578,3 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
                 out.append({"stage": "tier_rules", "rule": rule.id, "source": rule.source, "would_give": rule.tier,
                             "question": f"why not tier {rule.tier}", **got})
     return out
-
-
-def why_not_text(entries: list) -> list:
-    """`slapolicy explain` lines for the why_not block."""
-    lines = []
-    if entries:
-        lines.append("Why not:")
-    for e in entries:
-        if e["stage"] == "tier_rules":
-            head = f"tier {e['would_give']} was not given (rule {e['rule']} [clause {e['source']}])"
-        elif e["stage"] == "acceptance":
-            head = f"not accepted: rule {e['rule']} [clause {e['source']}] fired"
-        elif "verdict" in e:
-            head = f"{e['verdict']}: rule {e['rule']} [clause {e['source']}] matched"
-        else:
-            head = f"in_scope was not given by rule {e['rule']} [clause {e['source']}]"
-        state = "unknown" if e["result"] == "unknown" else "false" if e["result"] is False else "true"
-        lines.append(f"  - {head}: its condition is {state}")
-        kind = "all_of" if "all_of" in (e["failed"] or {}) else "any_of" if "any_of" in (e["failed"] or {}) else None
-        leafs = leaves(e["failed"])
-        if kind == "any_of" and len(leafs) > 1:
-            lines.append("    any one of these would change it:")
-        for leaf in leafs:
-            where = f"{leaf['span']['file']}:{leaf['span']['line']}:{leaf['span']['col']}"
-            ctx = "; ".join(filter(None, [f"definition {' > '.join(leaf['via'])}" if leaf["via"] else None,
-                                          f"clause {leaf['clause'] or e['source']}"]))
-            lines.append(f"    because {leaf['requirement']} [{ctx}; {where}]")
-            for c in leaf["changes"]:
-                lines.append(f"      change: {c['text']}")
-    return lines

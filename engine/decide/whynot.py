@@ -69,7 +69,7 @@ class _Trees:
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
-        self.answers: dict = {}  # (stage, rule, want, its inputs' values) -> Analysis.rule's answer (`why_not`)
+        self.answers: dict = {}  # (stage, rule, want, its inputs' values) -> Analysis.rule's answer as JSON
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -202,13 +202,13 @@ def _value_at(ticket, parts):
     return value
 
 
-def _fresh(value):
-    """a copy of an answer's dicts and lists (the scalars are immutable)"""
-    if type(value) is dict:
-        return {k: _fresh(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_fresh(v) for v in value]
-    return value
+def _as_json(answer) -> bytes:
+    """an answer as JSON when it reads back equal (plain JSON values: the answers are), else b"" (not kept)"""
+    try:
+        text = orjson.dumps(answer)
+    except TypeError:
+        return b""
+    return text if orjson.loads(text) == answer else b""
 
 
 def walk_through_definitions(t: "_Trees", path):
@@ -331,14 +331,14 @@ class Analysis:
         key = (stage, rule.id, want, orjson.dumps(values, default=repr),
                tuple(self.stage.get(name) for name in inputs[1]))
         answers = self.t.answers
-        got = answers.get(key)
-        if got is None:
-            got = self._rule(expr, want)
-            if len(answers) >= _ANSWERS:
-                answers.clear()
-            answers[key] = _fresh(got)
-            return got
-        return _fresh(got)
+        kept = answers.get(key)
+        if kept is not None:  # (a fresh copy: the caller owns its decision)
+            return orjson.loads(kept) if kept else self._rule(expr, want)
+        got = self._rule(expr, want)
+        if len(answers) >= _ANSWERS:
+            answers.clear()
+        answers[key] = _as_json(got)
+        return got
 
     def _rule(self, expr, want: bool) -> dict:
         value = self.ev(expr, expr.tree)

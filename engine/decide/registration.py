@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
+from slapolicy.language.runtime import Stub
 
 
 def _iso(instant: dt.datetime | None, tz) -> str | None:
@@ -23,13 +24,14 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested")
 
-    def __init__(self, env, explain):
+    def __init__(self, env, explain, pretested=None):
         self.env = env
         self.explain = explain
         self.explanation = []
         self.assumptions = {}
+        self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures; records the explanation.
@@ -40,6 +42,11 @@ class _Run:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
                                          "result": "fired", "facts": {}, "default": True})
             return True
+        stub = self.pretested.get(id(rule)) if self.pretested is not None else None
+        if stub is not None:
+            value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
+            if value is not UNKNOWN and not value:  # false: the closures would record nothing and leave no trace
+                return False
         mark = len(env.missing)
         read_mark = len(env.read) if env.read is not None else 0
         value = rule.fn(env)
@@ -58,6 +65,33 @@ class _Run:
     def rely(self, ids):
         for a in ids:
             self.assumptions[a] = True
+
+
+_STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
+           ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
+
+
+def _pretested(policy):
+    """With explanation: {id(rule): its generated function (a Stub)} for the rules whose condition uses no
+    definition, from the edition's second explained decision on (the first generates no code, as in
+    slapolicy.decide.evaluate._warm_fast). Such a rule is tested first by its generated code, which gives the
+    closure's value: when false, as most are, the closure is not run: it would record nothing (no explanation
+    entry, its missing facts dropped) and leave no trace (no definition memoised); true or unknown, the
+    closure runs and records as before."""
+    got = policy.__dict__.get("_pretested")
+    if got is None:
+        if not policy.__dict__.get("_explained"):
+            policy.__dict__["_explained"] = True
+            return None
+        got = {}
+        if policy._sources is not None and policy.exprs:
+            for attr, base in _STAGES:
+                for i, rule in enumerate(getattr(policy, attr)):
+                    expr = policy.exprs.get(base + (i, "when"))
+                    if isinstance(rule.fast, Stub) and expr is not None and not expr.defs_used:
+                        got[id(rule)] = rule.fast
+        policy.__dict__["_pretested"] = got
+    return got or None
 
 
 def _fast_test(t, s, missing):
@@ -103,7 +137,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
     one ticket does not compile the functions it runs once)."""
     env = Env(ticket, policy, explain)
-    run = _Run(env, explain)
+    run = _Run(env, explain, _pretested(policy) if explain else None)
     tz = policy.timezone
     test = run.test if explain or not generated else _fast_test(ticket, env.stage, env.missing)
 

@@ -42,8 +42,9 @@ class _Run:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
                                          "result": "fired", "facts": {}, "default": True})
             return True
-        stub = self.pretested.get(id(rule)) if self.pretested is not None else None
-        if stub is not None:
+        pre = self.pretested.get(id(rule)) if self.pretested is not None else None
+        if pre is not None and (not pre[1] or all(name in env.defs for name in pre[1])):
+            stub = pre[0]
             value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
             if value is not UNKNOWN and not value:  # false: the closures would record nothing and leave no trace
                 return False
@@ -72,12 +73,13 @@ _STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules"
 
 
 def _pretested(policy):
-    """With explanation: {id(rule): its generated function (a Stub)} for the rules whose condition uses no
-    definition, from the edition's second explained decision on (the first generates no code, as in
-    slapolicy.decide.evaluate._warm_fast). Such a rule is tested first by its generated code, which gives the
-    closure's value: when false, as most are, the closure is not run: it would record nothing (no explanation
-    entry, its missing facts dropped) and leave no trace (no definition memoised); true or unknown, the
-    closure runs and records as before."""
+    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses)},
+    from the edition's second explained decision on (the first generates no code, as in
+    slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all memoised in the run already (or
+    that uses none) is tested first by its generated code, which gives the closure's value: when false, as
+    most are, the closure is not run: it would record nothing (no explanation entry, its missing facts
+    dropped) and leave no trace (no definition memoised anew); true or unknown, the closure runs and records
+    as before."""
     got = policy.__dict__.get("_pretested")
     if got is None:
         if not policy.__dict__.get("_explained"):
@@ -88,8 +90,8 @@ def _pretested(policy):
             for attr, base in _STAGES:
                 for i, rule in enumerate(getattr(policy, attr)):
                     expr = policy.exprs.get(base + (i, "when"))
-                    if isinstance(rule.fast, Stub) and expr is not None and not expr.defs_used:
-                        got[id(rule)] = rule.fast
+                    if isinstance(rule.fast, Stub) and expr is not None:
+                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)))
         policy.__dict__["_pretested"] = got
     return got or None
 

@@ -392,7 +392,7 @@ def test_explained_decisions_are_the_same_without_the_kept_answers_and_the_gener
             assert kept[-1] == again
         assert whynot.trees(p.compiled).answers
         assert registration._pretested(p.compiled), p.id
-    monkeypatch.setattr(whynot._Trees, "inputs", lambda self, expr: None)  # no answer kept
+    monkeypatch.setattr(whynot._Trees, "inputs", lambda self, expr, node: None)  # no answer kept
     monkeypatch.setattr(registration, "_pretested", lambda policy: None)  # every condition by its closure
     plain = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
     assert sum(len(d.get("why_not") or []) for d in plain) > 300

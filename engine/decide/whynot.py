@@ -69,7 +69,7 @@ class _Trees:
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
-        self.answers: dict = {}  # (stage, rule, want, its inputs' values) -> Analysis.rule's answer as JSON
+        self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -170,14 +170,15 @@ class _Trees:
         return got
 
 
-    def inputs(self, expr):
-        """(the fact paths, the stage names) a condition reads, with the definitions it uses: all of the ticket
-        and the stage values that its analysis (Analysis.rule) depends on; None when it uses a definition the
-        policy lacks."""
-        got = self._inputs.get(expr.path, self)
+    def inputs(self, expr, node):
+        """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
+        ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None when it
+        uses a definition the policy lacks."""
+        key = (expr.path, id(node))
+        got = self._inputs.get(key, self)
         if got is self:
             fields, stages = {}, {}
-            for e, n in through_definitions(self.checked, expr, expr.tree):
+            for e, n in through_definitions(self.checked, expr, node):
                 if e is None:
                     fields = None
                     break
@@ -186,9 +187,8 @@ class _Trees:
                     fields[tuple(res[1])] = True
                 elif res and res[0] == "stage":
                     stages[res[1]] = True
-            got = self._inputs[expr.path] = None if fields is None else (tuple(fields), tuple(stages))
+            got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
         return got
-
 
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
@@ -317,24 +317,27 @@ class Analysis:
 
     # -- the walk ---------------------------------------------------------------------------------------
     def rule(self, stage: str, rule, want: bool) -> dict | None:
-        """What would make `rule` come out as `want`: {condition, result, failed} or None (no `when`).
-        A function of the values of the facts and stage values the condition reads (`_Trees.inputs`): a
-        ticket that gives them the same values as an earlier one gets a copy of its answer."""
+        """What would make `rule` come out as `want`: {condition, result, failed} or None (no `when`)."""
         path = self.t.paths.get((stage, rule.id))
         expr = self.t.checked.exprs.get(path) if path else None
         if expr is None:
             return None
-        inputs = self.t.inputs(expr)
+        return self._kept(("rule", path, want), expr, expr.tree, lambda: self._rule(expr, want))
+
+    def _kept(self, head, expr, node, compute):
+        """compute(), the analysis of `node`: a function of the values of the facts and stage values it reads
+        (`_Trees.inputs`), so a ticket that gives them the same values as an earlier one gets a copy of the
+        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision)."""
+        inputs = self.t.inputs(expr, node)
         if inputs is None:
-            return self._rule(expr, want)
-        values = [_value_at(self.ticket, parts) for parts in inputs[0]]
-        key = (stage, rule.id, want, orjson.dumps(values, default=repr),
+            return compute()
+        key = (head, orjson.dumps([_value_at(self.ticket, parts) for parts in inputs[0]], default=repr),
                tuple(self.stage.get(name) for name in inputs[1]))
         answers = self.t.answers
         kept = answers.get(key)
-        if kept is not None:  # (a fresh copy: the caller owns its decision)
-            return orjson.loads(kept) if kept else self._rule(expr, want)
-        got = self._rule(expr, want)
+        if kept is not None:
+            return orjson.loads(kept) if kept else compute()
+        got = compute()
         if len(answers) >= _ANSWERS:
             answers.clear()
         answers[key] = _as_json(got)
@@ -369,6 +372,10 @@ class Analysis:
         return self.leaf(expr, node, want, value, via)
 
     def leaf(self, expr, node, want, value, via) -> dict:
+        head = ("leaf", expr.path, id(node), want, tuple(v["definition"] for v in via))
+        return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
+
+    def _leaf(self, expr, node, want, value, via) -> dict:
         facts, missing, stages = self.reads(expr, node)
         shown = {k: show(v, self.tz) for k, v in facts.items()}
         for n, text in self.t.statics(expr, node)[1]:  # the local date a rule judged: date(created_at) in the zone

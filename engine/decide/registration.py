@@ -24,7 +24,7 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants")
 
     def __init__(self, env, explain, pretested=None):
         self.env = env
@@ -32,6 +32,7 @@ class _Run:
         self.explanation = []
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
+        self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures; records the explanation.
@@ -118,14 +119,17 @@ def _jsonable(v):
     return v
 
 
-def compute_deadlines(tier, created: dt.datetime, tz) -> dict:
+def compute_deadlines(tier, created: dt.datetime, tz, instants: dict | None = None) -> dict:
     """deadlines of a tier's targets counted from `created` ({"first_response": None} without a tier);
-    shared by every executor (slapolicy.backends.durable too)."""
+    shared by every executor (slapolicy.backends.durable too). `instants`: also filled with each timed
+    target's instant (name -> aware UTC datetime), which the explanation's breakdown counts up to."""
     deadlines = {"first_response": None}
     for d in tier.deadlines if tier is not None else ():
         due = not_before = None
         if d.kind != "none":
             instant = d.calendar.add(created, d.target)
+            if instants is not None:
+                instants[d.name] = instant
             due, not_before = (instant, None) if d.kind == "within" else (None, instant)
         deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
                              "calendar": d.calendar_name, "source": d.source}
@@ -171,16 +175,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
                 break
     env.stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
-    deadlines = compute_deadlines(tier, ticket["created_at"], tz)
+    deadlines = compute_deadlines(tier, ticket["created_at"], tz, run.instants if explain else None)
     if tier is not None:
         created = ticket["created_at"]
+        entries = _deadline_entries(policy, tier) if explain else ()
         for d in tier.deadlines:
             run.rely(d.assumptions)
-            if explain:
-                run.explanation.append({"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source,
-                                        "result": d.kind, "text": d.text, "calendar": d.calendar_name,
-                                        "hours": d.calendar.describe() if d.calendar is not None else None,
-                                        "from": _iso(created, tz)})
+        for entry in entries:
+            run.explanation.append({**entry, "from": _iso(created, tz)})
     # 6 delay reasons
     delays = []
     if accepted:
@@ -218,9 +220,31 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
             "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in fired],
         }
     decision["missing_facts"] = sorted(set(env.missing))
-    decision["assumptions"] = [{"id": a, "clause": str(policy.assumptions[a]["clause"]), "text": policy.assumptions[a]["text"]}
-                               for a in run.assumptions if a in policy.assumptions]
+    known = _assumption_entries(policy)
+    decision["assumptions"] = [dict(known[a]) for a in run.assumptions if a in known]
     return decision, run, tier
+
+
+def _deadline_entries(policy, tier) -> tuple:
+    """The explanation's entries of a tier's deadlines but their `from` (per edition: the calendar's
+    description is the same for every ticket)"""
+    cache = policy.__dict__.setdefault("_deadline_entries", {})
+    got = cache.get(tier.id)
+    if got is None:
+        got = cache[tier.id] = tuple(
+            {"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source, "result": d.kind,
+             "text": d.text, "calendar": d.calendar_name,
+             "hours": d.calendar.describe() if d.calendar is not None else None} for d in tier.deadlines)
+    return got
+
+
+def _assumption_entries(policy) -> dict:
+    """id -> the decision's entry of each assumption of the edition (copied into each decision)"""
+    got = policy.__dict__.get("_assumption_entries")
+    if got is None:
+        got = policy.__dict__["_assumption_entries"] = {
+            a: {"id": a, "clause": str(x["clause"]), "text": x["text"]} for a, x in policy.assumptions.items()}
+    return got
 
 
 def _status_text(rule) -> str:

@@ -46,6 +46,17 @@ def hours_text(hours) -> str:
     return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
 
 
+def _hours_text(hours) -> str:
+    """hours_text, cached for hashable hours (Calendar.day_hours gives tuples)"""
+    try:
+        return _cached_hours_text(hours)
+    except TypeError:  # (unhashable: e.g. an override's list)
+        return hours_text(hours)
+
+
+_cached_hours_text = functools.lru_cache(maxsize=1024)(hours_text)
+
+
 def duration_text(seconds: float) -> str:
     minutes = int(round(seconds / 60))
     hours, mins = divmod(minutes, 60)
@@ -171,7 +182,7 @@ def _whole_day(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
     mine = [(r0, r1)] if elapsed else clip(open_spans(calendar, [d]), r0, r1)
     got = sum(b - a for a, b in mine)
     head = {"date": day.isoformat(), "weekday": _WEEKDAYS[day.weekday()],
-            "hours": "24x7" if elapsed else hours_text(d["hours"]), "counted_seconds": round(got),
+            "hours": "24x7" if elapsed else _hours_text(d["hours"]), "counted_seconds": round(got),
             "counted": duration_text(got)}
     tail = {}
     if d["kind"] and not elapsed:
@@ -250,7 +261,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
         got = sum(b - a for a, b in mine)
         cumulative += got
         row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
-               "hours": "24x7" if elapsed else hours_text(d["hours"]),
+               "hours": "24x7" if elapsed else _hours_text(d["hours"]),
                "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
                "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
         if d["kind"] and not elapsed:

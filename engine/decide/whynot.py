@@ -169,6 +169,7 @@ class _Trees:
         self._tests[key] = got
         return got
 
+
     def inputs(self, expr, node):
         """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
         ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None when it
@@ -278,24 +279,11 @@ class Analysis:
             key = (expr.path, id(node))
             value = self._values.get(key, self)
             if value is self:
-                if isinstance(node, ast.BoolOp):  # from its operands' values (kept: the walk asks for them too)
-                    stop, unknown = node.op == "or", False
-                    for operand in node.operands:  # (in order, stopping where the closure stops)
-                        v = self.ev(expr, operand)
-                        if v is stop:
-                            break
-                        unknown = unknown or v is UNKNOWN
-                    value = stop if v is stop else UNKNOWN if unknown else (not stop)
-                elif isinstance(node, ast.Not):
-                    v = self.ev(expr, node.operand)
-                    value = v if v is UNKNOWN else not v
-                else:
-                    env = self._base
-                    if env is None:
-                        env = self._base = self._env(explain=False)
-                    value = self.t.closure(expr, node)(env)
-                    del env.missing[:]
-                self._values[key] = value
+                env = self._base
+                if env is None:
+                    env = self._base = self._env(explain=False)
+                value = self._values[key] = self.t.closure(expr, node)(env)
+                del env.missing[:]
             return value
         env = Env(self.ticket if ticket is None else ticket, self.policy, False)
         env.stage = self.stage if stage is None else stage  # closures only read the stage values

@@ -145,13 +145,19 @@ def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
     decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
     Calendar.day_hours (override > public holiday > decree working day > week)."""
     years = tuple(range(first.year, last.year + 1))
-    names = _holiday_names(calendar.country, years) if calendar.country else {}  # (read only: no copies)
-    decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
+    names, decree = _names_and_decree(calendar, years)
     out, day = [], first
     while day <= last:
         out.append(_day_entry(calendar, day, names, decree))
         day += _DAY
     return out
+
+
+def _names_and_decree(calendar, years: tuple) -> tuple:
+    """(holiday names, decree working days) of a calendar's country in `years` (read only: no copies)"""
+    if not calendar.country:
+        return {}, frozenset()
+    return _holiday_names(calendar.country, years), _decree_workdays(calendar.country, years)
 
 
 def _day_entry(calendar, day: dt.date, names: dict, decree) -> dict:
@@ -174,9 +180,7 @@ def _whole_day(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
     """(calendar_days' entry, the row's first keys, its counted seconds, its intervals, its kind and name
     keys, its `skipped` entry or None) of a day wholly inside [start, end] without pauses: the open spans
     that the breakdown clips to the day are then the day's own (another day's touch it at midnight only)."""
-    names = _holiday_names(calendar.country, years) if calendar.country else {}
-    decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
-    d = _day_entry(calendar, day, names, decree)
+    d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
     tz = calendar.timezone
     r0, r1 = local_midnight(day, tz), local_midnight(day + _DAY, tz)
     mine = [(r0, r1)] if elapsed else clip(open_spans(calendar, [d]), r0, r1)
@@ -236,8 +240,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
     inner = {} if held else {day: _whole_day(calendar, day, years, elapsed) for day in _days(first + _DAY, last - _DAY)
                                 if local_midnight(day, tz) >= t0 and local_midnight(day + _DAY, tz) <= t1}
     if inner:
-        names = _holiday_names(calendar.country, years) if calendar.country else {}
-        decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
+        names, decree = _names_and_decree(calendar, years)
         days = [inner[day][0] if day in inner else _day_entry(calendar, day, names, decree)
                 for day in _days(first, last)]
     else:

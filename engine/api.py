@@ -116,7 +116,8 @@ def _compile_text_now(text: str, file: str, repository, cached: bool) -> Compile
     if problems:
         raise PolicyError(problems, {file: text})
     try:
-        checked = check_policy(loaded, repository=repository)
+        checked = check_policy(loaded, repository=repository,
+                               holiday_source=cache.holiday_store() if cached else None)  # (the entry's holidays)
         if checked.errors:
             raise PolicyError(checked.errors, {file: text})
         deep = limit_problems(checked)

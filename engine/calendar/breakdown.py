@@ -140,6 +140,19 @@ def _decree_workdays(country: str, years: tuple) -> frozenset:
     return frozenset(out)
 
 
+def _stored_names(source, country: str, years: tuple) -> tuple:
+    """(names, decree working days) from a HolidayStore, as _holiday_names and _decree_workdays give them"""
+    try:
+        names = source.names(country, years)
+    except Exception:  # noqa: BLE001 - the calendar validated the code; names are a nicety
+        names = {}
+    try:
+        decree = source.workdays(country, years)
+    except Exception:  # noqa: BLE001
+        decree = frozenset()
+    return names, decree
+
+
 def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
     """Per calendar-local date in [first, last]: {date, hours, kind, name}; kind is override, holiday,
     decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
@@ -157,6 +170,9 @@ def _names_and_decree(calendar, years: tuple) -> tuple:
     """(holiday names, decree working days) of a calendar's country in `years` (read only: no copies)"""
     if not calendar.country:
         return {}, frozenset()
+    source = getattr(calendar, "holiday_source", None)
+    if source is not None:  # the calendar's stored years (slapolicy.calendar.holistore)
+        return _stored_names(source, calendar.country, years)
     return _holiday_names(calendar.country, years), _decree_workdays(calendar.country, years)
 
 

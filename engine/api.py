@@ -116,7 +116,8 @@ def _compile_text_now(text: str, file: str, repository, cached: bool) -> Compile
     if problems:
         raise PolicyError(problems, {file: text})
     try:
-        checked = check_policy(loaded, repository=repository)
+        checked = check_policy(loaded, repository=repository,
+                               holiday_source=cache.holiday_store() if cached else None)  # (the entry's holidays)
         if checked.errors:
             raise PolicyError(checked.errors, {file: text})
         deep = limit_problems(checked)
@@ -333,6 +334,29 @@ class Policy:
             decision["policy"]["edition"] = compiled.effective_from or "current"
             decision["policy"]["edition_chosen"] = why
         return cast("Decision", decision)
+
+
+    def classify(self, ticket: Mapping[str, Any], edition: str | None = None) -> tuple[str, str | None]:
+        """(eligibility status, tier id or None) of a ticket (decoded JSON), validated as evaluate validates it
+        (the same TicketError), with the edition evaluate would choose (or `edition`).
+
+        NOT a decision: no reasons, no missing facts, no deadlines, no assumptions, no explanation; acceptance
+        stops at the first rule that refuses. It is the decision's status and tier id (the same answer, from one
+        generated answer-only function, slapolicy.decide.classify): for routing and counting, not for telling
+        a customer why."""
+        return self.classify_validated(validate_ticket(ticket, self.compiled.vocabulary), edition)
+
+    def classify_validated(self, normal: dict, edition: str | None = None) -> tuple[str, str | None]:
+        """classify for a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket): bulk use
+        without validating again. NOT a decision (see classify)."""
+        from slapolicy.decide.classify import classifier, reference
+
+        if edition is None and len(self.editions) == 1:
+            compiled = self.compiled
+        else:
+            compiled = self.select(normal["created_at"], edition)[0]
+        fn = compiled.__dict__.get("_classify") or classifier(compiled)
+        return fn(normal) if fn is not None else reference(compiled, normal)
 
 
 def parse_timestamp(text: str, field: str = "as_of") -> dt.datetime:

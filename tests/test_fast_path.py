@@ -102,6 +102,12 @@ def test_many_rules_decide_alike(tmp_path, monkeypatch, n):
     assert any(r.startswith("synthetic-") for r in reasons) and any(not r.startswith("synthetic-") for r in reasons)
     assert any("topic" in d["missing_facts"] for d in decisions)
     assert any("problems_count" in d["missing_facts"] for d in decisions)
+    from slapolicy.decide.classify import classifier  # the answer-only function on the same trees
+    from slapolicy.decide.tickets import validate_ticket
+
+    classify = classifier(policy.compiled)
+    assert [classify(validate_ticket(copy.deepcopy(t))) for t in tickets] == \
+        [(d["eligibility"]["status"], (d["tier"] or {}).get("id")) for d in decisions]
 
 
 def test_a_ticket_without_a_required_field_goes_to_the_reference():
@@ -273,3 +279,91 @@ def test_the_fused_eligibility_and_tier_function_decides_like_the_closures(polic
         seen.add((bool(hits), bool(m)))
     assert {h for h, _ in seen} == {True, False} and {mm for _, mm in seen} == {True, False}  # refused and accepted,
     # with and without missing facts
+
+
+# -- the branch on an optional fact (slapolicy.decide.fastsplit): conditions of tests/cases/fast_split.yaml ---
+
+def _split_policies(tmp_path) -> dict:
+    """{stage: a copy of martinsoft-b24 with the cases' rules of that stage first in it}"""
+    import json
+    import pathlib
+
+    import yaml
+    from slapolicy.api import default_policies_dir
+
+    cases = yaml.safe_load((pathlib.Path(__file__).parent / "cases" / "fast_split.yaml").read_text("utf-8"))
+    text = (default_policies_dir() / "martinsoft-b24.yaml").read_text(encoding="utf-8")
+    out = {}
+    for stage, extra in (("acceptance", '    message: "case {k}"\n    source: "6"\n'),
+                         ("tier_rules", '    tier: serious\n    source: "3.6"\n')):
+        rules = "".join(f'  - id: split-{k}\n    when: {json.dumps(c["when"])}\n' + extra.format(k=k)
+                        for k, c in enumerate(cases[stage]["rules"]))
+        path = tmp_path / f"split-{stage}.yaml"
+        path.write_text(text.replace(f"\n{stage}:\n", f"\n{stage}:\n" + rules, 1), encoding="utf-8")
+        out[stage] = (load_policy(str(path)), cases[stage])
+    return out
+
+
+def _split_tickets(n=360):
+    import random
+
+    states = (None, "", " \t\n", "Ivan", "x@y.ru", "help")  # None: the field is absent
+    out = []
+    for k, base in enumerate(CORPUS["martinsoft-b24"][:n]):
+        ticket = copy.deepcopy(base)
+        ticket.pop("form", None)
+        if k % 6 == 1:
+            ticket["form"] = {}
+        elif k % 6 > 1:  # every field filled in one ticket of four (an accepted request reaches the tier rules)
+            rng = random.Random(k)
+            form = {f: rng.choice(states) for f in FORM_FIELDS} if k % 4 else {f: "Ivan" for f in FORM_FIELDS}
+            ticket["form"] = {f: v for f, v in form.items() if v is not None}
+        ticket.pop("severity", None)
+        if k % 5:
+            ticket["severity"] = k % 5
+        if k % 7 == 0:
+            ticket.pop("sender_authorized", None)
+        out.append(ticket)
+    return out
+
+
+def test_a_branch_on_an_optional_fact_folds_and_decides_like_the_closures(tmp_path, monkeypatch):
+    """rules of a stage that read the optional object `form` (acceptance) or the field `severity` (tier rules):
+    the generated code reads it once and branches on its presence; the fold of each condition when it is missing
+    is the hand-worked one of the cases; the fast path decides each ticket (form absent, empty, each field absent,
+    empty, blank or text; severity absent or 1-4) itself and like the closures, the fused function too"""
+    import re
+
+    from slapolicy.decide.evaluate import fast_decider
+    from slapolicy.decide.fastsplit import Fold
+    from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.language import ast
+
+    monkeypatch.setenv("SLAPOLICY_NO_CACHE", "1")
+    tickets = _split_tickets()
+    for stage, (policy, cases) in _split_policies(tmp_path).items():
+        compiled = policy.compiled
+        for k, case in enumerate(cases["rules"]):
+            expr = compiled.exprs[(stage, k, "when")]
+            kind, value = Fold(expr, {(cases["missing"],)}, {}, lambda n: not isinstance(n, ast.Literal))(expr.tree)
+            want = case["absent"]
+            got = value if kind == "v" else {"unknown": list(value)} if kind == "u" else "test"
+            assert got == want, (stage, case["when"])
+        decide = fast_decider(compiled)
+        assert re.search(rf"(_p\d+) = t\.get\('{cases['missing']}', U\)\n\s+if \1 is U", decide.source), stage
+        fired = set()
+        for ticket in tickets:
+            t = validate_ticket(copy.deepcopy(ticket))
+            assert decide(t) is not None, ticket["id"]
+            d = _same(policy, ticket)
+            hits, i, j, m = decide.eligibility_tier(validate_ticket(copy.deepcopy(ticket)))
+            got = ([compiled.acceptance[k].id for k in hits], compiled.scope[i].id if i >= 0 and not hits else None,
+                   compiled.tier_rules[j].id if j >= 0 and not hits else None, set(m))
+            assert got == _reference_eligibility_tier(compiled, t), ticket["id"]
+            fired.update(r["rule"] for r in d["eligibility"]["reasons"])
+            fired.update(got[2:3])
+        cases_fired = {f"split-{k}" for k in range(len(cases["rules"]))} & fired
+        if stage == "acceptance":  # every case refuses some ticket
+            assert cases_fired == {f"split-{k}" for k in range(len(cases["rules"]))}
+        else:  # (split-1 is never reached: martinsoft refuses a form without severity)
+            assert cases_fired == {"split-0", "split-2", "split-3", "split-4"}

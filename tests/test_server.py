@@ -314,6 +314,35 @@ def test_editions_follow_created_at_or_the_edition_parameter(mini):
     assert mini.call("GET", "/v1/policies/editions?edition=2025-01-01").json()["version"] == "1"
 
 
+def test_classify_is_the_decisions_status_and_tier(bundled, mini):
+    """POST .../classify: {ticket, status, tier}, the evaluate decision's status and tier id, on generated tickets
+    of every bundled policy (refused, accepted, missing facts); editions; bad tickets get evaluate's errors"""
+    from slapolicy.api import load_policy
+    from slapolicy.tools.corpus import generate
+
+    seen = set()
+    for pid in policy_ids():
+        for ticket in generate(load_policy(pid), 40, 2):
+            decision = bundled.call("POST", f"/v1/policies/{pid}/evaluate?explain=false", ticket).json()
+            r = bundled.call("POST", f"/v1/policies/{pid}/classify", ticket)
+            assert r.status == 200, r
+            tier = (decision["tier"] or {}).get("id")
+            assert r.json() == {"ticket": ticket["id"], "status": decision["eligibility"]["status"], "tier": tier}
+            seen.add(decision["eligibility"]["status"])
+    assert "not_accepted" in seen and len(seen) > 1
+    old = dict(BASE_TICKET, created_at="2025-06-03T11:00:00+03:00", topic="billing")
+    for query in ("", "?edition=2025-01-01", "?edition=current"):
+        want = mini.call("POST", "/v1/policies/editions/evaluate" + query, old).json()
+        got = mini.call("POST", "/v1/policies/editions/classify" + query, old).json()
+        assert got == {"ticket": old["id"], "status": want["eligibility"]["status"], "tier": (want["tier"] or {}).get("id")}
+    for body in (dict(BASE_TICKET, problems_count="two"), [1, 2], b"{", b'{"id": "\xff"}'):
+        want, got = mini.call("POST", "/v1/policies/mini/evaluate", body), mini.call("POST", "/v1/policies/mini/classify", body)
+        assert (got.status, got.json()) == (want.status, want.json())
+    r = mini.call("POST", "/v1/policies/editions/classify?edition=1999-01-01", BASE_TICKET)
+    assert r.status == 422 and r.json()["error"]["code"] == "invalid-parameter"
+    assert mini.call("POST", "/v1/policies/nope/classify", BASE_TICKET).status == 404
+
+
 def test_json_batch_keeps_order_and_reports_errors_in_place(mini):
     good = [dict(BASE_TICKET, id=f"T-{i}", topic=topic) for i, topic in enumerate(("billing", "migration", "billing"))]
     batch = [good[0], {"id": "no-created-at"}, good[1], "not a ticket", good[2]]

@@ -360,6 +360,60 @@ def test_explained_decisions_are_the_same_with_and_without_the_direct_solver(mon
     tickets = {p.id: generate(p, 120, 11) for p in policies}
     solved = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
     monkeypatch.setattr(whynot, "shape", lambda *args: None)
+    for p in policies:  # (else the kept answers of the first pass would be the second's)
+        whynot.trees(p.compiled).answers.clear()
     probed = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
     assert sum(len(d.get("why_not") or []) for d in solved) > 300
     assert solved == probed
+
+
+def test_explained_decisions_are_the_same_without_the_kept_answers_and_the_generated_pretests(monkeypatch):
+    """why_not's kept answers (a rule's answer for the same values of the facts its condition reads) and the
+    explained registration's pre-tests by generated code change no explained decision; a kept answer is a
+    copy (changing a decision changes no later one)"""
+    from slapolicy.api import policy_ids
+    from slapolicy.decide import registration, whynot
+    from slapolicy.tools.corpus import generate
+
+    policies = [load_policy(pid) for pid in policy_ids()] + [_policy("tests/fixtures/nearest.yaml")]
+    tickets = {p.id: generate(p, 150, 13) for p in policies}
+    for p in policies:
+        p.evaluate(tickets[p.id][0])  # the first explained decision of an edition runs its closures only
+    kept = []
+    for p in policies:
+        whynot.trees(p.compiled).answers.clear()
+        for t in tickets[p.id]:
+            first = p.evaluate(t, as_of="2026-06-01T00:00:00Z")
+            again = p.evaluate(t, as_of="2026-06-01T00:00:00Z")  # its why_not from the kept answers
+            assert again == first
+            for entry in first.get("why_not") or []:
+                entry["failed"], entry["condition"]["span"]["line"] = None, -1
+            kept.append(p.evaluate(t, as_of="2026-06-01T00:00:00Z"))
+            assert kept[-1] == again
+        assert whynot.trees(p.compiled).answers
+        assert registration._pretested(p.compiled), p.id
+    monkeypatch.setattr(whynot._Trees, "inputs", lambda self, expr, node: None)  # no answer kept
+    monkeypatch.setattr(registration, "_pretested", lambda policy: None)  # every condition by its closure
+    plain = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
+    assert sum(len(d.get("why_not") or []) for d in plain) > 300
+    assert kept == plain
+
+
+@pytest.mark.parametrize("spec,target", [
+    ({"timezone": "Europe/Kyiv", "week": {"mon-fri": "09:00-18:00"}, "holidays": "UA"}, Target("business_hours", 200)),
+    ({"timezone": "Europe/Kyiv", "week": {"mon-fri": "08:00-24:00", "sat": "00:00-24:00"}}, Target("business_hours", 250)),
+    ({"timezone": "Europe/Moscow", "week": "24x7", "holidays": "RU"}, Target("elapsed_days", 30)),
+])
+def test_a_breakdowns_whole_days_are_the_days_counted_one_by_one(spec, target):
+    """The days wholly inside a breakdown without pauses come from a per-day cache; with a pause (here one
+    that holds nothing, before the start) every day is counted from the clipped spans: the same rows"""
+    cal = Calendar.from_spec(spec)
+    for start in ("2025-12-19T16:20:00+02:00", "2026-03-27T23:59:30+02:00", "2026-10-23T00:00:00+03:00",
+                  "2026-04-30T10:00:00.250000+03:00"):
+        begin = _k(start)
+        due = cal.add(begin, target)
+        nothing = [(begin - dt.timedelta(days=2), begin - dt.timedelta(days=1))]
+        cached, counted = breakdown(cal, target, begin, due), breakdown(cal, target, begin, due, nothing)
+        assert len(cached["days"]) > 10
+        assert {**cached, "pauses": None} == {**counted, "pauses": None}
+        assert [list(r) for r in cached["days"]] == [list(r) for r in counted["days"]]  # keys in order too

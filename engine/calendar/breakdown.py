@@ -46,6 +46,17 @@ def hours_text(hours) -> str:
     return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in hours)
 
 
+def _hours_text(hours) -> str:
+    """hours_text, cached for hashable hours (Calendar.day_hours gives tuples)"""
+    try:
+        return _cached_hours_text(hours)
+    except TypeError:  # (unhashable: e.g. an override's list)
+        return hours_text(hours)
+
+
+_cached_hours_text = functools.lru_cache(maxsize=1024)(hours_text)
+
+
 def duration_text(seconds: float) -> str:
     minutes = int(round(seconds / 60))
     hours, mins = divmod(minutes, 60)
@@ -129,27 +140,80 @@ def _decree_workdays(country: str, years: tuple) -> frozenset:
     return frozenset(out)
 
 
+def _stored_names(source, country: str, years: tuple) -> tuple:
+    """(names, decree working days) from a HolidayStore, as _holiday_names and _decree_workdays give them"""
+    try:
+        names = source.names(country, years)
+    except Exception:  # noqa: BLE001 - the calendar validated the code; names are a nicety
+        names = {}
+    try:
+        decree = source.workdays(country, years)
+    except Exception:  # noqa: BLE001
+        decree = frozenset()
+    return names, decree
+
+
 def calendar_days(calendar, first: dt.date, last: dt.date) -> list:
     """Per calendar-local date in [first, last]: {date, hours, kind, name}; kind is override, holiday,
     decree_workday, weekend or None (an ordinary day of `week`), with the same precedence as
     Calendar.day_hours (override > public holiday > decree working day > week)."""
     years = tuple(range(first.year, last.year + 1))
-    names = _holiday_names(calendar.country, years) if calendar.country else {}  # (read only: no copies)
-    decree = _decree_workdays(calendar.country, years) if calendar.country else frozenset()
+    names, decree = _names_and_decree(calendar, years)
     out, day = [], first
     while day <= last:
-        kind = None
-        if day in calendar.overrides:
-            kind = "override"
-        elif day in names:
-            kind = "holiday"
-        elif day in decree:
-            kind = "decree_workday"
-        elif day.weekday() >= 5:
-            kind = "weekend"
-        out.append({"date": day, "hours": calendar.day_hours(day), "kind": kind, "name": names.get(day)})
+        out.append(_day_entry(calendar, day, names, decree))
         day += _DAY
     return out
+
+
+def _names_and_decree(calendar, years: tuple) -> tuple:
+    """(holiday names, decree working days) of a calendar's country in `years` (read only: no copies)"""
+    if not calendar.country:
+        return {}, frozenset()
+    source = getattr(calendar, "holiday_source", None)
+    if source is not None:  # the calendar's stored years (slapolicy.calendar.holistore)
+        return _stored_names(source, calendar.country, years)
+    return _holiday_names(calendar.country, years), _decree_workdays(calendar.country, years)
+
+
+def _day_entry(calendar, day: dt.date, names: dict, decree) -> dict:
+    kind = None
+    if day in calendar.overrides:
+        kind = "override"
+    elif day in names:
+        kind = "holiday"
+    elif day in decree:
+        kind = "decree_workday"
+    elif day.weekday() >= 5:
+        kind = "weekend"
+    return {"date": day, "hours": calendar.day_hours(day), "kind": kind, "name": names.get(day)}
+
+
+# A breakdown's days between its first and last are whole days: their row but the cumulative time depends on
+# the calendar, the date and the years whose holidays are named (a holiday observed across New Year) only.
+@functools.lru_cache(maxsize=16384)
+def _whole_day(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
+    """(calendar_days' entry, the row's first keys, its counted seconds, its intervals, its kind and name
+    keys, its `skipped` entry or None) of a day wholly inside [start, end] without pauses: the open spans
+    that the breakdown clips to the day are then the day's own (another day's touch it at midnight only)."""
+    d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
+    tz = calendar.timezone
+    r0, r1 = local_midnight(day, tz), local_midnight(day + _DAY, tz)
+    mine = [(r0, r1)] if elapsed else clip(open_spans(calendar, [d]), r0, r1)
+    got = sum(b - a for a, b in mine)
+    head = {"date": day.isoformat(), "weekday": _WEEKDAYS[day.weekday()],
+            "hours": "24x7" if elapsed else _hours_text(d["hours"]), "counted_seconds": round(got),
+            "counted": duration_text(got)}
+    tail = {}
+    if d["kind"] and not elapsed:
+        tail["kind"] = d["kind"]
+        if d["name"]:
+            tail["name"] = d["name"]
+    skipped = None
+    if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
+        skipped = {"date": head["date"], "weekday": head["weekday"], "kind": d["kind"] or "closed",
+                   **({"name": d["name"]} if d["name"] else {}), "hours": head["hours"]}
+    return d, head, got, tuple((_iso(a, tz), _iso(b, tz)) for a, b in mine), tail, skipped
 
 
 def open_spans(calendar, days) -> list:
@@ -161,6 +225,13 @@ def open_spans(calendar, days) -> list:
             if b > a:
                 spans.append((a, b))
     return merge(spans)
+
+
+def _days(first: dt.date, last: dt.date):
+    day = first
+    while day <= last:
+        yield day
+        day += _DAY
 
 
 @functools.lru_cache(maxsize=8192)
@@ -179,18 +250,37 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
     last = dt.datetime.fromtimestamp(t1, tz).date()
     if t1 > t0 and dt.datetime.fromtimestamp(t1, tz).time() == dt.time(0) and last > first:
         last -= _DAY  # an end at midnight closes the previous day
-    days = calendar_days(calendar, first, last)
-    opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
     held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
+    years = tuple(range(first.year, last.year + 1))
+    # the days wholly inside [t0, t1], when nothing is paused: their rows from _whole_day
+    inner = {} if held else {day: _whole_day(calendar, day, years, elapsed) for day in _days(first + _DAY, last - _DAY)
+                                if local_midnight(day, tz) >= t0 and local_midnight(day + _DAY, tz) <= t1}
+    if inner:
+        names, decree = _names_and_decree(calendar, years)
+        days = [inner[day][0] if day in inner else _day_entry(calendar, day, names, decree)
+                for day in _days(first, last)]
+    else:
+        days = calendar_days(calendar, first, last)
+    opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
     counted = subtract(opened, held)
     rows, skipped, cumulative = [], [], 0.0
     for d in days:
+        whole = inner.get(d["date"]) if inner else None
+        if whole is not None:
+            _, head, got, intervals, tail, skip = whole
+            cumulative += got
+            row = {**head, "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in intervals],
+                   **tail}
+            rows.append(row)
+            if skip is not None:
+                skipped.append(dict(skip))
+            continue
         r0, r1 = local_midnight(d["date"], tz), local_midnight(d["date"] + _DAY, tz)
         mine = clip(counted, r0, r1)
         got = sum(b - a for a, b in mine)
         cumulative += got
         row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
-               "hours": "24x7" if elapsed else hours_text(d["hours"]),
+               "hours": "24x7" if elapsed else _hours_text(d["hours"]),
                "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
                "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
         if d["kind"] and not elapsed:

@@ -29,10 +29,11 @@ class Calendar:
     """An immutable calendar (its per-year cache aside). Build it with `Calendar.from_spec`."""
 
     __slots__ = ("timezone", "week", "country", "holiday_hours", "workday_hours", "overrides", "holiday_file",
-                 "holidays_open_closed_days", "always", "_lock", "_index", "_months", "_holidays", "_frozen")
+                 "holidays_open_closed_days", "holiday_source", "always", "_lock", "_index", "_months", "_holidays", "_frozen")
 
     def __init__(self, timezone: zoneinfo.ZoneInfo, week: dict, country=None, holiday_hours=(),
-                 workday_hours=None, overrides=None, holiday_file=None, holidays_open_closed_days=True):
+                 workday_hours=None, overrides=None, holiday_file=None, holidays_open_closed_days=True,
+                 holiday_source=None):
         set_ = object.__setattr__
         set_(self, "timezone", timezone)
         set_(self, "week", tuple(tuple(week.get(d, ())) for d in range(7)))  # weekday -> ((start, end), ...)
@@ -44,6 +45,9 @@ class Calendar:
         # holiday_hours on a holiday that falls on a day `week` keeps closed: open them (True, the default) or
         # keep the day closed
         set_(self, "holidays_open_closed_days", bool(holidays_open_closed_days))
+        # where the country's holiday years come from: a slapolicy.calendar.holistore.HolidayStore (kept on disk, no
+        # import of the `holidays` package when stored), or None: the package itself
+        set_(self, "holiday_source", holiday_source)
         set_(self, "always", all(h == _ALL_DAY for h in self.week) and country is None and holiday_file is None
              and not self.overrides)
         set_(self, "_lock", threading.Lock())
@@ -63,10 +67,11 @@ class Calendar:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec, default_timezone: str | None = None, base_dir=None) -> "Calendar":
+    def from_spec(cls, spec, default_timezone: str | None = None, base_dir=None, holiday_source=None) -> "Calendar":
         """A calendar from its spec (a dict as written in policy YAML; see slapolicy.calendar.spec);
-        a relative `holidays_file` is read from `base_dir` (the policy's folder)."""
-        return cls(*parse_spec(spec, default_timezone, base_dir))
+        a relative `holidays_file` is read from `base_dir` (the policy's folder); `holiday_source`, a
+        HolidayStore (slapolicy.calendar.holistore), gives the country's holidays instead of the package."""
+        return cls(*parse_spec(spec, default_timezone, base_dir, holiday_source), holiday_source=holiday_source)
 
     # -- days -----------------------------------------------------------------------------------
     def _country_year(self, year: int):
@@ -75,11 +80,14 @@ class Calendar:
         if got is None:
             hols, workdays = frozenset(), frozenset()
             if self.country is not None:
-                import holidays
+                if self.holiday_source is not None:
+                    hols, workdays, _ = self.holiday_source.year(self.country, year)
+                else:
+                    import holidays
 
-                h = holidays.country_holidays(self.country, years=year)
-                # plain sets: a HolidayBase would quietly add years on lookup
-                hols, workdays = frozenset(h.keys()), frozenset(getattr(h, "weekend_workdays", ()) or ())
+                    h = holidays.country_holidays(self.country, years=year)
+                    # plain sets: a HolidayBase would quietly add years on lookup
+                    hols, workdays = frozenset(h.keys()), frozenset(getattr(h, "weekend_workdays", ()) or ())
             if self.holiday_file is not None:
                 hols = hols | self.holiday_file.dates(year)
             got = (hols, workdays)

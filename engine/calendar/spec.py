@@ -106,12 +106,14 @@ _WORKING = "working"
 _ALL_DAY = ((0, 1440),)
 
 
-def _country_code(value):
+def _country_code(value, holiday_source=None):
     if value is None or value is False:
         return None
     code = str(value).strip()
     if code.lower() in ("none", "", "null"):
         return None
+    if holiday_source is not None and holiday_source.known(code):  # stored: the package accepted it
+        return code
     import holidays
 
     try:
@@ -122,9 +124,10 @@ def _country_code(value):
     return code
 
 
-def parse_spec(spec, default_timezone: str | None = None, base_dir=None) -> tuple:
+def parse_spec(spec, default_timezone: str | None = None, base_dir=None, holiday_source=None) -> tuple:
     """(timezone, week, country, holiday_hours, workday_hours, overrides, holiday_file, holidays_open_closed_days):
-    Calendar's arguments. `base_dir` is where a relative `holidays_file` is read from (the policy's folder)."""
+    Calendar's arguments. `base_dir` is where a relative `holidays_file` is read from (the policy's folder);
+    a country that `holiday_source` (a HolidayStore) has stored is valid without asking the package."""
     if not isinstance(spec, dict):
         raise CalendarError("a calendar is a mapping (timezone, week, holidays, ...)")
     known = ("timezone", "week", "holidays", "holidays_file", "holiday_hours", "holiday_hours_on_closed_days",
@@ -165,7 +168,7 @@ def parse_spec(spec, default_timezone: str | None = None, base_dir=None) -> tupl
     else:
         raise CalendarError("'week' is hours per day ({mon-fri: \"09:00-18:00\"}) or \"24x7\"", ("week",))
 
-    country = _country_code(spec.get("holidays"))
+    country = _country_code(spec.get("holidays"), holiday_source)
     holiday_hours = _parse_hours(spec["holiday_hours"], ("holiday_hours",)) if spec.get(
         "holiday_hours") is not None else ()
     workday_hours = (_parse_hours(spec["workday_hours"], ("workday_hours",))

@@ -29,10 +29,13 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
     local_facts(policy, ticket, run.explanation, run.env.stage)
     if tier is not None:
         created = ticket["created_at"]
+        instants = getattr(run, "instants", None) or {}  # (registration's: the lifecycle's run has none)
         for d in tier.deadlines:
             entry = decision["deadlines"].get(d.name)
             if entry and d.kind != "none" and d.target is not None and (entry.get("due") or entry.get("not_before")):
-                entry["breakdown"] = breakdown(d.calendar, d.target, created, d.calendar.add(created, d.target))
+                end = instants.get(d.name)
+                entry["breakdown"] = breakdown(d.calendar, d.target, created,
+                                               end if end is not None else d.calendar.add(created, d.target))
     decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
     if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)
         from slapolicy.decide.unknown import unknown_facts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from slapolicy.calendar.breakdown import duration_text
 from slapolicy.decide.unknown import unknown_text
-from slapolicy.decide.whynot import why_not_text
+from slapolicy.decide.whynot import leaves
 
 
 def render_text(decision: dict, policy) -> str:
@@ -81,3 +81,33 @@ def breakdown_text(b: dict | None) -> list:
     for p in b["pauses"]:
         out.append(f"    paused {p['from']} - {p['to']} ({duration_text(p['open_seconds'])} of counted time)")
     return out
+
+
+def why_not_text(entries: list) -> list:
+    """`slapolicy explain` lines for the why_not block."""
+    lines = []
+    if entries:
+        lines.append("Why not:")
+    for e in entries:
+        if e["stage"] == "tier_rules":
+            head = f"tier {e['would_give']} was not given (rule {e['rule']} [clause {e['source']}])"
+        elif e["stage"] == "acceptance":
+            head = f"not accepted: rule {e['rule']} [clause {e['source']}] fired"
+        elif "verdict" in e:
+            head = f"{e['verdict']}: rule {e['rule']} [clause {e['source']}] matched"
+        else:
+            head = f"in_scope was not given by rule {e['rule']} [clause {e['source']}]"
+        state = "unknown" if e["result"] == "unknown" else "false" if e["result"] is False else "true"
+        lines.append(f"  - {head}: its condition is {state}")
+        kind = "all_of" if "all_of" in (e["failed"] or {}) else "any_of" if "any_of" in (e["failed"] or {}) else None
+        leafs = leaves(e["failed"])
+        if kind == "any_of" and len(leafs) > 1:
+            lines.append("    any one of these would change it:")
+        for leaf in leafs:
+            where = f"{leaf['span']['file']}:{leaf['span']['line']}:{leaf['span']['col']}"
+            ctx = "; ".join(filter(None, [f"definition {' > '.join(leaf['via'])}" if leaf["via"] else None,
+                                          f"clause {leaf['clause'] or e['source']}"]))
+            lines.append(f"    because {leaf['requirement']} [{ctx}; {where}]")
+            for c in leaf["changes"]:
+                lines.append(f"      change: {c['text']}")
+    return lines

@@ -54,49 +54,86 @@ def _required() -> tuple:
     return out, instants
 
 
-def build(policy):
-    """decide(t) -> (registration decision, relied assumption ids in order, tier or None) for `policy`
-    (a CompiledPolicy made with its expression sources); explanation off (the decision's `explanation` is
-    an empty list)."""
-    from slapolicy.decide.registration import _status_text, compute_deadlines
-
+def builder(policy, cls=Builder, label="fast") -> tuple:
+    """(a `cls` (slapolicy.decide.fasttree.Builder) for generating the policy edition's code, the field paths of
+    a validated ticket that hold a datetime): the fast path's variant of the generator, the definitions'
+    functions (memoised per ticket in s, codegen) among its lines"""
     from slapolicy.decide.tickets import DEFAULTS
     from slapolicy.language.codegen import fast_generator
 
     required, instants = _required()
     required |= {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
     gen = fast_generator(policy.checked, policy.timezone, required, instants=instants)
-    b = Builder(policy, gen)
-    b.track = fast_generator(policy.checked, policy.timezone, required, track=True, instants=instants)
-    b.track.ns["U"] = UNKNOWN
-    exec(compile("".join(f"def {fname}(t, s, m):\n    return {b.track.body(policy.exprs[('definitions', name, 'expr')])}\n"
-                         for name, fname in b.track.def_names.items()), f"<slapolicy-fast:{policy.id}>", "exec"),
-         b.track.ns)  # the definitions' tracking forms (rules' are compiled on their first call)
+    b = cls(policy, gen)
     b.tables = []
     b.paths = {}
     b.namespace = {}
-    b.label = f"<slapolicy-fast:{policy.id}>"
+    b.label = f"<slapolicy-{label}:{policy.id}>"
     b.lazy = sum(len(g) for g in (policy.acceptance, policy.scope, policy.tier_rules, policy.delay_reasons,
                                   policy.notices, policy.billing_rates)) > LAZY_ABOVE
     b.ns.update({"_first": first_firing, "_every": every_firing})
     b.required = required
     for name, fname in gen.def_names.items():  # the definitions, memoised per ticket in s (codegen)
         b.lines.append(f"def {fname}(t, s):\n    return {gen.body(policy.exprs[('definitions', name, 'expr')])}\n")
+    return b, instants
+
+
+def items(b, rules, base) -> list:
+    """a stage's rules as the tree builder takes them: (index, rule, guards, dropped conjuncts, missing keys)"""
+    out = []
+    for i, rule in enumerate(rules):
+        path = base + (i, "when")
+        b.paths[id(rule)] = path
+        out.append((i, rule, guards(b.policy.exprs[path]) if rule.fast is not None else {}, frozenset(), frozenset()))
+    return out
+
+
+def link(b, extra=()) -> tuple:
+    """(the namespace of the builder's code, compiled and run, then the tables of its decision trees filled;
+    the source)"""
+    source = "\n".join(b.lines)
+    namespace = b.namespace
+    namespace.update(b.gen.ns)
+    namespace.update(b.ns)
+    namespace.update(extra)
+    namespace.setdefault("U", UNKNOWN)
+    code = compile(source, b.label, "exec")
+    exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
+    for name, table, other, full, ints in b.tables:
+        if ints:  # a table of the fused function: a bucket's index, or -2 - k for the k-th function of name_f
+            calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in b.constant]
+            codes = {f: b.constant[f] if f in b.constant else -2 - calls.index(f) for f in (*table.values(), full)}
+            namespace[name] = {**{v: codes[f] for v, f in table.items()}, UNKNOWN: codes[full]}
+            namespace[name + "_f"] = tuple(namespace[f] for f in calls)
+            continue
+        namespace[name] = built = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
+        for key, fn in built.items():
+            if isinstance(fn, LazyLeaf):
+                fn.tables.append((built, key))
+    return namespace, source
+
+
+def build(policy):
+    """decide(t) -> (registration decision, relied assumption ids in order, tier or None) for `policy`
+    (a CompiledPolicy made with its expression sources); explanation off (the decision's `explanation` is
+    an empty list)."""
+    from slapolicy.decide.registration import _status_text, compute_deadlines
+
+    from slapolicy.language.codegen import fast_generator
+
+    b, instants = builder(policy)
+    b.track = fast_generator(policy.checked, policy.timezone, b.required, track=True, instants=instants)
+    b.track.ns["U"] = UNKNOWN
+    exec(compile("".join(f"def {fname}(t, s, m):\n    return {b.track.body(policy.exprs[('definitions', name, 'expr')])}\n"
+                         for name, fname in b.track.def_names.items()), f"<slapolicy-fast:{policy.id}>", "exec"),
+         b.track.ns)  # the definitions' tracking forms (rules' are compiled on their first call)
     known = policy.assumptions
 
     def relied(ids) -> tuple:
         return tuple(a for a in dict.fromkeys(ids) if a in known)
 
-    def items(rules, base):
-        out = []
-        for i, rule in enumerate(rules):
-            path = base + (i, "when")
-            b.paths[id(rule)] = path
-            out.append((i, rule, guards(policy.exprs[path]) if rule.fast is not None else {}, frozenset(), frozenset()))
-        return out
-
     def stage(name, rules, base, first_match, fire):
-        return b.stage(name, items(rules, base), first_match, fire)
+        return b.stage(name, items(b, rules, base), first_match, fire)
 
     def reason(r):
         return {"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
@@ -110,8 +147,8 @@ def build(policy):
         relied_ids = relied(tuple(r.assumptions) + tuple(tier.assumptions) + tuple(a for d in tier.deadlines for a in d.assumptions))
         tiers.append((tier.id, {"id": tier.id, "name": tier.name, "source": tier.source}, relied_ids, tier))
     tier_entries = c(tuple(tiers))
-    eligibility_tier = _fused(b, Fused(), items(policy.acceptance, ("acceptance",)),
-                              items(policy.scope, ("scope",)), items(policy.tier_rules, ("tier_rules",)),
+    eligibility_tier = _fused(b, Fused(), items(b, policy.acceptance, ("acceptance",)),
+                              items(b, policy.scope, ("scope",)), items(b, policy.tier_rules, ("tier_rules",)),
                               c(tuple(r.status for r in policy.scope)))
     delay_entries = c(tuple((r.output, relied(r.assumptions)) for r in policy.delay_reasons))
     delays = stage("delay", policy.delay_reasons, ("delay_reasons",), False, lambda i: [f"out.append({i})"])
@@ -216,27 +253,9 @@ def build(policy):
     for fname, fresh in (("decide", True), ("decide_shared", False)):
         b.lines.append(f"def {fname}(t):\n    try:\n" + "".join(f"        {line}\n" for line in assembly(fresh))
                        + "    except (KeyError, AttributeError):\n        return None\n")
-    source = "\n".join(b.lines)
-    namespace = b.namespace
-    namespace.update(gen.ns)
-    namespace.update(b.ns)
-    namespace.update({fname: b.track.ns[fname] for fname in b.track.def_names.values()})
-    namespace.setdefault("U", UNKNOWN)
-    code = compile(source, f"<slapolicy-fast:{policy.id}>", "exec")
-    exec(code, namespace)  # generated from the checked trees (see the module docstring), never policy text
-    for name, table, other, full, ints in b.tables:
-        if ints:  # a table of the fused function: a bucket's index, or -2 - k for the k-th function of name_f
-            calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in b.constant]
-            codes = {f: b.constant[f] if f in b.constant else -2 - calls.index(f) for f in (*table.values(), full)}
-            namespace[name] = {**{v: codes[f] for v, f in table.items()}, UNKNOWN: codes[full]}
-            namespace[name + "_f"] = tuple(namespace[f] for f in calls)
-            continue
-        namespace[name] = built = {**{v: namespace[f] for v, f in table.items()}, UNKNOWN: namespace[full]}
-        for key, fn in built.items():
-            if isinstance(fn, LazyLeaf):
-                fn.tables.append((built, key))
+    namespace, decide_source = link(b, {fname: b.track.ns[fname] for fname in b.track.def_names.values()})
     decide = namespace["decide"]
-    decide.source = source
+    decide.source = decide_source
     # the same decision with the policy's constant fragments (reasons, tier, delay reasons, notices, rates,
     # policy head, assumptions) in it, not copies: for a caller that serialises it and drops it
     # (slapolicy.api.decide_jsonl); a caller that keeps or changes a decision takes decide's own copies
@@ -246,21 +265,30 @@ def build(policy):
     return decide
 
 
+def stage_block(b, fused, name, rules, first_match, fire) -> list:
+    """a stage's statements in the fused function `fused` (a fasttree.Fused), after the locals it reads first; a
+    first-match stage that ends by `break` in a `while True:` block (none when its one `break` is its last line)"""
+    memos, hoisted = len(fused.memos), len(fused.hoisted)
+    lines = b.body(name, rules, first_match, fire, 0, False)[0]
+    breaks = [k for k, line in enumerate(lines) if line.strip() == "break"]
+    if breaks == [len(lines) - 1]:
+        lines = lines[:-1]
+    elif breaks:
+        lines = ["while True:"] + ["    " + line for line in lines]
+    top = [f"{local} = {read}" for local, read in list(fused.hoisted.values())[hoisted:]]
+    if len(fused.memos) > memos:
+        top.append(" = ".join(list(fused.memos.values())[memos:]) + " = _NS")
+    return top + lines
+
+
 def _fused(b, fused, acceptance, scope, tier, statuses) -> str:
     """the name of the generated function `(t) -> (acceptance hits, scope index, tier index, missing facts)`:
     the acceptance, scope and tier stages of the policy edition in one function (their decision trees, the
     stage values and the memos of definitions in its locals, the missing facts listed only where one is
     missing); a stage not decided is -1 (not accepted: hits; no scope rule fired: -1, the reference decides).
     A ticket without a required field raises KeyError (AttributeError: another type in a date-time field)."""
-    def block(name, rules, first_match, fire) -> list:  # a stage's statements, after the locals it reads first
-        memos, hoisted = len(fused.memos), len(fused.hoisted)
-        lines = b.body(name, rules, first_match, fire, 0, False)[0]
-        if first_match:
-            lines = ["while True:"] + ["    " + line for line in lines]
-        top = [f"{local} = {read}" for local, read in list(fused.hoisted.values())[hoisted:]]
-        if len(fused.memos) > memos:
-            top.append(" = ".join(list(fused.memos.values())[memos:]) + " = _NS")
-        return top + lines
+    def block(name, rules, first_match, fire) -> list:
+        return stage_block(b, fused, name, rules, first_match, fire)
 
     before = b.mode(fused, "hits", "_i")
     try:

@@ -10,13 +10,16 @@ missing optional fact dispatches to its own bucket, where a rule guarded on it c
 unknown, or false when the rest is) and only lists the fact (and the rest's) unless the rest is false.
 In a leaf, a rule whose remaining test is one an earlier rule made already (first match), or that
 cannot fire and lists what an earlier one lists, is left out: it is false or unknown like that one,
-with the same facts. So the cost of a decision stays flat as a policy grows to thousands of rules.
+with the same facts. So the cost of a decision stays flat as a policy grows to thousands of rules. In a leaf,
+consecutive rules that read one optional fact (an object and its sub-fields, or a field) branch once on its
+presence, folding what each branch knows into them (slapolicy.decide.fastsplit).
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
 
+from slapolicy.decide import fastsplit
 from slapolicy.language import ast
 from slapolicy.language.runtime import UNKNOWN
 
@@ -95,6 +98,11 @@ class Builder:
         # stage's result goes to the variable `result` (in a `while True:` block that `break` leaves)
         self.fused, self.out, self.result = None, "out", None
 
+    # the answer-only mode (slapolicy.decide.classify): a leaf's rule tests come from answer(), no missing
+    # facts; in the fused function a first-match stage ends with finish(index or the source of one)
+    bare = False
+    finish = None
+
     def mode(self, fused, out="out", result=None) -> tuple:
         """switch to generating a stage function (fused None) or the fused function; the previous mode"""
         before = self.fused, self.out, self.result
@@ -112,6 +120,8 @@ class Builder:
         """the statements that end a stage with `value` (first match: the index; else a call statement)"""
         if self.fused is None:
             return [f"return {value}"]
+        if self.finish is not None:
+            return self.finish(value)
         return [f"{self.result} = {value}", "break"] if first_match else [value]
 
     def const(self, value) -> str:
@@ -385,48 +395,72 @@ class Builder:
             items = self.const(tuple((i, None if r.fast is None else r.fast.compiled(), r.track) for i, r, *_ in rules)
                                if not self.lazy else tuple((i, r.fast, r.track) for i, r, *_ in rules))
             call = f"_first({items}, t, {self.sx}, m)" if first_match else f"_every({items}, t, {self.sx}, m, {self.out})"
+            if self.bare:
+                call = f"_first_true({items}, t, {self.sx})"
             return self.done(call, first_match), False
-        if key is None:
-            body = []
-            for i, rule, code, maybe, facts, lost, drop, pre, self.gen.read in tests:
-                body += pre
-                action = self.done(i, True) if first_match else fire(i)
-                if facts is None:
-                    facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
-                if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
-                    keys = [".".join(k[1]) for k in sorted(lost) if k[0] == "field"]
-                    if len(keys) < len(lost) or (facts and facts[-1].startswith("_tr")):  # the twin lists them all
-                        track = f"{self.tracker(rule)}(t, {self.sx}, m)"
-                        body.append(track if code == "True" else f"if {code} is not False: {track}")
-                        continue
-                    keys = [f"m.append({k!r})" for k in keys]
-                    if code == "True":
-                        body += keys
-                    elif not maybe:
-                        body.append(f"if {code}:")
-                        body += ["    " + k for k in keys]
-                    else:
-                        body += [f"v = {code}", "if v is not False:"] + ["    " + k for k in keys] + ["    if v is U:"]
-                        body += ["        " + f for f in facts]
-                elif code == "True":
-                    body += action
-                elif maybe and (low := self.lowered(rule, drop, action)) is not None:
-                    body += low
-                elif maybe:
-                    body.append(f"v = {code}")
-                    body.append("if v is U:")
-                    body += ["    " + f for f in facts]
-                    body.append("elif v:")
-                    body += ["    " + a for a in action]
+        if key is None:  # (a run of rules reading one optional fact: one branch on its presence, fastsplit)
+            body, ends = [], False
+            for path, part in ((None, rules),) if self.bare else fastsplit.runs(self, rules):  # (bare: classify)
+                if path is None:
+                    tests = tests if part is rules else self.leaf(part, first_match)
+                    body += self.tested(tests, first_match, fire)
+                    ends = first_match and bool(tests) and tests[-1][2] == "True" and not tests[-1][5]
                 else:
-                    body.append(f"if {code}:")
-                    body += ["    " + a for a in action]
-            self.gen.read = {}
-            if first_match and not (tests and tests[-1][2] == "True" and not tests[-1][5]):
+                    lines, ends = fastsplit.Split(self, first_match, fire).run(path, part)
+                    body += lines
+                if ends:
+                    break
+            if first_match and not ends:
                 body += self.done(-1, True)
-            elif not body:
+            if not body:
                 body.append("pass")
             return body, True
+        return self.node_body(name, key, rules, first_match, fire, depth, in_full)
+
+    def tested(self, tests, first_match, fire) -> list:
+        """the statements of a leaf's tests (see leaf), in order"""
+        body = []
+        for i, rule, code, maybe, facts, lost, drop, pre, self.gen.read in tests:
+            body += pre
+            action = self.done(i, True) if first_match else fire(i)
+            if self.bare:  # the answer only: a rule fires when its condition is true, nothing else is listed
+                body += self.answer(rule, drop, lost, action)
+                continue
+            if facts is None:
+                facts = [f"{self.tracker(rule)}(t, {self.sx}, m)"]
+            if lost:  # a guard on a missing fact: unknown (unless the rest is false), never fires
+                keys = [".".join(k[1]) for k in sorted(lost) if k[0] == "field"]
+                if len(keys) < len(lost) or (facts and facts[-1].startswith("_tr")):  # the twin lists them all
+                    track = f"{self.tracker(rule)}(t, {self.sx}, m)"
+                    body.append(track if code == "True" else f"if {code} is not False: {track}")
+                    continue
+                keys = [f"m.append({k!r})" for k in keys]
+                if code == "True":
+                    body += keys
+                elif not maybe:
+                    body.append(f"if {code}:")
+                    body += ["    " + k for k in keys]
+                else:
+                    body += [f"v = {code}", "if v is not False:"] + ["    " + k for k in keys] + ["    if v is U:"]
+                    body += ["        " + f for f in facts]
+            elif code == "True":
+                body += action
+            elif maybe and (low := self.lowered(rule, drop, action)) is not None:
+                body += low
+            elif maybe:
+                body.append(f"v = {code}")
+                body.append("if v is U:")
+                body += ["    " + f for f in facts]
+                body.append("elif v:")
+                body += ["    " + a for a in action]
+            else:
+                body.append(f"if {code}:")
+                body += ["    " + a for a in action]
+        self.gen.read = {}
+        return body
+
+    def node_body(self, name, key, rules, first_match, fire, depth, in_full) -> tuple:
+        """(the statements of a node dispatching on `key`, False)"""
         values = sorted({v for _, _, g, _, _ in rules if key in g for v in g[key][1]})
 
         buckets = {value: [] for value in values}  # the rules that can fire when the field has the value
@@ -491,7 +525,8 @@ class Builder:
         calls = [f for f in dict.fromkeys((*table.values(), other, full)) if f not in self.constant]
         code = code if code is not None else -2 - calls.index(other)
         return [f"{r} = {tname}.get({self.access(key)}, {code})",
-                f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, m, None)", "break"], False
+                f"if {r} < -1:", f"    {r} = {tname}_f[-2 - {r}](t, {self.sx}, {'None' if self.bare else 'm'}, None)",
+                *(self.finish(r) if self.finish is not None else ["break"])], False
 
     @contextlib.contextmanager
     def knowing(self, key, fact):

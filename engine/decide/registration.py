@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
+from slapolicy.language.runtime import Stub
 
 
 def _iso(instant: dt.datetime | None, tz) -> str | None:
@@ -23,13 +24,15 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants")
 
-    def __init__(self, env, explain):
+    def __init__(self, env, explain, pretested=None):
         self.env = env
         self.explain = explain
         self.explanation = []
         self.assumptions = {}
+        self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
+        self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures; records the explanation.
@@ -40,6 +43,12 @@ class _Run:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
                                          "result": "fired", "facts": {}, "default": True})
             return True
+        pre = self.pretested.get(id(rule)) if self.pretested is not None else None
+        if pre is not None and (not pre[1] or all(name in env.defs for name in pre[1])):
+            stub = pre[0]
+            value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
+            if value is not UNKNOWN and not value:  # false: the closures would record nothing and leave no trace
+                return False
         mark = len(env.missing)
         read_mark = len(env.read) if env.read is not None else 0
         value = rule.fn(env)
@@ -58,6 +67,34 @@ class _Run:
     def rely(self, ids):
         for a in ids:
             self.assumptions[a] = True
+
+
+_STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
+           ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
+
+
+def _pretested(policy):
+    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses)},
+    from the edition's second explained decision on (the first generates no code, as in
+    slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all memoised in the run already (or
+    that uses none) is tested first by its generated code, which gives the closure's value: when false, as
+    most are, the closure is not run: it would record nothing (no explanation entry, its missing facts
+    dropped) and leave no trace (no definition memoised anew); true or unknown, the closure runs and records
+    as before."""
+    got = policy.__dict__.get("_pretested")
+    if got is None:
+        if not policy.__dict__.get("_explained"):
+            policy.__dict__["_explained"] = True
+            return None
+        got = {}
+        if policy._sources is not None and policy.exprs:
+            for attr, base in _STAGES:
+                for i, rule in enumerate(getattr(policy, attr)):
+                    expr = policy.exprs.get(base + (i, "when"))
+                    if isinstance(rule.fast, Stub) and expr is not None:
+                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)))
+        policy.__dict__["_pretested"] = got
+    return got or None
 
 
 def _fast_test(t, s, missing):
@@ -82,14 +119,17 @@ def _jsonable(v):
     return v
 
 
-def compute_deadlines(tier, created: dt.datetime, tz) -> dict:
+def compute_deadlines(tier, created: dt.datetime, tz, instants: dict | None = None) -> dict:
     """deadlines of a tier's targets counted from `created` ({"first_response": None} without a tier);
-    shared by every executor (slapolicy.backends.durable too)."""
+    shared by every executor (slapolicy.backends.durable too). `instants`: also filled with each timed
+    target's instant (name -> aware UTC datetime), which the explanation's breakdown counts up to."""
     deadlines = {"first_response": None}
     for d in tier.deadlines if tier is not None else ():
         due = not_before = None
         if d.kind != "none":
             instant = d.calendar.add(created, d.target)
+            if instants is not None:
+                instants[d.name] = instant
             due, not_before = (instant, None) if d.kind == "within" else (None, instant)
         deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
                              "calendar": d.calendar_name, "source": d.source}
@@ -103,7 +143,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
     one ticket does not compile the functions it runs once)."""
     env = Env(ticket, policy, explain)
-    run = _Run(env, explain)
+    run = _Run(env, explain, _pretested(policy) if explain else None)
     tz = policy.timezone
     test = run.test if explain or not generated else _fast_test(ticket, env.stage, env.missing)
 
@@ -135,16 +175,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
                 break
     env.stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
-    deadlines = compute_deadlines(tier, ticket["created_at"], tz)
+    deadlines = compute_deadlines(tier, ticket["created_at"], tz, run.instants if explain else None)
     if tier is not None:
         created = ticket["created_at"]
+        entries = _deadline_entries(policy, tier) if explain else ()
         for d in tier.deadlines:
             run.rely(d.assumptions)
-            if explain:
-                run.explanation.append({"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source,
-                                        "result": d.kind, "text": d.text, "calendar": d.calendar_name,
-                                        "hours": d.calendar.describe() if d.calendar is not None else None,
-                                        "from": _iso(created, tz)})
+        for entry in entries:
+            run.explanation.append({**entry, "from": _iso(created, tz)})
     # 6 delay reasons
     delays = []
     if accepted:
@@ -182,9 +220,31 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
             "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in fired],
         }
     decision["missing_facts"] = sorted(set(env.missing))
-    decision["assumptions"] = [{"id": a, "clause": str(policy.assumptions[a]["clause"]), "text": policy.assumptions[a]["text"]}
-                               for a in run.assumptions if a in policy.assumptions]
+    known = _assumption_entries(policy)
+    decision["assumptions"] = [dict(known[a]) for a in run.assumptions if a in known]
     return decision, run, tier
+
+
+def _deadline_entries(policy, tier) -> tuple:
+    """The explanation's entries of a tier's deadlines but their `from` (per edition: the calendar's
+    description is the same for every ticket)"""
+    cache = policy.__dict__.setdefault("_deadline_entries", {})
+    got = cache.get(tier.id)
+    if got is None:
+        got = cache[tier.id] = tuple(
+            {"stage": "deadlines", "target": d.name, "rule": tier.id, "source": d.source, "result": d.kind,
+             "text": d.text, "calendar": d.calendar_name,
+             "hours": d.calendar.describe() if d.calendar is not None else None} for d in tier.deadlines)
+    return got
+
+
+def _assumption_entries(policy) -> dict:
+    """id -> the decision's entry of each assumption of the edition (copied into each decision)"""
+    got = policy.__dict__.get("_assumption_entries")
+    if got is None:
+        got = policy.__dict__["_assumption_entries"] = {
+            a: {"id": a, "clause": str(x["clause"]), "text": x["text"]} for a, x in policy.assumptions.items()}
+    return got
 
 
 def _status_text(rule) -> str:

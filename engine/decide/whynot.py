@@ -30,6 +30,8 @@ import datetime as dt
 import functools
 import operator
 
+import orjson
+
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.language import ast
@@ -66,6 +68,8 @@ class _Trees:
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
+        self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
+        self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -164,6 +168,47 @@ class _Trees:
             got = (field(node.args[0]), lambda v: True)  # any value given exists
         self._tests[key] = got
         return got
+
+
+    def inputs(self, expr, node):
+        """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
+        ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None when it
+        uses a definition the policy lacks."""
+        key = (expr.path, id(node))
+        got = self._inputs.get(key, self)
+        if got is self:
+            fields, stages = {}, {}
+            for e, n in through_definitions(self.checked, expr, node):
+                if e is None:
+                    fields = None
+                    break
+                res = e.resolved.get(id(n)) if isinstance(n, ast.Path) else None
+                if res and res[0] == "field":
+                    fields[tuple(res[1])] = True
+                elif res and res[0] == "stage":
+                    stages[res[1]] = True
+            got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
+        return got
+
+_ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
+
+
+def _value_at(ticket, parts):
+    value = ticket
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
+
+
+def _as_json(answer) -> bytes:
+    """an answer as JSON when it reads back equal (plain JSON values: the answers are), else b"" (not kept)"""
+    try:
+        text = orjson.dumps(answer)
+    except TypeError:
+        return b""
+    return text if orjson.loads(text) == answer else b""
 
 
 def walk_through_definitions(t: "_Trees", path):
@@ -277,6 +322,28 @@ class Analysis:
         expr = self.t.checked.exprs.get(path) if path else None
         if expr is None:
             return None
+        return self._kept(("rule", path, want), expr, expr.tree, lambda: self._rule(expr, want))
+
+    def _kept(self, head, expr, node, compute):
+        """compute(), the analysis of `node`: a function of the values of the facts and stage values it reads
+        (`_Trees.inputs`), so a ticket that gives them the same values as an earlier one gets a copy of the
+        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision)."""
+        inputs = self.t.inputs(expr, node)
+        if inputs is None:
+            return compute()
+        key = (head, orjson.dumps([_value_at(self.ticket, parts) for parts in inputs[0]], default=repr),
+               tuple(self.stage.get(name) for name in inputs[1]))
+        answers = self.t.answers
+        kept = answers.get(key)
+        if kept is not None:
+            return orjson.loads(kept) if kept else compute()
+        got = compute()
+        if len(answers) >= _ANSWERS:
+            answers.clear()
+        answers[key] = _as_json(got)
+        return got
+
+    def _rule(self, expr, want: bool) -> dict:
         value = self.ev(expr, expr.tree)
         failed = self.require(expr, expr.tree, want, [])
         return {"condition": {"text": self.t.text(expr, expr.tree), "span": self.t.span(expr, expr.tree)},
@@ -305,6 +372,10 @@ class Analysis:
         return self.leaf(expr, node, want, value, via)
 
     def leaf(self, expr, node, want, value, via) -> dict:
+        head = ("leaf", expr.path, id(node), want, tuple(v["definition"] for v in via))
+        return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
+
+    def _leaf(self, expr, node, want, value, via) -> dict:
         facts, missing, stages = self.reads(expr, node)
         shown = {k: show(v, self.tz) for k, v in facts.items()}
         for n, text in self.t.statics(expr, node)[1]:  # the local date a rule judged: date(created_at) in the zone
@@ -514,33 +585,3 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
                 out.append({"stage": "tier_rules", "rule": rule.id, "source": rule.source, "would_give": rule.tier,
                             "question": f"why not tier {rule.tier}", **got})
     return out
-
-
-def why_not_text(entries: list) -> list:
-    """`slapolicy explain` lines for the why_not block."""
-    lines = []
-    if entries:
-        lines.append("Why not:")
-    for e in entries:
-        if e["stage"] == "tier_rules":
-            head = f"tier {e['would_give']} was not given (rule {e['rule']} [clause {e['source']}])"
-        elif e["stage"] == "acceptance":
-            head = f"not accepted: rule {e['rule']} [clause {e['source']}] fired"
-        elif "verdict" in e:
-            head = f"{e['verdict']}: rule {e['rule']} [clause {e['source']}] matched"
-        else:
-            head = f"in_scope was not given by rule {e['rule']} [clause {e['source']}]"
-        state = "unknown" if e["result"] == "unknown" else "false" if e["result"] is False else "true"
-        lines.append(f"  - {head}: its condition is {state}")
-        kind = "all_of" if "all_of" in (e["failed"] or {}) else "any_of" if "any_of" in (e["failed"] or {}) else None
-        leafs = leaves(e["failed"])
-        if kind == "any_of" and len(leafs) > 1:
-            lines.append("    any one of these would change it:")
-        for leaf in leafs:
-            where = f"{leaf['span']['file']}:{leaf['span']['line']}:{leaf['span']['col']}"
-            ctx = "; ".join(filter(None, [f"definition {' > '.join(leaf['via'])}" if leaf["via"] else None,
-                                          f"clause {leaf['clause'] or e['source']}"]))
-            lines.append(f"    because {leaf['requirement']} [{ctx}; {where}]")
-            for c in leaf["changes"]:
-                lines.append(f"      change: {c['text']}")
-    return lines

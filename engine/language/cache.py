@@ -9,6 +9,11 @@ closures and the generated code are rebuilt from those trees (slapolicy.language
 after a check. The key is the SHA-256 of the slapolicy version, the file name and the text, so an edit
 or an upgrade misses. A corrupted or foreign entry is ignored (and rewritten).
 
+The holidays a policy's calendars need are kept beside the entries, one file per country, keyed by the
+`holidays` package's version (`holiday_store()`, slapolicy.calendar.holistore): the calendars of a
+cached policy, and those of the check that fills its entry, take them from there, so a warm start does
+not import the package; the entry's store also fills the years around today.
+
 Where: $SLAPOLICY_CACHE_DIR, else $XDG_CACHE_HOME/slapolicy, else ~/.cache/slapolicy; a directory
 only the user can write (created 0700; one writable by others is not used). SLAPOLICY_NO_CACHE=1
 turns it off.
@@ -73,6 +78,35 @@ def directory() -> str | None:
     if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
         return None  # another user could plant entries
     return base
+
+
+_stores: dict = {}
+
+
+def holiday_store():
+    """the HolidayStore of the cache directory (one per directory and process), or None when the cache is off"""
+    base = directory()
+    if base is None:
+        return None
+    got = _stores.get(base)
+    if got is None:
+        from slapolicy.calendar.holistore import HolidayStore
+
+        got = _stores.setdefault(base, HolidayStore(base))
+    return got
+
+
+def _fill_holidays(checked) -> None:
+    """the stored holidays of the checked policy's countries, for the years around today (last year to next)"""
+    source = holiday_store()
+    if source is None:
+        return
+    year = dt.date.today().year
+    for country in sorted({c.country for c in (checked.calendars or {}).values() if c.country is not None}):
+        try:
+            source.fill(country, range(year - 1, year + 2))
+        except Exception:  # noqa: BLE001 - a year the package cannot give is computed (and fails) when asked for
+            continue
 
 
 def key(text: str, file: str) -> str:
@@ -205,6 +239,7 @@ def store(text: str, file: str, checked) -> None:
         os.replace(tmp, os.path.join(base, key(text, file) + ".json"))
     except (OSError, TypeError, ValueError, RecursionError):
         return
+    _fill_holidays(checked)
 
 
 def fetch(text: str, file: str):
@@ -250,9 +285,11 @@ def _checked(entry, text, file):
         if at is not None:  # what expr_span reads to place a node of this tree in the file
             loaded.spans[path] = ScalarInfo(Span(file, at[0], at[1], at[2], at[3]), at[4])
     tz = data["timezone"]
-    calendars = {name: Calendar.from_spec({k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")},
-                                          default_timezone=tz)
-                 for name, spec in (data.get("calendars") or {}).items()}
+    specs = {name: {k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")}
+             for name, spec in (data.get("calendars") or {}).items()}
+    source = holiday_store() if any(spec.get("holidays") for spec in specs.values()) else None  # (a country's)
+    calendars = {name: Calendar.from_spec(spec, default_timezone=tz, holiday_source=source)
+                 for name, spec in specs.items()}
     targets = {}
     for tier_id, tier in (data.get("tiers") or {}).items():
         for tname, target in (tier.get("targets") or {}).items():

@@ -83,6 +83,7 @@ class Checker:
         self.used_calendars: set = set()
         self.used_assumptions: set = set()
         self.used_defs: set = set()
+        self.holiday_source = None  # the calendars' HolidayStore (slapolicy.calendar.holistore), or the package
         tiers = self.data.get("tiers") or {}
         self.tier_type = enum(tiers.keys(), "tier")
 
@@ -176,7 +177,8 @@ class Checker:
         for name, spec in (self.data.get("calendars") or {}).items():
             clean = {k: v for k, v in spec.items() if k not in ("source", "assumptions", "description")}
             try:
-                self.calendars[name] = Calendar.from_spec(clean, default_timezone=tz, base_dir=_policy_dir(self.loaded))
+                self.calendars[name] = Calendar.from_spec(clean, default_timezone=tz, base_dir=_policy_dir(self.loaded),
+                                                          holiday_source=self.holiday_source)
             except CalendarError as exc:
                 key = getattr(exc, "key_path", None) or getattr(exc, "key", None) or ()
                 if isinstance(key, str):
@@ -524,14 +526,17 @@ class Checker:
         return BOOL
 
 
-def check_policy(loaded: Loaded, vocab: Vocabulary | None = None, repository=None) -> CheckedPolicy:
+def check_policy(loaded: Loaded, vocab: Vocabulary | None = None, repository=None,
+                 holiday_source=None) -> CheckedPolicy:
     """Check a schema-valid policy; its names resolve against `vocab`, by default the contract vocabulary
     merged with the repository's vocabulary.yaml (or `repository`, its (text, label)) and the policy's
-    `vocabulary:` (slapolicy.language.vocabulary)."""
+    `vocabulary:` (slapolicy.language.vocabulary). The calendars take their holidays from `holiday_source`
+    (a slapolicy.calendar.holistore.HolidayStore) when given, else from the `holidays` package."""
     problems = []
     if vocab is None:
         vocab, problems = policy_vocabulary(loaded, repository)
     checker = Checker(loaded, vocab)
+    checker.holiday_source = holiday_source
     checker.diags.extend(problems)
     return checker.run()
 

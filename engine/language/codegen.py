@@ -291,6 +291,10 @@ class _Gen:
                 got = fused.hoisted[parts[:start]] = (f"_T_{len(fused.hoisted)}", read)
             code = got[0]
         for k in range(len(parts) - 1, max(start, 1) - 1, -1):  # an optional object read into a local: from it
+            got = self.known.get(parts[:k])  # (known present: fastsplit's branch)
+            if got is not None:
+                code, start = got, k
+                break
             got = self.read.get(parts[:k])
             if got is not None:
                 code, start = f"(_E if {got} is U else {got})", k

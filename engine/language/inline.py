@@ -9,8 +9,10 @@ import datetime as dt
 from slapolicy.language import ast
 from slapolicy.language.builtins import add_months
 
-# one-argument built-ins whose body is an expression of the (known) argument: builtins.functions' lambdas
-ONE_ARG = {"blank": "(not {0}.strip())"}
+# one-argument built-ins whose body is an expression of the (known) argument: builtins.functions' lambdas (and
+# str.lower: the same value for a string; another type raises AttributeError, which the fast path leaves to the
+# reference)
+ONE_ARG = {"blank": "(not {0}.strip())", "lower": "{0}.lower()"}
 
 
 def date_source(gen, node) -> str:

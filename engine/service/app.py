@@ -40,6 +40,7 @@ from slapolicy.decide import jsonio
 from slapolicy.service.http import (
     _METHODS,
     _REQUEST_ID,
+    CLASSIFY,
     DEFAULT_MAX_BODY,
     EVALUATE,
     EVALUATE_BATCH,
@@ -49,6 +50,7 @@ from slapolicy.service.http import (
     POLICY,
     RENDER,
     ApiError,
+    _check_edition,
     _edition,
     _error_response,
     _evaluation_options,
@@ -303,6 +305,34 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         # no X-Policy-Hash here: with editions, items may be decided by different texts; each names its own
         return Response(payload, media_type=media, headers={"X-Items-Failed": str(failed)})
 
+    async def classify(request: Request) -> Response:
+        """the eligibility status and tier id of one ticket (Policy.classify): NOT a decision, no reasons, no
+        missing facts (docs/contract.md "classify")"""
+        route = CLASSIFY
+        try:
+            hardening.check_api_post(request, hardening.API_TYPES)
+            policy = service.policy(request.path_params["id"])
+            edition = _query(request, ("edition",)).get("edition")
+            if edition is not None:
+                _check_edition(policy, edition)
+            body = await service.read_body(request)
+            normal = _decode_ticket(body, policy)  # a valid ticket: decoded and validated in one step
+            ticket = parse_json(body) if normal is None else None
+        except ApiError as exc:
+            metrics.error(route, exc.code)
+            return _error_response(exc)
+        try:
+            status, tier = policy.classify(ticket, edition) if normal is None else policy.classify_validated(normal, edition)
+        except TicketError as exc:
+            metrics.error(route, "invalid-ticket")
+            return _json_response({"error": exc.to_json()}, 422)
+        except Exception:  # a bug, not bad input: logged with its traceback, answered in place
+            log.exception("classify failed (policy %s)", policy.id)
+            metrics.error(route, "internal-error")
+            return _json_response({"error": {"code": "internal-error",
+                                             "message": "the evaluation failed; the server log has details"}}, 500)
+        return _json_response({"ticket": (normal or ticket).get("id"), "status": status, "tier": tier})
+
     async def list_policies(request: Request) -> Response:
         snap = service.store.snapshot
         items = []
@@ -411,6 +441,7 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     routes = [
         Route(EVALUATE, evaluate, methods=["POST"]),
         Route(EVALUATE_BATCH, evaluate_batch, methods=["POST"]),
+        Route(CLASSIFY, classify, methods=["POST"]),
         Route("/v1/policies", list_policies, methods=["GET"]),
         Route(POLICY, get_policy, methods=["GET"]),
         Route(RENDER, render_policy, methods=["GET"]),

@@ -20,6 +20,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 EVALUATE = "/v1/policies/{id}/evaluate"
 EVALUATE_BATCH = "/v1/policies/{id}/evaluate-batch"
+CLASSIFY = "/v1/policies/{id}/classify"
 POLICY = "/v1/policies/{id}"
 RENDER = "/v1/policies/{id}/render"
 _TRUE = {"true", "1", "yes", "on"}

@@ -122,6 +122,16 @@ EDITION = {"name": "edition", "in": "query", "required": False,
            "description": "force an edition (its effective_from date, or 'current'); default: the one in force at created_at",
            "schema": {"type": "string"}}
 
+CLASSIFICATION = {
+    "type": "object",
+    "description": "The decision's eligibility status and tier id, nothing else (docs/contract.md \"classify\")",
+    "required": ["ticket", "status", "tier"],
+    "additionalProperties": False,
+    "properties": {"ticket": {"type": ["string", "null"]},
+                   "status": {"enum": ["in_scope", "out_of_scope", "consultation_only", "not_accepted", None]},
+                   "tier": NULLABLE_STRING},
+}
+
 EVALUATION_ERRORS = {
     "400": _error("the body is not valid JSON (`json-syntax`, with line and column), or beyond an input limit "
                   "(`input-too-deep`, `input-number-too-large`, ...; README \"Input limits\")"),
@@ -242,6 +252,17 @@ def openapi_document() -> dict:
                 "422": _error("the body is not a JSON list (`invalid-batch`), or a bad query parameter"),
             },
         }},
+        "/v1/policies/{id}/classify": {"post": {
+            "operationId": "classify",
+            "summary": "The eligibility status and tier of one ticket (not a decision)",
+            "description": "One ticket (JSON object) in, `{ticket, status, tier}` out: the decision's "
+                           "eligibility status and tier id, from the answer-only function (acceptance stops at "
+                           "the first refusal). NOT a decision: no reasons, no missing facts, no deadlines; "
+                           "ask /evaluate for those. The ticket is validated as /evaluate validates it.",
+            "parameters": [POLICY_ID, EDITION],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ticket")}}},
+            "responses": {"200": _json(_ref("Classification"), "the status and the tier id"), **EVALUATION_ERRORS},
+        }},
         "/v1/policies": {"get": {
             "operationId": "listPolicies",
             "summary": "The policies served",
@@ -293,7 +314,7 @@ def openapi_document() -> dict:
                                 "a decision out (eligibility, tier, deadlines, delay reasons), explained."},
         "paths": paths,
         "components": {"schemas": {
-            "Ticket": ticket, "Decision": DECISION, "ItemError": ITEM_ERROR, "PolicySummary": POLICY_SUMMARY,
+            "Ticket": ticket, "Decision": DECISION, "Classification": CLASSIFICATION, "ItemError": ITEM_ERROR, "PolicySummary": POLICY_SUMMARY,
             "ErrorBody": ERROR_BODY,
             "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorBody")}},
             "Readiness": {"type": "object", "required": ["status", "reasons"], "properties": {

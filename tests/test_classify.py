@@ -5,6 +5,7 @@ import copy
 import random
 
 import pytest
+from facts import drop
 from slapolicy.api import TicketError, load_policy, policy_ids
 from slapolicy.decide import classify as classify_module
 from slapolicy.decide.classify import classifier
@@ -14,15 +15,6 @@ from slapolicy.tools.corpus import generate
 POLICIES = policy_ids()
 
 
-def _drop(ticket, keys):
-    """the ticket without the optional facts named by `keys` (top level and customer.*)"""
-    out = copy.deepcopy(ticket)
-    for key in keys:
-        if key.startswith("customer."):
-            out["customer"].pop(key.split(".", 1)[1], None)
-        elif key not in ("id", "created_at", "channel", "customer"):
-            out.pop(key, None)
-    return out
 
 
 def _tickets(policy, n, seed):
@@ -31,7 +23,7 @@ def _tickets(policy, n, seed):
     out = list(corpus[: n // 2])
     for t in corpus[n // 2:]:
         keys = sorted(set(t) | {f"customer.{k}" for k in t["customer"] if k != "segment"})
-        out.append(_drop(t, rng.sample(keys, rng.randint(1, len(keys)))))
+        out.append(drop(t, rng.sample(keys, rng.randint(1, len(keys)))))
     return out
 
 

@@ -5,6 +5,7 @@ import copy
 import datetime as dt
 
 import pytest
+from facts import drop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from slapolicy.api import load_policy, policy_ids
@@ -32,15 +33,6 @@ def test_generated_tickets_decide_alike(policy_id):
     assert any(d["missing_facts"] for d in decisions)
 
 
-def _drop(ticket, keys):
-    """the ticket without the optional facts named by `keys` (top level and customer.*)"""
-    out = copy.deepcopy(ticket)
-    for key in keys:
-        if key.startswith("customer."):
-            out["customer"].pop(key.split(".", 1)[1], None)
-        elif key not in ("id", "created_at", "channel", "customer"):
-            out.pop(key, None)
-    return out
 
 
 @settings(max_examples=300, deadline=None)
@@ -49,7 +41,7 @@ def test_missing_facts_do_not_depend_on_the_explanation(policy_id, index, data):
     ticket = CORPUS[policy_id][index]
     keys = sorted(set(ticket) | {f"customer.{k}" for k in ticket["customer"] if k != "segment"})
     dropped = data.draw(st.lists(st.sampled_from(keys), unique=True, max_size=len(keys)))
-    _same(load_policy(policy_id), _drop(ticket, dropped))
+    _same(load_policy(policy_id), drop(ticket, dropped))
 
 
 # -- the decision tree on many rules: guards dropped where the tree knows them, missing facts' buckets,
@@ -267,7 +259,7 @@ def test_the_fused_eligibility_and_tier_function_decides_like_the_closures(polic
     tickets = list(CORPUS[policy_id][:600])
     for t in CORPUS[policy_id][600:1200]:
         keys = sorted(set(t) | {f"customer.{k}" for k in t["customer"] if k != "segment"})
-        tickets.append(_drop(t, rng.sample(keys, rng.randint(1, len(keys)))))
+        tickets.append(drop(t, rng.sample(keys, rng.randint(1, len(keys)))))
     seen = set()
     for ticket in tickets:
         t = validate_ticket(copy.deepcopy(ticket))

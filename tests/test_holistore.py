@@ -5,12 +5,11 @@ stored is computed from the package and stored."""
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import holidays
 import pytest
+from startprobe import run_cli
 
 from slapolicy.calendar import Calendar, CalendarError
 from slapolicy.calendar.breakdown import calendar_days
@@ -18,15 +17,6 @@ from slapolicy.calendar.holistore import HolidayStore, package_stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_PROBE = """
-import sys, runpy
-sys.argv = ["slapolicy", *sys.argv[1:]]
-try:
-    runpy.run_module("slapolicy.cli", run_name="__main__")
-except SystemExit as exc:
-    assert not exc.code, exc.code
-print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] == "holidays")), file=sys.stderr)
-"""
 
 # tickets whose deadlines run over public holidays and into the next year (the breakdown names them), one of a year
 # older than those the entry's store fills; bitrix-ua's only deadline with a target counts 24x7, but its Ukrainian
@@ -42,8 +32,7 @@ _COUNTRY = {"advantshop": "RU", "procrm-b24": "UA", "bitrix-ua": "UA"}
 
 
 def _evaluate(policy, ticket_file, env, *flags):
-    cmd = [sys.executable, "-c", _PROBE, "evaluate", *flags, "--policy", policy, str(ticket_file)]
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    run = run_cli(["evaluate", *flags, "--policy", policy, str(ticket_file)], env, ("holidays",))
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout), run.stderr
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 
+from slapolicy.decide.evaluate import built_once
 from slapolicy.decide.fastpath import builder, items, link, stage_block
 from slapolicy.decide.fasttree import Builder, Fused
 from slapolicy.language import ast
@@ -182,15 +183,4 @@ def build(policy):
 def classifier(policy):
     """The policy edition's classify function (see build), built on first use; None for a policy compiled
     without its expression sources."""
-    fn = policy.__dict__.get("_classify")
-    if fn is None and policy.sources is not None:
-        import gc
-
-        paused = gc.isenabled()
-        gc.disable()  # as while compiling (slapolicy.api): many long-lived objects, no cycles to free
-        try:
-            fn = policy.__dict__["_classify"] = build(policy)
-        finally:
-            if paused:
-                gc.enable()
-    return fn
+    return built_once(policy, "_classify", build)

@@ -24,20 +24,29 @@ class _Relied:
 def fast_decider(policy: CompiledPolicy):
     """The policy's one generated function (slapolicy.decide.fastpath), built on first use; None for a
     policy compiled without its expression sources."""
-    decide = policy.__dict__.get("_fast")
-    if decide is None and policy.sources is not None:
-        import gc
-
+    def build(policy):
         from slapolicy.decide.fastpath import build
 
+        return build(policy)
+    return built_once(policy, "_fast", build)
+
+
+def built_once(policy: CompiledPolicy, name: str, build):
+    """policy.<name>: build(policy) on first use (a generated function of the edition), with the garbage
+    collector paused as while compiling (slapolicy.api: many long-lived objects, no cycles to free); None
+    for a policy compiled without its expression sources."""
+    made = policy.__dict__.get(name)
+    if made is None and policy.sources is not None:
+        import gc
+
         paused = gc.isenabled()
-        gc.disable()  # as while compiling (slapolicy.api): many long-lived objects, no cycles to free
+        gc.disable()
         try:
-            decide = policy.__dict__["_fast"] = build(policy)
+            made = policy.__dict__[name] = build(policy)
         finally:
             if paused:
                 gc.enable()
-    return decide
+    return made
 
 
 def _warm_fast(policy: CompiledPolicy):

@@ -63,10 +63,11 @@ def _display(path: Path) -> str:
 
 
 def _compile_text(text: str, file: str, repository: tuple[str, str] | None = None,
-                  cached: bool = False) -> CompiledPolicy:
+                  cached: bool = False, text_sha: str | None = None) -> CompiledPolicy:
     """Run stages 1-5 on a policy text; raise PolicyError with every error found. `repository`: the
     (text, label) of the repository's vocabulary file, when it is not the file beside `file`; `cached`:
-    the compile cache may answer (slapolicy.language.cache; only for a policy that reads no other file).
+    the compile cache may answer (slapolicy.language.cache; only for a policy that reads no other file);
+`text_sha`: the text's text_digest when the caller has it (load_policy: the text is hashed once).
 
     The cyclic garbage collector is paused meanwhile: compiling allocates many long-lived objects and
     nothing cyclic to free, and its full collections made the load of a large policy superlinear
@@ -76,7 +77,7 @@ def _compile_text(text: str, file: str, repository: tuple[str, str] | None = Non
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile_text_now(text, file, repository, cached)
+        return _compile_text_now(text, file, repository, cached, text_sha)
     finally:
         if paused:
             # what was allocated meanwhile goes to the oldest generation as it is (freeze + unfreeze: no
@@ -95,16 +96,17 @@ def _reads_other_files(text: str, file: str) -> bool:
             or (beside is not None and beside.exists()))
 
 
-def _compile_text_now(text: str, file: str, repository, cached: bool) -> CompiledPolicy:
+def _compile_text_now(text: str, file: str, repository, cached: bool, text_sha: str | None) -> CompiledPolicy:
     from slapolicy.language.compile import compile_policy
 
     cached = cached and repository is None and not _reads_other_files(text, file)
     if cached:  # the compile cache (slapolicy.language.cache): a checked policy as plain JSON, by content
         from slapolicy.language import cache
 
-        digest = text_digest(text)[:16]  # the base vocabulary: no key
+        text_sha = text_sha or text_digest(text)
+        digest = text_sha[:16]  # the base vocabulary: no key
 
-        checked = cache.fetch(text, file)
+        checked = cache.fetch(text, file, text_sha)
         if checked is not None:
             return compile_policy(checked, digest)
     from slapolicy.language.check import check_policy
@@ -126,7 +128,7 @@ def _compile_text_now(text: str, file: str, repository, cached: bool) -> Compile
         vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
         digest = sha256_hex((text + vocab_key).encode("utf-8"))[:16]  # its vocabulary is part of it
         if cached:
-            cache.store(text, file, checked)
+            cache.store(text_sha, file, checked)
         return compile_policy(checked, digest)
     except RecursionError:  # e.g. a chain of hundreds of definitions, each using the one before
         raise PolicyError([Diagnostic("policy-too-deep", "the policy nests too deeply to be checked (a chain of "
@@ -401,7 +403,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
     path = resolve_policy_path(str(id_or_path), policies_dir)
     files = [path] + (edition_files(path) if "@" not in path.stem else [])
     texts = [(f, read_policy_file(f, _display(f))) for f in files]  # PolicyError if one cannot be read safely
-    key = tuple((str(f.resolve()), text_digest(t)) for f, t in texts)
+    key = tuple((str(f.resolve()), text_digest(t)) for f, t in texts)  # (each text hashed here only)
     vocab_file = path.parent / VOCABULARY_FILE  # an edited repository vocabulary recompiles its policies
     if vocab_file.is_file():
         try:
@@ -412,7 +414,7 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
         hit = _cache.get(key[0][0])
     if hit is not None and hit[0] == key:
         return hit[1]
-    compiled = [_compile_text(t, _display(f), cached=True) for f, t in texts]
+    compiled = [_compile_text(t, _display(f), cached=True, text_sha=sha) for (f, t), (_, sha) in zip(texts, key)]
     current = compiled[0]
     problems = []
     for f, c in zip(files[1:], compiled[1:]):

@@ -109,12 +109,13 @@ def _fill_holidays(checked) -> None:
             continue
 
 
-def key(text: str, file: str) -> str:
-    """the entry's name: SHA-256 of the stamp, the file name and the text's own SHA-256 (which the load computed)"""
-    from slapolicy.language.digest import sha256_hex, text_digest
+def key(text_sha: str, file: str) -> str:
+    """the entry's name: SHA-256 of the stamp, the file name and the text's own SHA-256 (`text_sha`: the
+    load computed it, slapolicy.language.digest.text_digest)"""
+    from slapolicy.language.digest import sha256_hex
 
     return sha256_hex(b"".join(part.encode("utf-8", "surrogatepass") + b"\0"
-                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text_digest(text))))
+                               for part in (f"slapolicy {_version()} cache {FORMAT}", file, text_sha)))
 
 
 # -- trees as JSON -----------------------------------------------------------------------------
@@ -216,8 +217,9 @@ def _json_default(v):
     raise TypeError(type(v).__name__)
 
 
-def store(text: str, file: str, checked) -> None:
-    """write the entry of a checked policy (no error if the cache is off or unwritable)"""
+def store(text_sha: str, file: str, checked) -> None:
+    """write the entry of a checked policy, of the text whose SHA-256 is `text_sha` (no error if the cache is off
+    or unwritable)"""
     base = directory()
     if base is None:
         return
@@ -236,18 +238,19 @@ def store(text: str, file: str, checked) -> None:
         fd, tmp = tempfile.mkstemp(dir=base, prefix=".entry-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(payload)
-        os.replace(tmp, os.path.join(base, key(text, file) + ".json"))
+        os.replace(tmp, os.path.join(base, key(text_sha, file) + ".json"))
     except (OSError, TypeError, ValueError, RecursionError):
         return
     _fill_holidays(checked)
 
 
-def fetch(text: str, file: str):
-    """the CheckedPolicy of a cached entry, or None (no entry, cache off, or an entry that does not read)"""
+def fetch(text: str, file: str, text_sha: str):
+    """the CheckedPolicy of a cached entry of `text` (whose SHA-256 is `text_sha`), or None (no entry, cache off,
+    or an entry that does not read)"""
     base = directory()
     if base is None:
         return None
-    path = os.path.join(base, key(text, file) + ".json")
+    path = os.path.join(base, key(text_sha, file) + ".json")
     try:
         with open(path, encoding="utf-8") as f:
             entry = json.load(f)

@@ -31,16 +31,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_TEXTS: dict = {}  # text -> its digest, for the last few texts (a load hashes one policy text three times)
-
-
 def text_digest(text: str) -> str:
-    """sha256_hex of a text's UTF-8, remembered for the last 8 texts: load_policy's key, the content hash and
-    the compile cache's key are of the same text"""
-    got = _TEXTS.get(text)
-    if got is None:
-        got = sha256_hex(text.encode("utf-8"))
-        if len(_TEXTS) >= 8:
-            _TEXTS.clear()
-        _TEXTS[text] = got
-    return got
+    """sha256_hex of a text's UTF-8 (a policy text: computed once by its load and passed down to the content
+    hash and the compile cache's key)"""
+    return sha256_hex(text.encode("utf-8"))

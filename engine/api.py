@@ -126,7 +126,8 @@ def _compile_text_now(text: str, file: str, repository, cached: bool, text_sha: 
         if deep:
             raise PolicyError(deep, {file: text})
         vocab_key = checked.vocabulary.key if checked.vocabulary is not None else ""
-        digest = sha256_hex((text + vocab_key).encode("utf-8"))[:16]  # its vocabulary is part of it
+        digest = (sha256_hex((text + vocab_key).encode("utf-8")) if vocab_key  # its vocabulary is part of it
+                  else text_sha or text_digest(text))[:16]
         if cached:
             cache.store(text_sha, file, checked)
         return compile_policy(checked, digest)

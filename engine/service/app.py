@@ -288,8 +288,7 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         return 200, response_headers([hash_header], payload, JSON, 200), payload
 
     async def evaluate(request: Request) -> Response:
-        status, headers, body = await evaluate_core(request, request.path_params["id"])
-        return RawResponse(status, headers, body)
+        return RawResponse(*await evaluate_core(request, request.path_params["id"]))
 
     async def evaluate_batch(request: Request) -> Response:
         route = EVALUATE_BATCH
@@ -469,7 +468,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
-    return ServiceMiddleware(app, metrics, FastEvaluate(routes[0], evaluate_core, metrics, server_error))
+    evaluate_route = next(r for r in routes if getattr(r, "path", None) == EVALUATE and r.endpoint is evaluate)
+    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
 
 
 def _decode_ticket(body: bytes, policy):

@@ -60,6 +60,7 @@ from slapolicy.service.http import (
     parse_json,
 )
 from slapolicy.service import hardening
+from slapolicy.service.fastroute import FastEvaluate, LightRequest, RawResponse, raw_error, read_body, response_headers
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -153,6 +154,8 @@ class Service:
 
     async def read_body(self, request: Request) -> bytes:
         limit = self.max_body_bytes
+        if isinstance(request, LightRequest):  # the fast route: the timer only if the body is not whole at once
+            return await read_body(request.receive, request.headers.get("content-length"), limit, self.body_timeout)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise ApiError(413, "body-too-large", f"the body has {declared} bytes; the limit is {limit}", limit=limit)
@@ -259,28 +262,33 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
 
         service.monitor = MonitorService(monitor_store, service, monitor_sinks, webhook_secret)
 
-    async def evaluate(request: Request) -> Response:
+    async def evaluate_core(request, pid: str) -> tuple[int, list, bytes]:
+        """-> (status, raw headers, body); run by ServiceMiddleware's fast route and by the Starlette route"""
         route = EVALUATE
         try:
             hardening.check_api_post(request, hardening.API_TYPES)
-            policy = service.policy(request.path_params["id"])
+            policy = service.policy(pid)
             options = _evaluation_options(request, policy)
             body = await service.read_body(request)
             normal = _decode_ticket(body, policy)  # a valid ticket: decoded and validated in one step
             ticket = parse_json(body) if normal is None or service.decision_log is not None else None
         except ApiError as exc:
             metrics.error(route, exc.code)
-            return _error_response(exc)
+            return raw_error(exc.status, {"error": exc.body})
         decision, error = service.decide(policy, ticket, options, route, normal=normal)
         if error is not None:
-            return _json_response({"error": error}, 500 if error["code"] == "internal-error" else 422)
+            return raw_error(500 if error["code"] == "internal-error" else 422, {"error": error})
         if service.decision_log is not None:
             try:
                 service.decision_log.write(request.scope["request_id"], route, [(None, ticket, decision)])
             except ApiError as exc:
                 metrics.error(route, exc.code)
-                return _error_response(exc)
-        return Response(dumps(decision), media_type=JSON, headers={"X-Policy-Hash": decision["policy"]["hash"]})
+                return raw_error(exc.status, {"error": exc.body})
+        hash_header, payload = (b"x-policy-hash", decision["policy"]["hash"].encode("latin-1")), dumps(decision)
+        return 200, response_headers([hash_header], payload, JSON, 200), payload
+
+    async def evaluate(request: Request) -> Response:
+        return RawResponse(*await evaluate_core(request, request.path_params["id"]))
 
     async def evaluate_batch(request: Request) -> Response:
         route = EVALUATE_BATCH
@@ -460,7 +468,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
-    return ServiceMiddleware(app, metrics)
+    evaluate_route = next(r for r in routes if getattr(r, "path", None) == EVALUATE and r.endpoint is evaluate)
+    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
 
 
 def _decode_ticket(body: bytes, policy):
@@ -487,9 +496,10 @@ def _decode_ticket(body: bytes, policy):
 class ServiceMiddleware:
     """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
 
-    def __init__(self, app, metrics: Metrics):
+    def __init__(self, app, metrics: Metrics, fast: FastEvaluate | None = None):
         self.app = app
         self.metrics = metrics
+        self.fast = fast  # POST /v1/policies/{id}/evaluate without Starlette (slapolicy.service.fastroute)
 
     @property
     def state(self):
@@ -519,6 +529,11 @@ class ServiceMiddleware:
             response = _error_response(refusal)
             response.headers["x-request-id"] = request_id
             await response(scope, receive, send)
+            return
+
+        pid = self.fast.match(scope) if self.fast is not None else None
+        if pid is not None:  # POST /v1/policies/{id}/evaluate
+            await self.fast(scope, receive, send, pid, header, start)
             return
 
         async def send_wrapper(message):

@@ -417,3 +417,33 @@ def test_a_breakdowns_whole_days_are_the_days_counted_one_by_one(spec, target):
         assert len(cached["days"]) > 10
         assert {**cached, "pauses": None} == {**counted, "pauses": None}
         assert [list(r) for r in cached["days"]] == [list(r) for r in counted["days"]]  # keys in order too
+
+
+def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_instant():
+    """why_not keeps no answer of a condition that reads a timestamp (no two tickets share an instant: such
+    answers only fill memory), and what it keeps takes about its own size (orjson's bytes keep a 4 KiB buffer:
+    8,192 answers held ~70 MB)"""
+    import tracemalloc
+
+    from slapolicy.decide import whynot
+    from slapolicy.tools.corpus import generate
+
+    policy = load_policy("bitrix-inc")
+    tickets = generate(policy, 400, 21)
+    policy.evaluate(tickets[0])
+    trees = whynot.trees(policy.compiled)
+    trees.answers.clear()
+    tracemalloc.start()
+    try:
+        for t in tickets:
+            policy.evaluate(t)
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    held = sum(s.size for s in snapshot.filter_traces([tracemalloc.Filter(True, whynot.__file__)]).statistics("filename"))
+    stored = sum(len(k[1]) + len(v) for k, v in trees.answers.items())
+    assert len(trees.answers) > 50 and held < 3 * stored + 100_000, (len(trees.answers), held, stored)
+    read = [inputs for inputs in trees._inputs.values() if inputs is not None]
+    kinds = {getattr(whynot.field_type(".".join(f)), "kind", None) for fields, _ in read for f in fields}
+    assert kinds and "timestamp" not in kinds
+    assert None in trees._inputs.values()  # bitrix-inc's conditions on created_at are analysed each time

@@ -20,7 +20,7 @@ way and rewritten by the next computed year; nothing in it is executed. A file o
 the package accepted, so a calendar built with a store takes a country that has a file as valid without
 asking the package (`known`).
 
-The directory is the caller's (slapolicy.language.cache owns the user cache directory: this layer imports
+The directory is the caller's (slapolicy.language.cache gives it, from slapolicy.cachedir: this layer imports
 nothing of slapolicy); calendars without a store ask the package directly.
 """
 from __future__ import annotations

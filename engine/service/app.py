@@ -61,6 +61,8 @@ from slapolicy.service.http import (
 )
 from slapolicy.service import hardening
 from slapolicy.service.fastroute import FastEvaluate, LightRequest, RawResponse, raw_error, read_body, response_headers
+from slapolicy.service.fastroute import decode_ticket as _decode_ticket  # (the name bench/asgi_split.py imports)
+from slapolicy.service.fastroute import new_request_id
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -472,27 +474,6 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
 
 
-def _decode_ticket(body: bytes, policy):
-    """the normalised ticket when the body is a valid ticket of the base vocabulary within the input limits
-    (slapolicy.decide.fastdecode), else None: then the body is parsed and validated again by the reference
-    path, whose messages name every problem"""
-    from slapolicy.decide.fastdecode import Invalid
-    from slapolicy.decide.tickets import _fast_decoder, _finish
-
-    vocabulary = policy.compiled.vocabulary
-    decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
-    if decode is None or len(body) > jsonio.MAX_DOCUMENT_CHARS:
-        return None
-    try:
-        ticket = decode(body)
-    except Invalid:
-        return None
-    try:  # the input limits are part of the decoder's types
-        return _finish(ticket)
-    except TicketError:
-        return None
-
-
 class ServiceMiddleware:
     """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
 
@@ -518,7 +499,7 @@ class ServiceMiddleware:
                     request_id = candidate
                 break
         if request_id is None:
-            request_id = os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
+            request_id = new_request_id()  # as random as uuid4().hex, without building a UUID
         scope["request_id"] = request_id
         header = (b"x-request-id", request_id.encode("latin-1"))
         status = 500

@@ -70,6 +70,7 @@ class _Trees:
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
         self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
+        self.readers: dict = {}  # id(node) -> fn(ticket) -> the values of its input facts (`inputs`)
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -79,7 +80,7 @@ class _Trees:
                 self.paths[(stage, r["id"])] = base + (i, "when")
 
     def closure(self, expr, node):
-        key = (expr.path, id(node))
+        key = id(node)  # (the checked trees' nodes live as long as the policy: one id, one node)
         fn = self.closures.get(key)
         if fn is None:
             self.compiler.expr = expr
@@ -87,7 +88,7 @@ class _Trees:
         return fn
 
     def text(self, expr, node) -> str:
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._texts.get(key)
         if got is None:
             got = self._texts[key] = self._text(expr, node)
@@ -107,7 +108,7 @@ class _Trees:
         return " ".join(p.strip() for p in parts)
 
     def span(self, expr, node) -> dict:
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._spans.get(key)
         if got is None:
             from slapolicy.language.files import expr_span  # (not language.check: it brings the parser)
@@ -120,7 +121,7 @@ class _Trees:
     def statics(self, expr, node) -> tuple:
         """(the stage values and definitions it names, in tree order: ("stage", name) or ("def", checked
         expression), its `date(path)` calls with their texts, its string literals) of a sub-expression."""
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._statics.get(key)
         if got is None:
             names, dates, strings = [], [], []
@@ -143,7 +144,7 @@ class _Trees:
         """For a comparison or constant membership of one fact with literals (`customer.coupon.used < 15`,
         `channel in ["email", "portal"]`, `exists(topic)`): (dotted, fn(value) -> the node's value with the fact set to a
         non-null value), the very operation the node's closure does; else None."""
-        key = (expr.path, id(node))
+        key = id(node)
         if key in self._tests:
             return self._tests[key]
         got = None
@@ -174,7 +175,7 @@ class _Trees:
         """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
         ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None (not kept)
         when it uses a definition the policy lacks or reads a timestamp."""
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._inputs.get(key, self)
         if got is self:
             fields, stages = {}, {}
@@ -193,6 +194,7 @@ class _Trees:
             got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
         return got
 
+_UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
 
@@ -203,6 +205,15 @@ def _value_at(ticket, parts):
         if value is None:
             return None
     return value
+
+
+def _reader(fields):
+    """fn(ticket) -> [_value_at(ticket, parts) for parts in fields], the facts of the ticket's top level read
+    directly"""
+    if all(len(parts) == 1 for parts in fields):
+        names = [parts[0] for parts in fields]
+        return lambda ticket: [ticket.get(name) for name in names]
+    return lambda ticket: [_value_at(ticket, parts) for parts in fields]
 
 
 def _compact(data: bytes) -> bytes:
@@ -276,7 +287,8 @@ class Analysis:
         self.stage = dict(stage)
         self.tz = policy.timezone
         self._base = None
-        self._values: dict = {}
+        self._values: dict = {}  # id(node) -> its value with the ticket as it is
+        self._closures = self.t.closures
 
     def _env(self, ticket=None, stage=None, explain=True):
         env = Env(self.ticket if ticket is None else ticket, self.policy, explain)
@@ -285,18 +297,19 @@ class Analysis:
 
     def ev(self, expr, node, ticket=None, stage=None):
         if ticket is None and stage is None:  # the ticket as it is: one environment, each value computed once
-            key = (expr.path, id(node))
+            key = id(node)
             value = self._values.get(key, self)
             if value is self:
                 env = self._base
                 if env is None:
                     env = self._base = self._env(explain=False)
-                value = self._values[key] = self.t.closure(expr, node)(env)
+                fn = self._closures.get(key)
+                value = self._values[key] = (fn or self.t.closure(expr, node))(env)
                 del env.missing[:]
             return value
         env = Env(self.ticket if ticket is None else ticket, self.policy, False)
         env.stage = self.stage if stage is None else stage  # closures only read the stage values
-        return self.t.closure(expr, node)(env)
+        return (self._closures.get(id(node)) or self.t.closure(expr, node))(env)
 
     def reads(self, expr, node):
         """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""
@@ -340,8 +353,12 @@ class Analysis:
         inputs = self.t.inputs(expr, node)
         if inputs is None:
             return compute()
-        key = (head, orjson.dumps([_value_at(self.ticket, parts) for parts in inputs[0]], default=repr),
-               tuple(self.stage.get(name) for name in inputs[1]))
+        readers = self.t.readers
+        read = readers.get(id(node))
+        if read is None:
+            read = readers[id(node)] = _reader(inputs[0])
+        stage = self.stage
+        key = (head, orjson.dumps(read(self.ticket), default=repr), tuple([stage.get(name) for name in inputs[1]]))
         answers = self.t.answers
         kept = answers.get(key)
         if kept is not None:
@@ -401,7 +418,7 @@ class Analysis:
                    for m in missing]
         for dotted, current in facts.items():
             if dotted not in missing:
-                change = self.nearest(expr, node, want, dotted, current)
+                change = self.nearest(expr, node, want, dotted, current, shown[dotted])
                 if change:
                     changes.append(change)
         for name, current in stages.items():
@@ -417,7 +434,7 @@ class Analysis:
         got = self.ev(expr, node, ticket=patched(self.ticket, dotted, v))
         return got is not UNKNOWN and bool(got) == want
 
-    def nearest(self, expr, node, want, dotted, current):
+    def nearest(self, expr, node, want, dotted, current, shown=_UNSHOWN):
         typ = field_type(dotted)
         kind = "enum" if typ is not None and typ.values is not None else typ.kind if typ is not None else None
         direct = self.t.direct_test(expr, node)
@@ -428,7 +445,7 @@ class Analysis:
             holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
             if kind == "timestamp" and dated_only(self.t, expr, node, dotted):
                 holds = by_local_date(holds, self.tz)
-        base = {"fact": dotted, "from": show(current, self.tz)}
+        base = {"fact": dotted, "from": show(current, self.tz) if shown is _UNSHOWN else shown}
         if kind == "bool":
             if holds(not current):
                 return {**base, "to": not current, "text": f"{_q(dotted)} is {_lit(current, self.tz)}; it would have "

@@ -26,7 +26,6 @@ on anything here.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import operator
 
@@ -34,17 +33,13 @@ import orjson
 
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
+from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
 from slapolicy.language.types import vocabulary
 
 _STAGE_PATHS = {"acceptance": ("acceptance",), "scope": ("scope",), "tier_rules": ("tier_rules",),
                 "delay_reasons": ("delay_reasons",), "notices": ("notices",), "billing": ("billing", "rates")}
-_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "other than"}
-_TIME_WORDS = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "==": "on",
-               "!=": "other than"}
 _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
             ">": operator.gt, ">=": operator.ge}
 
@@ -268,16 +263,6 @@ def patched(ticket: dict, dotted: str, value) -> dict:
     return out
 
 
-def _q(text: str) -> str:
-    return f"`{text}`"
-
-
-def _lit(value, tz) -> str:
-    v = show(value, tz)
-    return f'"{v}"' if isinstance(v, str) and not isinstance(value, (dt.date, ast.Duration)) else str(v).lower() \
-        if isinstance(v, bool) else str(v)
-
-
 # -- one analysis: a ticket, its stage values ----------------------------------------------------------
 class Analysis:
     def __init__(self, policy, ticket: dict, stage: dict):
@@ -495,51 +480,8 @@ class Analysis:
                 "text": f"{name} is {_lit(current, self.tz)} (decided by the earlier stages); it would have to be "
                         + " or ".join(_lit(v, self.tz) for v in ok)}
 
-    # -- the requirement in words, from the node ---------------------------------------------------------
     def requirement(self, expr, node, want, value) -> str:
-        text = self.t.text(expr, node)
-        tz = self.tz
-
-        def val(n):
-            v = self.ev(expr, n)
-            return "unknown" if v is UNKNOWN else _lit(v, tz)
-
-        if isinstance(node, ast.Compare):
-            op = node.op if want else _NEGATE[node.op]
-            left, right = node.left, node.right
-            if isinstance(left, ast.Literal) and not isinstance(right, ast.Literal):
-                left, right, op = right, left, _FLIP[op]
-            lv = self.ev(expr, left)
-            words = _TIME_WORDS if isinstance(lv, (dt.date, dt.datetime)) else _WORDS
-            rhs = (_lit(right.value, tz) if isinstance(right, ast.Literal)
-                   else f"{_q(self.t.text(expr, right))} ({val(right)})")
-            if isinstance(right, ast.Literal) and isinstance(right.value, bool) and op in ("==", "!="):
-                return f"{_q(self.t.text(expr, left))} is {val(left)}; it must be " \
-                       f"{str(right.value if op == '==' else not right.value).lower()}"
-            if op in ("==", "!=") and not isinstance(lv, (int, float, dt.date)) or isinstance(lv, bool):
-                must = f"it must be {rhs}" if op == "==" else f"it must not be {rhs}"
-            else:
-                must = f"it must be {words[op]} {rhs}"
-            return f"{_q(self.t.text(expr, left))} is {val(left)}; {must}"
-        if isinstance(node, ast.Membership):
-            inside = want != node.negated
-            return (f"{_q(self.t.text(expr, node.item))} is {val(node.item)}; it must "
-                    f"{'' if inside else 'not '}be one of {self.t.text(expr, node.container)}")
-        if isinstance(node, ast.Call) and node.name == "exists":
-            arg = self.t.text(expr, node.args[0])
-            return f"{_q(arg)} is {'not given' if want else 'given'}; it must {'' if want else 'not '}be given"
-        if isinstance(node, ast.Call) and node.name == "is_open":
-            cal = node.args[1].value
-            return (f"{_q(self.t.text(expr, node.args[0]))} ({val(node.args[0])}) must be "
-                    f"{'inside' if want else 'outside'} the hours of calendar {cal}")
-        if isinstance(node, ast.Quantifier):
-            cond = self.t.text(expr, node.cond)
-            src = self.t.text(expr, node.source)
-            if (node.kind == "any") == want:
-                return f"{'some' if node.kind == 'any' else 'every'} item {node.var} of {_q(src)} must satisfy {_q(cond)}"
-            return f"{'no' if node.kind == 'any' else 'some'} item {node.var} of {_q(src)} may satisfy {_q(cond)}"
-        state = "unknown" if value is UNKNOWN else str(bool(value)).lower()
-        return f"{_q(text)} is {state}; it must be {str(want).lower()}"
+        return requirement(self, expr, node, want, value)
 
 
 def _string_candidates(literals, current):

@@ -59,6 +59,7 @@ class _Trees:
         self._lines: dict = {}
         self._statics: dict = {}
         self._tests: dict = {}
+        self._definitions: dict = {}
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
@@ -133,6 +134,21 @@ class _Trees:
                 if isinstance(n, ast.Literal) and n.type == "string":
                     strings.append(n.value)
             got = self._statics[key] = (names, dates, strings)
+        return got
+
+    def definition(self, expr, node):
+        """For a path naming a definition the policy has: (its checked expression, its name, its clause); else None."""
+        key = id(node)
+        got = self._definitions.get(key, self)
+        if got is self:
+            res = expr.resolved.get(id(node))
+            got = None
+            if res and res[0] == "def":
+                d = self.checked.exprs.get(("definitions", res[1], "expr"))
+                info = (self.checked.data.get("definitions") or {}).get(res[1]) or {}
+                if d is not None:
+                    got = (d, res[1], str(info.get("source", "")))
+            self._definitions[key] = got
         return got
 
     def direct_test(self, expr, node):
@@ -298,9 +314,10 @@ class Analysis:
 
     def reads(self, expr, node):
         """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""
-        env = self._env()
-        self.t.closure(expr, node)(env)
-        facts = {k: v for k, v in env.read}
+        env = Env(self.ticket, self.policy, True)
+        env.stage = self.stage  # (closures only read the stage values)
+        (self._closures.get(id(node)) or self.t.closure(expr, node))(env)
+        facts = dict(env.read)
         stages = {}
         for kind, what in self.t.statics(expr, node)[0]:
             if kind == "stage":
@@ -361,7 +378,9 @@ class Analysis:
                 "result": "unknown" if value is UNKNOWN else bool(value), "want": want, "failed": failed}
 
     def require(self, expr, node, want: bool, via: list):
-        value = self.ev(expr, node)
+        value = self._values.get(id(node), self)
+        if value is self:
+            value = self.ev(expr, node)
         if value is not UNKNOWN and bool(value) == want:
             return None
         if isinstance(node, ast.Not):
@@ -373,17 +392,14 @@ class Analysis:
                 return _group("all_of", [k for k in kids if k])
             return _group("any_of", [k for k in (self.require(expr, o, want, via) for o in node.operands) if k])
         if isinstance(node, ast.Path):
-            res = expr.resolved.get(id(node))
-            if res and res[0] == "def":
-                d = self.t.checked.exprs.get(("definitions", res[1], "expr"))
-                info = (self.t.checked.data.get("definitions") or {}).get(res[1]) or {}
-                if d is not None:
-                    return self.require(d, d.tree, want, via + [{"definition": res[1],
-                                                                  "source": str(info.get("source", ""))}])
+            d = self.t.definition(expr, node)
+            if d is not None:  # (its tree's value is the definition's: the same closure, the same environment)
+                self._values.setdefault(id(d[0].tree), value)
+                return self.require(d[0], d[0].tree, want, via + [{"definition": d[1], "source": d[2]}])
         return self.leaf(expr, node, want, value, via)
 
     def leaf(self, expr, node, want, value, via) -> dict:
-        head = ("leaf", expr.path, id(node), want, tuple(v["definition"] for v in via))
+        head = ("leaf", expr.path, id(node), want, tuple([v["definition"] for v in via]))
         return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
 
     def _leaf(self, expr, node, want, value, via) -> dict:
@@ -544,9 +560,9 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
     tier = (decision.get("tier") or {}).get("id")
     if tier is not None:
         for rule in policy.tier_rules:
-            if a.rule_fired(rule):  # the chosen one
-                break
             if rule.tier == tier:
+                if a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
+                    break
                 continue
             got = a.rule("tier_rules", rule, True)
             if got:

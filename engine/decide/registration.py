@@ -24,19 +24,21 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans")
 
-    def __init__(self, env, explain, pretested=None):
+    def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
         self.explain = explain
         self.explanation = []
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
+        self.scans = scans  # stage attribute -> its scan (slapolicy.decide.explainscan), with `pretested`
 
-    def test(self, rule):
-        """True / False / None (unknown) for a rule, through the closures; records the explanation.
-        (Without explanation, `_fast_test` runs the generated code instead.)"""
+    def test(self, rule, pretest=True):
+        """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
+        explanation. (Without explanation, `_fast_test` runs the generated code instead.) `pretest`: false for a
+        rule a scan has tested already (`fired`)."""
         env = self.env
         if rule.fn is None:
             if self.explain:
@@ -44,14 +46,19 @@ class _Run:
                                          "result": "fired", "facts": {}, "default": True})
             return True
         pre = self.pretested.get(id(rule)) if self.pretested is not None else None
-        if pre is not None and (not pre[1] or all(name in env.defs for name in pre[1])):
-            stub = pre[0]
-            value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
-            if value is not UNKNOWN and not value:  # false: the closures would record nothing and leave no trace
-                return False
         mark = len(env.missing)
         read_mark = len(env.read) if env.read is not None else 0
-        value = rule.fn(env)
+        if pre is not None:
+            stub, defs, twin = pre
+            if pretest and (not defs or all(name in env.defs for name in defs)):
+                value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
+                if value is not UNKNOWN and not value:  # false: the twin would record nothing and leave no trace
+                    return False
+            # the closure's explaining twin (slapolicy.language.explaining): the same value, missing facts, facts
+            # read and memoised definitions
+            value = (twin.fn or twin)(env.ticket, env.stage, env.missing, env.read, env.defs)
+        else:
+            value = rule.fn(env)
         if value is UNKNOWN:
             if self.explain:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
@@ -64,6 +71,24 @@ class _Run:
                                      "result": "fired", "facts": facts})
         return bool(value)
 
+    def fired(self, attr, rules):
+        """the rules of a stage (policy.<attr>) that fire, in order, each tested as `test` tests it; with the
+        stage's scan, the rules that would be false and leave no trace are passed over in one generated call"""
+        scan = self.scans.get(attr) if self.scans is not None else None
+        if scan is None:
+            for rule in rules:
+                if self.test(rule):
+                    yield rule
+            return
+        env = self.env
+        t, s, d = env.ticket, env.stage, env.defs
+        i, n = 0, len(rules)
+        while (i := scan(t, s, d, i)) < n:
+            rule = rules[i]
+            if self.test(rule, False):
+                yield rule
+            i += 1
+
     def rely(self, ids):
         for a in ids:
             self.assumptions[a] = True
@@ -74,25 +99,33 @@ _STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules"
 
 
 def _pretested(policy):
-    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses)},
-    from the edition's second explained decision on (the first generates no code, as in
-    slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all memoised in the run already (or
-    that uses none) is tested first by its generated code, which gives the closure's value: when false, as
-    most are, the closure is not run: it would record nothing (no explanation entry, its missing facts
-    dropped) and leave no trace (no definition memoised anew); true or unknown, the closure runs and records
-    as before."""
+    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses, its
+    explaining twin (a Stub: slapolicy.language.explaining))}, from the edition's second explained decision on
+    (the first generates no code, as in slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all
+    memoised in the run already (or that uses none) is tested first by its generated code, which gives the
+    closure's value: when false, as most are, nothing more runs: the closure would record nothing (no
+    explanation entry, its missing facts dropped) and leave no trace (no definition memoised anew). Otherwise
+    the twin runs, which computes what the closure computes (value, missing facts, facts read, definitions
+    memoised) as generated code."""
     got = policy.__dict__.get("_pretested")
     if got is None:
         if not policy.__dict__.get("_explained"):
             policy.__dict__["_explained"] = True
             return None
         got = {}
-        if policy._sources is not None and policy.exprs:
+        if policy._sources is not None and policy.exprs and policy.checked is not None:
+            from slapolicy.language.explaining import twins
+
+            lazy = twins(policy.checked, policy.timezone, f"<slapolicy:{policy.id}:explaining>")
             for attr, base in _STAGES:
                 for i, rule in enumerate(getattr(policy, attr)):
-                    expr = policy.exprs.get(base + (i, "when"))
+                    path = base + (i, "when")
+                    expr = policy.exprs.get(path)
                     if isinstance(rule.fast, Stub) and expr is not None:
-                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)))
+                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)), lazy.stub(path))
+            from slapolicy.decide.explainscan import scans
+
+            policy.__dict__["_scans"] = scans(policy)
         policy.__dict__["_pretested"] = got
     return got or None
 
@@ -143,21 +176,25 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
     one ticket does not compile the functions it runs once)."""
     env = Env(ticket, policy, explain)
-    run = _Run(env, explain, _pretested(policy) if explain else None)
+    pretested = _pretested(policy) if explain else None
+    run = _Run(env, explain, pretested, policy.__dict__.get("_scans") if pretested is not None else None)
     tz = policy.timezone
-    test = run.test if explain or not generated else _fast_test(ticket, env.stage, env.missing)
+    if explain:
+        fired = run.fired
+    else:
+        test = run.test if not generated else _fast_test(ticket, env.stage, env.missing)
+
+        def fired(attr, rules):
+            return (rule for rule in rules if test(rule))
 
     # 1 acceptance
-    refusals = [r for r in policy.acceptance if test(r)]
+    refusals = list(fired("acceptance", policy.acceptance))
     accepted = not refusals
     env.stage["accepted"] = accepted
     # 2 scope
     if accepted:
-        status, chosen = None, None
-        for rule in policy.scope:
-            if test(rule):
-                status, chosen = rule.status, rule
-                break
+        chosen = next(fired("scope", policy.scope), None)
+        status = chosen.status if chosen is not None else None
         reasons = [chosen]
     else:
         status, reasons = "not_accepted", refusals
@@ -167,12 +204,11 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 3 tier
     tier = None
     if accepted:
-        for rule in policy.tier_rules:
-            if test(rule):
-                tier = policy.tiers[rule.tier]
-                run.rely(rule.assumptions)
-                run.rely(tier.assumptions)
-                break
+        rule = next(fired("tier_rules", policy.tier_rules), None)
+        if rule is not None:
+            tier = policy.tiers[rule.tier]
+            run.rely(rule.assumptions)
+            run.rely(tier.assumptions)
     env.stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
     deadlines = compute_deadlines(tier, ticket["created_at"], tz, run.instants if explain else None)
@@ -186,16 +222,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 6 delay reasons
     delays = []
     if accepted:
-        for rule in policy.delay_reasons:
-            if test(rule):
-                run.rely(rule.assumptions)
-                delays.append(dict(rule.output))
+        for rule in fired("delay_reasons", policy.delay_reasons):
+            run.rely(rule.assumptions)
+            delays.append(dict(rule.output))
     # 7 notices
     notices = []
-    for rule in policy.notices:
-        if test(rule):
-            run.rely(rule.assumptions)
-            notices.append(dict(rule.output))
+    for rule in fired("notices", policy.notices):
+        run.rely(rule.assumptions)
+        notices.append(dict(rule.output))
     decision = {
         "ticket": ticket.get("id"),
         "policy": {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
@@ -210,14 +244,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     }
     # 8 billing
     if policy.billing_minimum is not None or policy.billing_rates:
-        fired = [r for r in policy.billing_rates if accepted and test(r)]
-        for r in fired:
+        rates = list(fired("billing_rates", policy.billing_rates)) if accepted else []
+        for r in rates:
             run.rely(r.assumptions)
         decision["billing"] = {
             "minimum_minutes": (policy.billing_minimum or {}).get("value"),
             "minimum_source": str((policy.billing_minimum or {}).get("source", "")) or None,
-            "rate_multiplier": max([r.multiplier for r in fired], default=1),
-            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in fired],
+            "rate_multiplier": max([r.multiplier for r in rates], default=1),
+            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in rates],
         }
     decision["missing_facts"] = sorted(set(env.missing))
     known = _assumption_entries(policy)

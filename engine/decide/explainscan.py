@@ -1,59 +1,105 @@
-"""The explained decision's scans: per stage, one generated function that passes over the rules that are false.
+"""The explained decision's stage functions: per stage, one generated function that tests the stage's rules in
+order as `_Run.test` tests them, up to the first that fires.
 
-An explained decision (slapolicy.decide.registration) tests a stage's rules in order, and most are false: a
-false rule whose definitions are all memoised in the run already (or that uses none) records nothing and
-leaves no trace, so its generated code (slapolicy.language.codegen's plain variant) gives all that the test
-would (`_Run.test`'s pretest). A scan does those tests for a whole stage in one function:
+An explained decision (slapolicy.decide.registration) tests a stage's rules in order; of each it records an
+explanation entry when it fires (with the facts read) or is unknown (with the missing facts). Most are false: a
+false rule whose definitions are all memoised in the run already (or that uses none) records nothing and leaves
+no trace, so its generated code (slapolicy.language.codegen's plain variant) tells all (`_Run.test`'s pretest).
+Any other rule runs its explaining twin (slapolicy.language.explaining), which computes what its closure
+computes. A stage function does both for the rules of a stage in one call:
 
-    scan(t, s, d, i) -> the index of the first rule from i on that the run must test itself (its code's
-                        value is true or unknown, a definition it uses is not memoised in d yet, or it has no
-                        generated code), or the number of rules
+    stage(t, s, m, r, d, x, i) -> the index of the first rule from i on that fires, or the number of rules
 
-so that a rule passed over costs a few bytecodes, not a call of `_Run.test` and of the rule's function. The
-bodies are codegen's (generated from the checked tree, never policy text), compiled per policy edition on the
-edition's second explained decision (as `_pretested`); a stage of more rules than MAX_RULES has no scan (its
-rules tested one by one, compiled only when they run).
+(t, s: the ticket and stage values; m, r, d: the run's missing facts, facts read and memoised definitions, as
+the closures leave them; x: the explanation, appended to as `_Run.test` appends), so that a rule that is false
+or unknown costs no call of `_Run.test` and of the rule's function. The bodies are codegen's and the twins'
+(generated from the checked tree; the rules' ids and clauses are constants of the namespace, never source
+text), compiled per policy edition on the edition's second explained decision (as `_pretested`). A stage of
+more rules than MAX_RULES, or with a rule without generated code, has no stage function (its rules tested one
+by one by `_Run.test`, compiled only when they run).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from slapolicy.language.runtime import Stub
 
-MAX_RULES = 300  # a stage of more rules: compiled per rule on first use (codegen.Lazy), no scan
+MAX_RULES = 300
 
 STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
           ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
 
 
-def scans(policy) -> dict:
-    """{stage attribute: scan} of a compiled policy edition ({} without generated sources)"""
-    sources = policy.sources if policy._sources is not None else None
-    if sources is None or not policy.exprs:
+def _facts(read, mark):
+    """the explanation's facts of a rule that fired (registration._jsonable of each value read)"""
+    out = {}
+    for k, v in read[mark:]:
+        out[k] = v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v
+    return out
+
+
+def _rule_source(k, rule, expr, plain, twin, names) -> str:
+    """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names)"""
+    stage, rid, src = names
+    head = f'{{"stage": {stage}, "rule": {rid}, "source": {src}, '
+    if rule.fn is None:  # a rule without `when`: fires (its default entry)
+        return f'    if _i <= {k}:\n        x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n' \
+               f'        return {k}\n'
+    defs = " and ".join(f"{name!r} in d" for name in sorted(expr.defs_used))
+    false = f"(_w := {plain}) is not U and not _w"
+    passed = f"({defs}) and {false}" if defs else false
+    return (f"    if _i <= {k} and not ({passed}):\n"
+            f"        _mk, _rk = len(m), len(r)\n"
+            f"        if (_w := {twin}) is U:\n"
+            f'            x.append({head}"result": "unknown", "missing": [m[-1]] if len(m) == _mk + 1 else sorted(set(m[_mk:]))}})\n'
+            f"        else:\n"
+            f"            del m[_mk:]\n"
+            f"            if _w:\n"
+            f'                x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
+            f"                return {k}\n")
+
+
+def stage_functions(policy) -> dict:
+    """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources)"""
+    if policy._sources is None or not policy.exprs or policy.checked is None:
         return {}
-    ns, bodies = sources
-    out, functions = {}, []
+    from slapolicy.language.explaining import sources as twin_sources
+
+    plain_ns, plain = policy.sources
+    twin_ns, twins = twin_sources(policy.checked, policy.timezone)
+    namespace = {**plain_ns, **twin_ns, "_facts": _facts}  # (disjoint names but the shared helpers)
+    consts = {}
+
+    def const(value):
+        key = (type(value), value)
+        if key not in consts:
+            consts[key] = f"_C{len(consts)}"
+            namespace[consts[key]] = value
+        return consts[key]
+
+    functions = []
     for attr, base in STAGES:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        lines = [f"def _scan_{attr}(t, s, _d, _i):"]
+        lines = [f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"]
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
-            if rule.fn is None or expr is None or not isinstance(rule.fast, Stub) or path not in bodies:  # (the run
-                # tests it: as _Run.test, which runs the closure of a rule without generated code)
-                lines.append(f"    if _i <= {k}:\n        return {k}")
-                continue
-            defs = " and ".join(f"{name!r} in _d" for name in sorted(expr.defs_used))
-            test = f"(_w := {bodies[path][1]}) is U or _w"  # true or unknown: the run tests it
-            lines.append(f"    if _i <= {k} and ({f'not ({defs}) or ' if defs else ''}{test}):\n        return {k}")
-        lines.append(f"    return {len(rules)}\n")
-        functions.append((attr, "\n".join(lines)))
+            if rule.fn is not None and (expr is None or not isinstance(rule.fast, Stub) or path not in plain
+                                        or path not in twins):
+                break  # (a rule without generated code: the stage is tested rule by rule)
+            names = (const(rule.stage), const(rule.id), const(rule.source))
+            lines.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
+                                      twins[path][1] if expr else None, names))
+        else:
+            lines.append(f"    return {len(rules)}\n")
+            functions.append((attr, "".join(lines)))
     if not functions:
         return {}
-    namespace = dict(ns)
-    source = "\n".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in bodies.items() if key[0] == "definitions")
-    source += "\n" + "\n".join(text for _, text in functions)
-    exec(compile(source, f"<slapolicy:{policy.id}:scans>", "exec"), namespace)  # generated from the checked tree
-    for attr, _ in functions:
-        out[attr] = namespace[f"_scan_{attr}"]
-    return out
+    source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
+    source += "".join(f"def {f}(t, s, m, r, d):\n    return {b}\n" for key, (f, b) in twins.items()
+                      if key[0] == "definitions")
+    source += "\n".join(text for _, text in functions)
+    exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
+    return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}

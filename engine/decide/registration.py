@@ -33,12 +33,12 @@ class _Run:
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
-        self.scans = scans  # stage attribute -> its scan (slapolicy.decide.explainscan), with `pretested`
+        self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
 
-    def test(self, rule, pretest=True):
+    def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
-        explanation. (Without explanation, `_fast_test` runs the generated code instead.) `pretest`: false for a
-        rule a scan has tested already (`fired`)."""
+        explanation. (Without explanation, `_fast_test` runs the generated code instead; a stage with a generated
+        stage function is tested by it, `fired`.)"""
         env = self.env
         if rule.fn is None:
             if self.explain:
@@ -50,7 +50,7 @@ class _Run:
         read_mark = len(env.read) if env.read is not None else 0
         if pre is not None:
             stub, defs, twin = pre
-            if pretest and (not defs or all(name in env.defs for name in defs)):
+            if not defs or all(name in env.defs for name in defs):
                 value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
                 if value is not UNKNOWN and not value:  # false: the twin would record nothing and leave no trace
                     return False
@@ -72,21 +72,20 @@ class _Run:
         return bool(value)
 
     def fired(self, attr, rules):
-        """the rules of a stage (policy.<attr>) that fire, in order, each tested as `test` tests it; with the
-        stage's scan, the rules that would be false and leave no trace are passed over in one generated call"""
-        scan = self.scans.get(attr) if self.scans is not None else None
-        if scan is None:
+        """the rules of a stage (policy.<attr>) that fire, in order, each tested as `test` tests it: by the
+        stage's generated function when it has one (slapolicy.decide.explainscan), which records the entries of
+        the rules that are unknown or fire as `test` does and comes back at each rule that fires"""
+        stage = self.scans.get(attr) if self.scans is not None else None
+        if stage is None:
             for rule in rules:
                 if self.test(rule):
                     yield rule
             return
         env = self.env
-        t, s, d = env.ticket, env.stage, env.defs
+        t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation
         i, n = 0, len(rules)
-        while (i := scan(t, s, d, i)) < n:
-            rule = rules[i]
-            if self.test(rule, False):
-                yield rule
+        while (i := stage(t, s, m, r, d, x, i)) < n:
+            yield rules[i]
             i += 1
 
     def rely(self, ids):
@@ -123,9 +122,9 @@ def _pretested(policy):
                     expr = policy.exprs.get(path)
                     if isinstance(rule.fast, Stub) and expr is not None:
                         got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)), lazy.stub(path))
-            from slapolicy.decide.explainscan import scans
+            from slapolicy.decide.explainscan import stage_functions
 
-            policy.__dict__["_scans"] = scans(policy)
+            policy.__dict__["_scans"] = stage_functions(policy)
         policy.__dict__["_pretested"] = got
     return got or None
 

@@ -62,14 +62,14 @@ class _Explaining(_Gen):
             label = ".".join(rest[0])
             v = self.var()
             return (f"((r.append(({label!r}, {v})) or {v}) if ({v} := {self._walk('t', rest[0])}) is not None "
-                    f"else _miss(m, {label!r}))")
+                    f"else (m.append({label!r}) or U))")
         if kind == "var":
             name, parts = rest
             if not parts:
                 return f"_q_{name}"
             label = f"{name}." + ".".join(parts)
             v = self.var()
-            return f"({v} if ({v} := {self._walk(f'_q_{name}', parts)}) is not None else _miss(m, {label!r}))"
+            return f"({v} if ({v} := {self._walk(f'_q_{name}', parts)}) is not None else (m.append({label!r}) or U))"
         if kind == "def":
             name = rest[0]
             c = self.var()

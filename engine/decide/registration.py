@@ -129,6 +129,29 @@ def _pretested(policy):
     return got or None
 
 
+def _fired(run, attr, rules) -> list:
+    """the rules of a stage that fire, explained (_Run.fired)"""
+    return list(run.fired(attr, rules))
+
+
+def _first_fired(run, attr, rules):
+    """the first rule of a stage that fires, explained, or None"""
+    return next(run.fired(attr, rules), None)
+
+
+def _tested(test, attr, rules) -> list:
+    """the rules of a stage that fire, by test(rule), explanation off"""
+    return [rule for rule in rules if test(rule)]
+
+
+def _first_tested(test, attr, rules):
+    """the first rule of a stage that fires by test(rule), or None"""
+    for rule in rules:
+        if test(rule):
+            return rule
+    return None
+
+
 def _fast_test(t, s, missing):
     """test(rule) for explain off: the generated function, and its tracking twin when it is unknown."""
     def test(rule):
@@ -179,20 +202,18 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     run = _Run(env, explain, pretested, policy.__dict__.get("_scans") if pretested is not None else None)
     tz = policy.timezone
     if explain:
-        fired = run.fired
-    else:
-        test = run.test if not generated else _fast_test(ticket, env.stage, env.missing)
-
-        def fired(attr, rules):
-            return (rule for rule in rules if test(rule))
+        fired, first, by = _fired, _first_fired, run
+    else:  # (unknown_facts and the lifecycle decide again this way: plain loops)
+        fired, first = _tested, _first_tested
+        by = run.test if not generated else _fast_test(ticket, env.stage, env.missing)
 
     # 1 acceptance
-    refusals = list(fired("acceptance", policy.acceptance))
+    refusals = fired(by, "acceptance", policy.acceptance)
     accepted = not refusals
     env.stage["accepted"] = accepted
     # 2 scope
     if accepted:
-        chosen = next(fired("scope", policy.scope), None)
+        chosen = first(by, "scope", policy.scope)
         status = chosen.status if chosen is not None else None
         reasons = [chosen]
     else:
@@ -203,7 +224,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 3 tier
     tier = None
     if accepted:
-        rule = next(fired("tier_rules", policy.tier_rules), None)
+        rule = first(by, "tier_rules", policy.tier_rules)
         if rule is not None:
             tier = policy.tiers[rule.tier]
             run.rely(rule.assumptions)
@@ -221,12 +242,12 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 6 delay reasons
     delays = []
     if accepted:
-        for rule in fired("delay_reasons", policy.delay_reasons):
+        for rule in fired(by, "delay_reasons", policy.delay_reasons):
             run.rely(rule.assumptions)
             delays.append(dict(rule.output))
     # 7 notices
     notices = []
-    for rule in fired("notices", policy.notices):
+    for rule in fired(by, "notices", policy.notices):
         run.rely(rule.assumptions)
         notices.append(dict(rule.output))
     decision = {
@@ -243,7 +264,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     }
     # 8 billing
     if policy.billing_minimum is not None or policy.billing_rates:
-        rates = list(fired("billing_rates", policy.billing_rates)) if accepted else []
+        rates = fired(by, "billing_rates", policy.billing_rates) if accepted else []
         for r in rates:
             run.rely(r.assumptions)
         decision["billing"] = {

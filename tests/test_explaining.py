@@ -143,3 +143,18 @@ def test_many_rules_explained_alike(tmp_path, monkeypatch):
         _agree(compiled, tickets[:40], _stage(compiled))
         scans = _decisions_agree(compiled, tickets)
         assert ("scope" in scans) == (n <= 300)
+
+
+def test_without_the_checked_trees_the_closures_explain():
+    """an edition without its checked trees has no twins and no stage functions: its rules by their closures
+    (after the pretest), the same explained registration"""
+    compiled = load_policy("advantshop").compiled
+    tickets = _dropped(generate(load_policy("advantshop"), 40, 17), 19)
+    want, _ = _explained(compiled, tickets, False)
+    checked = compiled.checked
+    compiled.checked = None
+    try:
+        got, scans = _explained(compiled, tickets, True)
+    finally:
+        compiled.checked = checked
+    assert scans == {} and got == want

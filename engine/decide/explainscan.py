@@ -59,14 +59,13 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
             f"                return {k}\n")
 
 
-def stage_functions(policy) -> dict:
-    """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources)"""
-    if policy._sources is None or not policy.exprs or policy.checked is None:
+def stage_functions(policy, twin_sources) -> dict:
+    """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources);
+    `twin_sources`: slapolicy.language.explaining.sources of the edition (None without its checked trees)"""
+    if policy._sources is None or not policy.exprs or twin_sources is None:
         return {}
-    from slapolicy.language.explaining import sources as twin_sources
-
     plain_ns, plain = policy.sources
-    twin_ns, twins = twin_sources(policy.checked, policy.timezone)
+    twin_ns, twins = twin_sources
     namespace = {**plain_ns, **twin_ns, "_facts": _facts}  # (disjoint names but the shared helpers)
     consts = {}
 

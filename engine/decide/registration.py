@@ -56,7 +56,8 @@ class _Run:
                     return False
             # the closure's explaining twin (slapolicy.language.explaining): the same value, missing facts, facts
             # read and memoised definitions
-            value = (twin.fn or twin)(env.ticket, env.stage, env.missing, env.read, env.defs)
+            value = (twin.fn or twin)(env.ticket, env.stage, env.missing, env.read, env.defs) if twin is not None \
+                else rule.fn(env)
         else:
             value = rule.fn(env)
         if value is UNKNOWN:
@@ -112,19 +113,23 @@ def _pretested(policy):
             policy.__dict__["_explained"] = True
             return None
         got = {}
-        if policy._sources is not None and policy.exprs and policy.checked is not None:
-            from slapolicy.language.explaining import twins
+        if policy._sources is not None and policy.exprs:
+            from slapolicy.language.codegen import Lazy
+            from slapolicy.language.explaining import PARAMS, sources
 
-            lazy = twins(policy.checked, policy.timezone, f"<slapolicy:{policy.id}:explaining>")
+            twin_sources = sources(policy.checked, policy.timezone) if policy.checked is not None else None
+            lazy = None if twin_sources is None else \
+                Lazy(*twin_sources, PARAMS, f"<slapolicy:{policy.id}:explaining>")  # (without the trees: the closures)
             for attr, base in _STAGES:
                 for i, rule in enumerate(getattr(policy, attr)):
                     path = base + (i, "when")
                     expr = policy.exprs.get(path)
                     if isinstance(rule.fast, Stub) and expr is not None:
-                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)), lazy.stub(path))
+                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)),
+                                        lazy.stub(path) if lazy is not None else None)
             from slapolicy.decide.explainscan import stage_functions
 
-            policy.__dict__["_scans"] = stage_functions(policy)
+            policy.__dict__["_scans"] = stage_functions(policy, twin_sources)
         policy.__dict__["_pretested"] = got
     return got or None
 

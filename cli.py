@@ -11,11 +11,12 @@ the package `slapolicy`, so the same modules are never loaded under two names.
 from __future__ import annotations
 
 import gc
-import json
-import sys
 
 _GC = gc.isenabled()
 gc.disable()  # while click and the commands are imported: long-lived objects, no cycles (resumed at the end)
+
+import json  # noqa: E402  (after the pause: json compiles its regular expressions)
+import sys  # noqa: E402
 
 if __name__ == "__main__":  # python cli.py in a checkout: this checkout's engine/ is `slapolicy`
     import importlib.util

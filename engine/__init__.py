@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from slapolicy import cachedir as _cachedir  # noqa: E402  (slapolicy's own bytecode, when Python writes none)
+
+_cachedir.install()
+
 __all__ = ["load_policy", "Policy", "SlapolicyError", "PolicyError", "PolicyNotFound", "TicketError", "InputError",
            "Diagnostic", "Decision", "Deadline", "check_file", "check_paths", "policy_ids", "parse_timestamp",
            "validate_ticket", "__version__"]

@@ -16,7 +16,7 @@ ENGINE = ROOT / "engine"
 MAX_LINES = 600
 
 # lower layers never import higher ones; within one layer a sub-package imports only itself
-RANK = {"calendar": 0, "language": 1, "decide": 2, "api": 3, "monitor": 4, "tools": 4, "backends": 5,
+RANK = {"cachedir": -1, "calendar": 0, "language": 1, "decide": 2, "api": 3, "monitor": 4, "tools": 4, "backends": 5,
         "service": 6, "commands": 7, "cli": 8}
 
 

@@ -64,7 +64,7 @@ def test_a_warm_evaluate_imports_no_holidays_and_decides_as_the_package(tmp_path
              and deadline.get("breakdown") for d in deadline["breakdown"]["days"] if d.get("kind") == "holiday"]
     assert all(named) and bool(named) == (policy != "bitrix-ua")  # (the ticket's breakdown names holidays)
     cold, _ = _evaluate(policy, ticket, env)
-    assert sorted(p.name for p in (tmp_path / "cache").glob("holidays-*.json")) == [f"holidays-{_COUNTRY[policy]}.json"]
+    assert sorted(p.name for p in (tmp_path / "cache").glob("holidays-*.json")) == [Path(HolidayStore("x")._path(_COUNTRY[policy])).name]
     for flags in ((), ("--no-explain",)):
         warm, imported = _evaluate(policy, ticket, env, *flags)
         assert imported.split() == []
@@ -119,7 +119,7 @@ def test_a_year_not_stored_is_computed_from_the_package_and_stored(tmp_path):
     later = dt.date(year + 5, 1, 1)  # the New Year holidays of a year not stored
     assert [d["hours"] for d in calendar_days(cal, later, later + dt.timedelta(days=10))] == [
         d["hours"] for d in calendar_days(Calendar.from_spec(spec), later, later + dt.timedelta(days=10))]
-    stored = json.loads((tmp_path / "holidays-RU.json").read_text())
+    stored = json.loads(Path(HolidayStore(str(tmp_path))._path("RU")).read_text())
     assert sorted(stored["years"]) == [str(year), str(year + 5)]
     assert set(stored["years"][str(year + 5)]["off"]) == {d.isoformat() for d in _package_year("RU", year + 5)[0]}
 
@@ -135,7 +135,7 @@ def test_an_unknown_country_is_still_an_error_with_a_store(tmp_path):
 def test_a_corrupted_or_stale_file_is_ignored_and_rebuilt(tmp_path, env, damage):
     ticket = _ticket(tmp_path, "advantshop")
     cold, _ = _evaluate("advantshop", ticket, env)
-    path = tmp_path / "cache" / "holidays-RU.json"
+    path = Path(HolidayStore(str(tmp_path / "cache"))._path("RU"))
     good = json.loads(path.read_text())
     fake = {**good, "years": {y: {"off": [], "working": [], "names": {}} for y in good["years"]}}  # no holidays
     text = {"garbage": "\x00not json", "truncated": path.read_text()[:200],
@@ -158,3 +158,24 @@ def test_no_cache_stores_nothing(tmp_path):
     env = {**os.environ, "SLAPOLICY_CACHE_DIR": str(tmp_path / "cache"), "SLAPOLICY_NO_CACHE": "1"}
     _evaluate("advantshop", _ticket(tmp_path, "advantshop"), env)
     assert not list(tmp_path.glob("cache/holidays-*"))
+
+
+def test_two_installs_of_the_package_keep_their_own_files(tmp_path, monkeypatch):
+    """two venvs with different `holidays` installs and one cache directory: each reads and keeps its own file,
+    so neither rewrites the other's at every start"""
+    from slapolicy.calendar import holistore
+
+    year = dt.date.today().year
+    files = {}
+    for stamp in ("0.1 /venv-a/holidays", "0.2 /venv-b/holidays"):
+        monkeypatch.setitem(holistore._stamp_cache, "stamp", stamp)
+        HolidayStore(str(tmp_path)).fill("RU", (year,))
+        files[stamp] = Path(HolidayStore(str(tmp_path))._path("RU"))
+    assert len(set(files.values())) == 2 and all(f.is_file() for f in files.values())
+    before = {f: f.stat().st_mtime_ns for f in files.values()}
+    for stamp, path in files.items():
+        monkeypatch.setitem(holistore._stamp_cache, "stamp", stamp)
+        store = HolidayStore(str(tmp_path))
+        assert store.known("RU") and json.loads(path.read_text())["package"] == stamp
+        store.fill("RU", (year,))  # stored already: nothing written
+    assert {f: f.stat().st_mtime_ns for f in files.values()} == before

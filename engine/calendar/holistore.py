@@ -7,7 +7,7 @@ calendar and the deadline breakdown asked the package for before: `country_holid
 dates and `weekend_workdays`, and the holidays' names, in English when the package has them), and a store
 keeps those years in one small JSON file per country:
 
-    <directory>/holidays-<CODE>.json
+    <directory>/holidays-<CODE>-<crc32 of the package stamp, 8 hex digits>.json
     {"format": 1, "package": "<holidays version> <its folder>", "country": "RU",
      "years": {"2026": {"off": ["2026-01-01", ...], "working": [...], "names": {"2026-01-01": "New Year's Day"}}}}
 
@@ -15,12 +15,13 @@ A year the file lacks is computed from the package when a calendar first asks fo
 then, as before) and written back, so the next start has it; years beyond `_PERSIST_YEARS` of today are
 kept in memory only. The `package` stamp (the version, read from the package's dist-info without importing
 it, and where it is installed) must match: an upgrade of `holidays` ignores every stored year and they are
-computed again. A file that does not read (corrupted, another format, another country) is ignored the same
+computed again; the stamp's checksum in the file name lets venvs with different `holidays` installs share one
+cache directory without rewriting each other's file at every start. A file that does not read (corrupted, another format, another country) is ignored the same
 way and rewritten by the next computed year; nothing in it is executed. A file only ever holds a country
 the package accepted, so a calendar built with a store takes a country that has a file as valid without
 asking the package (`known`).
 
-The directory is the caller's (slapolicy.language.cache owns the user cache directory: this layer imports
+The directory is the caller's (slapolicy.language.cache gives it, from slapolicy.cachedir: this layer imports
 nothing of slapolicy); calendars without a store ask the package directly.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ import datetime as dt
 import json
 import os
 import threading
+import zlib
 
 __all__ = ["HolidayStore", "package_year", "package_stamp"]
 
@@ -108,9 +110,13 @@ class HolidayStore:
 
     # -- the file ---------------------------------------------------------------------------------
     def _path(self, country: str) -> str | None:
+        """the country's file for the installed package (None: no directory, no package, or an odd code)"""
         if self.directory is None or not country or len(country) > 24 or not set(country) <= _SAFE:
             return None
-        return os.path.join(self.directory, f"holidays-{country}.json")
+        stamp = package_stamp()
+        if stamp is None:
+            return None
+        return os.path.join(self.directory, f"holidays-{country}-{zlib.crc32(stamp.encode()):08x}.json")
 
     def _load(self, country: str) -> dict:
         """the country's years in memory, read from its file the first time (nothing when it does not read)"""

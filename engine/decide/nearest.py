@@ -73,9 +73,9 @@ def change(kind, dotted, current, value, sign, onward, base, tz) -> dict:
         bound = ("at the latest" if sign < 0 else "at the earliest") if onward else "exactly"
     else:
         bound = ("at most" if sign < 0 else "at least") if onward else "exactly"
-    shown = show(value, tz)
+    shown = show(value, tz)  # (base["from"] is show(current, tz))
     return {**base, "to": shown, "bound": bound.replace("at the ", ""),
-            "text": f"`{dotted}` is {show(current, tz)}; it would have to be {bound} {shown}"}
+            "text": f"`{dotted}` is {base['from']}; it would have to be {bound} {shown}"}
 
 
 def probe(kind, dotted, current, holds, base, tz):
@@ -213,7 +213,7 @@ def _solve(found_shape, value_of, want, dotted, kind, current, holds, base, tz):
     values = [current]  # the chain's values at the current value: their types choose the inverses
     for f in forward:
         values.append(f(values[-1]))
-    if fast(current):
+    if bool(compare(values[-1], bound)) == want:  # fast(current)
         return UNSOLVED  # (the condition fails with the current value: the leaf would not be searched)
     # the values y of the chain that hold: {y >= b} (up) or {y < b}; b is where the upper part starts
     held = op if want else _NEGATE[op]

@@ -26,7 +26,6 @@ on anything here.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import operator
 
@@ -34,17 +33,13 @@ import orjson
 
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
+from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
 from slapolicy.language.types import vocabulary
 
 _STAGE_PATHS = {"acceptance": ("acceptance",), "scope": ("scope",), "tier_rules": ("tier_rules",),
                 "delay_reasons": ("delay_reasons",), "notices": ("notices",), "billing": ("billing", "rates")}
-_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to", "!=": "other than"}
-_TIME_WORDS = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "==": "on",
-               "!=": "other than"}
 _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
             ">": operator.gt, ">=": operator.ge}
 
@@ -64,12 +59,14 @@ class _Trees:
         self._lines: dict = {}
         self._statics: dict = {}
         self._tests: dict = {}
+        self._definitions: dict = {}
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
         self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
+        self.readers: dict = {}  # id(node) -> fn(ticket) -> the values of its input facts (`inputs`)
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -79,7 +76,7 @@ class _Trees:
                 self.paths[(stage, r["id"])] = base + (i, "when")
 
     def closure(self, expr, node):
-        key = (expr.path, id(node))
+        key = id(node)  # (the checked trees' nodes live as long as the policy: one id, one node)
         fn = self.closures.get(key)
         if fn is None:
             self.compiler.expr = expr
@@ -87,7 +84,7 @@ class _Trees:
         return fn
 
     def text(self, expr, node) -> str:
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._texts.get(key)
         if got is None:
             got = self._texts[key] = self._text(expr, node)
@@ -107,7 +104,7 @@ class _Trees:
         return " ".join(p.strip() for p in parts)
 
     def span(self, expr, node) -> dict:
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._spans.get(key)
         if got is None:
             from slapolicy.language.files import expr_span  # (not language.check: it brings the parser)
@@ -120,7 +117,7 @@ class _Trees:
     def statics(self, expr, node) -> tuple:
         """(the stage values and definitions it names, in tree order: ("stage", name) or ("def", checked
         expression), its `date(path)` calls with their texts, its string literals) of a sub-expression."""
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._statics.get(key)
         if got is None:
             names, dates, strings = [], [], []
@@ -139,11 +136,26 @@ class _Trees:
             got = self._statics[key] = (names, dates, strings)
         return got
 
+    def definition(self, expr, node):
+        """For a path naming a definition the policy has: (its checked expression, its name, its clause); else None."""
+        key = id(node)
+        got = self._definitions.get(key, self)
+        if got is self:
+            res = expr.resolved.get(id(node))
+            got = None
+            if res and res[0] == "def":
+                d = self.checked.exprs.get(("definitions", res[1], "expr"))
+                info = (self.checked.data.get("definitions") or {}).get(res[1]) or {}
+                if d is not None:
+                    got = (d, res[1], str(info.get("source", "")))
+            self._definitions[key] = got
+        return got
+
     def direct_test(self, expr, node):
         """For a comparison or constant membership of one fact with literals (`customer.coupon.used < 15`,
         `channel in ["email", "portal"]`, `exists(topic)`): (dotted, fn(value) -> the node's value with the fact set to a
         non-null value), the very operation the node's closure does; else None."""
-        key = (expr.path, id(node))
+        key = id(node)
         if key in self._tests:
             return self._tests[key]
         got = None
@@ -174,7 +186,7 @@ class _Trees:
         """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
         ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None (not kept)
         when it uses a definition the policy lacks or reads a timestamp."""
-        key = (expr.path, id(node))
+        key = id(node)
         got = self._inputs.get(key, self)
         if got is self:
             fields, stages = {}, {}
@@ -193,6 +205,7 @@ class _Trees:
             got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
         return got
 
+_UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
 
@@ -203,6 +216,15 @@ def _value_at(ticket, parts):
         if value is None:
             return None
     return value
+
+
+def _reader(fields):
+    """fn(ticket) -> [_value_at(ticket, parts) for parts in fields], the facts of the ticket's top level read
+    directly"""
+    if all(len(parts) == 1 for parts in fields):
+        names = [parts[0] for parts in fields]
+        return lambda ticket: [ticket.get(name) for name in names]
+    return lambda ticket: [_value_at(ticket, parts) for parts in fields]
 
 
 def _compact(data: bytes) -> bytes:
@@ -257,16 +279,6 @@ def patched(ticket: dict, dotted: str, value) -> dict:
     return out
 
 
-def _q(text: str) -> str:
-    return f"`{text}`"
-
-
-def _lit(value, tz) -> str:
-    v = show(value, tz)
-    return f'"{v}"' if isinstance(v, str) and not isinstance(value, (dt.date, ast.Duration)) else str(v).lower() \
-        if isinstance(v, bool) else str(v)
-
-
 # -- one analysis: a ticket, its stage values ----------------------------------------------------------
 class Analysis:
     def __init__(self, policy, ticket: dict, stage: dict):
@@ -276,7 +288,8 @@ class Analysis:
         self.stage = dict(stage)
         self.tz = policy.timezone
         self._base = None
-        self._values: dict = {}
+        self._values: dict = {}  # id(node) -> its value with the ticket as it is
+        self._closures = self.t.closures
 
     def _env(self, ticket=None, stage=None, explain=True):
         env = Env(self.ticket if ticket is None else ticket, self.policy, explain)
@@ -285,24 +298,26 @@ class Analysis:
 
     def ev(self, expr, node, ticket=None, stage=None):
         if ticket is None and stage is None:  # the ticket as it is: one environment, each value computed once
-            key = (expr.path, id(node))
+            key = id(node)
             value = self._values.get(key, self)
             if value is self:
                 env = self._base
                 if env is None:
                     env = self._base = self._env(explain=False)
-                value = self._values[key] = self.t.closure(expr, node)(env)
+                fn = self._closures.get(key)
+                value = self._values[key] = (fn or self.t.closure(expr, node))(env)
                 del env.missing[:]
             return value
         env = Env(self.ticket if ticket is None else ticket, self.policy, False)
         env.stage = self.stage if stage is None else stage  # closures only read the stage values
-        return self.t.closure(expr, node)(env)
+        return (self._closures.get(id(node)) or self.t.closure(expr, node))(env)
 
     def reads(self, expr, node):
         """(facts read {dotted: value}, missing facts, stage values read) by a sub-expression."""
-        env = self._env()
-        self.t.closure(expr, node)(env)
-        facts = {k: v for k, v in env.read}
+        env = Env(self.ticket, self.policy, True)
+        env.stage = self.stage  # (closures only read the stage values)
+        (self._closures.get(id(node)) or self.t.closure(expr, node))(env)
+        facts = dict(env.read)
         stages = {}
         for kind, what in self.t.statics(expr, node)[0]:
             if kind == "stage":
@@ -340,8 +355,12 @@ class Analysis:
         inputs = self.t.inputs(expr, node)
         if inputs is None:
             return compute()
-        key = (head, orjson.dumps([_value_at(self.ticket, parts) for parts in inputs[0]], default=repr),
-               tuple(self.stage.get(name) for name in inputs[1]))
+        readers = self.t.readers
+        read = readers.get(id(node))
+        if read is None:
+            read = readers[id(node)] = _reader(inputs[0])
+        stage = self.stage
+        key = (head, orjson.dumps(read(self.ticket), default=repr), tuple([stage.get(name) for name in inputs[1]]))
         answers = self.t.answers
         kept = answers.get(key)
         if kept is not None:
@@ -359,7 +378,9 @@ class Analysis:
                 "result": "unknown" if value is UNKNOWN else bool(value), "want": want, "failed": failed}
 
     def require(self, expr, node, want: bool, via: list):
-        value = self.ev(expr, node)
+        value = self._values.get(id(node), self)
+        if value is self:
+            value = self.ev(expr, node)
         if value is not UNKNOWN and bool(value) == want:
             return None
         if isinstance(node, ast.Not):
@@ -371,17 +392,14 @@ class Analysis:
                 return _group("all_of", [k for k in kids if k])
             return _group("any_of", [k for k in (self.require(expr, o, want, via) for o in node.operands) if k])
         if isinstance(node, ast.Path):
-            res = expr.resolved.get(id(node))
-            if res and res[0] == "def":
-                d = self.t.checked.exprs.get(("definitions", res[1], "expr"))
-                info = (self.t.checked.data.get("definitions") or {}).get(res[1]) or {}
-                if d is not None:
-                    return self.require(d, d.tree, want, via + [{"definition": res[1],
-                                                                  "source": str(info.get("source", ""))}])
+            d = self.t.definition(expr, node)
+            if d is not None:  # (its tree's value is the definition's: the same closure, the same environment)
+                self._values.setdefault(id(d[0].tree), value)
+                return self.require(d[0], d[0].tree, want, via + [{"definition": d[1], "source": d[2]}])
         return self.leaf(expr, node, want, value, via)
 
     def leaf(self, expr, node, want, value, via) -> dict:
-        head = ("leaf", expr.path, id(node), want, tuple(v["definition"] for v in via))
+        head = ("leaf", expr.path, id(node), want, tuple([v["definition"] for v in via]))
         return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
 
     def _leaf(self, expr, node, want, value, via) -> dict:
@@ -401,7 +419,7 @@ class Analysis:
                    for m in missing]
         for dotted, current in facts.items():
             if dotted not in missing:
-                change = self.nearest(expr, node, want, dotted, current)
+                change = self.nearest(expr, node, want, dotted, current, shown[dotted])
                 if change:
                     changes.append(change)
         for name, current in stages.items():
@@ -417,7 +435,7 @@ class Analysis:
         got = self.ev(expr, node, ticket=patched(self.ticket, dotted, v))
         return got is not UNKNOWN and bool(got) == want
 
-    def nearest(self, expr, node, want, dotted, current):
+    def nearest(self, expr, node, want, dotted, current, shown=_UNSHOWN):
         typ = field_type(dotted)
         kind = "enum" if typ is not None and typ.values is not None else typ.kind if typ is not None else None
         direct = self.t.direct_test(expr, node)
@@ -428,7 +446,7 @@ class Analysis:
             holds = lambda v: self._holds(expr, node, want, dotted, v)  # noqa: E731
             if kind == "timestamp" and dated_only(self.t, expr, node, dotted):
                 holds = by_local_date(holds, self.tz)
-        base = {"fact": dotted, "from": show(current, self.tz)}
+        base = {"fact": dotted, "from": show(current, self.tz) if shown is _UNSHOWN else shown}
         if kind == "bool":
             if holds(not current):
                 return {**base, "to": not current, "text": f"{_q(dotted)} is {_lit(current, self.tz)}; it would have "
@@ -478,51 +496,8 @@ class Analysis:
                 "text": f"{name} is {_lit(current, self.tz)} (decided by the earlier stages); it would have to be "
                         + " or ".join(_lit(v, self.tz) for v in ok)}
 
-    # -- the requirement in words, from the node ---------------------------------------------------------
     def requirement(self, expr, node, want, value) -> str:
-        text = self.t.text(expr, node)
-        tz = self.tz
-
-        def val(n):
-            v = self.ev(expr, n)
-            return "unknown" if v is UNKNOWN else _lit(v, tz)
-
-        if isinstance(node, ast.Compare):
-            op = node.op if want else _NEGATE[node.op]
-            left, right = node.left, node.right
-            if isinstance(left, ast.Literal) and not isinstance(right, ast.Literal):
-                left, right, op = right, left, _FLIP[op]
-            lv = self.ev(expr, left)
-            words = _TIME_WORDS if isinstance(lv, (dt.date, dt.datetime)) else _WORDS
-            rhs = (_lit(right.value, tz) if isinstance(right, ast.Literal)
-                   else f"{_q(self.t.text(expr, right))} ({val(right)})")
-            if isinstance(right, ast.Literal) and isinstance(right.value, bool) and op in ("==", "!="):
-                return f"{_q(self.t.text(expr, left))} is {val(left)}; it must be " \
-                       f"{str(right.value if op == '==' else not right.value).lower()}"
-            if op in ("==", "!=") and not isinstance(lv, (int, float, dt.date)) or isinstance(lv, bool):
-                must = f"it must be {rhs}" if op == "==" else f"it must not be {rhs}"
-            else:
-                must = f"it must be {words[op]} {rhs}"
-            return f"{_q(self.t.text(expr, left))} is {val(left)}; {must}"
-        if isinstance(node, ast.Membership):
-            inside = want != node.negated
-            return (f"{_q(self.t.text(expr, node.item))} is {val(node.item)}; it must "
-                    f"{'' if inside else 'not '}be one of {self.t.text(expr, node.container)}")
-        if isinstance(node, ast.Call) and node.name == "exists":
-            arg = self.t.text(expr, node.args[0])
-            return f"{_q(arg)} is {'not given' if want else 'given'}; it must {'' if want else 'not '}be given"
-        if isinstance(node, ast.Call) and node.name == "is_open":
-            cal = node.args[1].value
-            return (f"{_q(self.t.text(expr, node.args[0]))} ({val(node.args[0])}) must be "
-                    f"{'inside' if want else 'outside'} the hours of calendar {cal}")
-        if isinstance(node, ast.Quantifier):
-            cond = self.t.text(expr, node.cond)
-            src = self.t.text(expr, node.source)
-            if (node.kind == "any") == want:
-                return f"{'some' if node.kind == 'any' else 'every'} item {node.var} of {_q(src)} must satisfy {_q(cond)}"
-            return f"{'no' if node.kind == 'any' else 'some'} item {node.var} of {_q(src)} may satisfy {_q(cond)}"
-        state = "unknown" if value is UNKNOWN else str(bool(value)).lower()
-        return f"{_q(text)} is {state}; it must be {str(want).lower()}"
+        return requirement(self, expr, node, want, value)
 
 
 def _string_candidates(literals, current):
@@ -585,9 +560,9 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
     tier = (decision.get("tier") or {}).get("id")
     if tier is not None:
         for rule in policy.tier_rules:
-            if a.rule_fired(rule):  # the chosen one
-                break
             if rule.tier == tier:
+                if a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
+                    break
                 continue
             got = a.rule("tier_rules", rule, True)
             if got:

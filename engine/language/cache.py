@@ -14,17 +14,17 @@ The holidays a policy's calendars need are kept beside the entries, one file per
 cached policy, and those of the check that fills its entry, take them from there, so a warm start does
 not import the package; the entry's store also fills the years around today.
 
-Where: $SLAPOLICY_CACHE_DIR, else $XDG_CACHE_HOME/slapolicy, else ~/.cache/slapolicy; a directory
-only the user can write (created 0700; one writable by others is not used). SLAPOLICY_NO_CACHE=1
-turns it off.
+Where: the user cache directory (slapolicy.cachedir.directory: $SLAPOLICY_CACHE_DIR, else
+$XDG_CACHE_HOME/slapolicy, else ~/.cache/slapolicy; a directory only the user can write).
+SLAPOLICY_NO_CACHE=1 turns it off.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-import stat
 
+from slapolicy.cachedir import directory  # noqa: F401  (the user cache directory: owned there)
 from slapolicy.language import ast
 
 FORMAT = 2  # 2: each expression's scalar span and style
@@ -60,24 +60,6 @@ def _version() -> str:
                     continue
                 stamp.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
     return "|".join(stamp)
-
-
-def directory() -> str | None:
-    """the cache directory (created), or None when the cache is off or the directory is not safe"""
-    if os.environ.get("SLAPOLICY_NO_CACHE", "") not in ("", "0"):
-        return None
-    base = os.environ.get("SLAPOLICY_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "slapolicy")
-    try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
-        info = os.stat(base)
-    except OSError:
-        return None
-    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-        return None  # another user could plant entries
-    return base
 
 
 _stores: dict = {}

@@ -25,14 +25,11 @@ The decisions come from `slapolicy.api` exactly as for the CLI. Errors use the C
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import io
 import json
 import logging
 import os
-import threading
 import time
-from pathlib import Path
 
 from slapolicy.api import TicketError
 from slapolicy.language.diagnostics import InputError
@@ -60,7 +57,10 @@ from slapolicy.service.http import (
     parse_json,
 )
 from slapolicy.service import hardening
+from slapolicy.service.decisionlog import DecisionLog, encode
 from slapolicy.service.fastroute import FastEvaluate, LightRequest, RawResponse, raw_error, read_body, response_headers
+from slapolicy.service.fastroute import decode_ticket as _decode_ticket  # (the name bench/asgi_split.py imports)
+from slapolicy.service.fastroute import new_request_id
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -72,53 +72,6 @@ from starlette.routing import Route
 
 log = logging.getLogger("slapolicy.server")
 _timeout = getattr(asyncio, "timeout", None)
-
-# -- the decision log -----------------------------------------------------------------------------
-class DecisionLog:
-    """JSON Lines, one line per decision: request id, time, policy id and hash, the ticket, the decision."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._file = open(self.path, "a", encoding="utf-8")
-        self.failure: tuple | None = None  # (since, message) while writes fail: /readyz is 503
-
-    def write(self, request_id: str, route: str, items):
-        """items: [(position or None, ticket, decision)]"""
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-        lines = []
-        for position, ticket, decision in items:
-            record = {"request_id": request_id, "at": at, "route": route, "item": position,
-                      "policy": decision["policy"]["id"], "hash": decision["policy"].get("hash"),
-                      "ticket": ticket, "decision": decision}
-            lines.append(dumps(record).decode("utf-8") + "\n")
-        if not lines:
-            return
-        with self._lock:
-            try:
-                self._file.write("".join(lines))
-                self._file.flush()
-            except (OSError, ValueError) as exc:  # a full disk, a closed file: the decision cannot be logged
-                message = f"cannot write the decision log {self.path}: {getattr(exc, 'strerror', None) or exc}"
-                if self.failure is None:
-                    log.error("%s", message)
-                    self.failure = (_now_iso(), message)
-                raise ApiError(503, "decision-log-failed", message + "; the decision was not given") from None
-            if self.failure is not None:
-                log.warning("the decision log %s is written again", self.path)
-                self.failure = None
-
-    def close(self):
-        with self._lock:
-            try:
-                self._file.close()
-            except OSError as exc:  # what is still buffered cannot be written (a full disk): said, not raised
-                log.error("closing the decision log %s: %s", self.path, exc)
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
 
 # -- the application ------------------------------------------------------------------------------
 class Service:
@@ -210,11 +163,12 @@ class Service:
             decision, error = self.decide(policy, ticket, options, route, check_text=True)
             if error is not None:
                 failed += 1
-                out.append({"index": index, "error": error})
+                out.append(dumps({"index": index, "error": error}))
             else:
-                out.append(decision)
-                logged.append((index, ticket, decision))
-        return b"[" + b",".join(dumps(r) for r in out) + b"]", JSON, failed, logged
+                encoded, exact = encode(decision)  # (its bytes go into the decision log's record too)
+                out.append(encoded)
+                logged.append((index, ticket, decision, encoded if exact else None))
+        return b"[" + b",".join(out) + b"]", JSON, failed, logged
 
     def batch_lines(self, policy, body: bytes, options, route):
         """JSON Lines, read exactly as `slapolicy evaluate --jsonl` reads them (universal newlines,
@@ -234,8 +188,9 @@ class Service:
                 failed += 1
                 out.append(dumps({"line": number, "error": error}))
             else:
-                out.append(dumps(decision))
-                logged.append((number, ticket, decision))
+                encoded, exact = encode(decision)
+                out.append(encoded)
+                logged.append((number, ticket, decision, encoded if exact else None))
         return b"".join(r + b"\n" for r in out), NDJSON, failed, logged
 
 
@@ -278,13 +233,15 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         decision, error = service.decide(policy, ticket, options, route, normal=normal)
         if error is not None:
             return raw_error(500 if error["code"] == "internal-error" else 422, {"error": error})
+        payload, exact = encode(decision)  # the response's bytes, and the decision log's
         if service.decision_log is not None:
             try:
-                service.decision_log.write(request.scope["request_id"], route, [(None, ticket, decision)])
+                service.decision_log.write(request.scope["request_id"], route,
+                                           [(None, ticket, decision, payload if exact else None)])
             except ApiError as exc:
                 metrics.error(route, exc.code)
                 return raw_error(exc.status, {"error": exc.body})
-        hash_header, payload = (b"x-policy-hash", decision["policy"]["hash"].encode("latin-1")), dumps(decision)
+        hash_header = (b"x-policy-hash", decision["policy"]["hash"].encode("latin-1"))
         return 200, response_headers([hash_header], payload, JSON, 200), payload
 
     async def evaluate(request: Request) -> Response:
@@ -472,27 +429,6 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
 
 
-def _decode_ticket(body: bytes, policy):
-    """the normalised ticket when the body is a valid ticket of the base vocabulary within the input limits
-    (slapolicy.decide.fastdecode), else None: then the body is parsed and validated again by the reference
-    path, whose messages name every problem"""
-    from slapolicy.decide.fastdecode import Invalid
-    from slapolicy.decide.tickets import _fast_decoder, _finish
-
-    vocabulary = policy.compiled.vocabulary
-    decode = _fast_decoder() if vocabulary is None or not vocabulary.key else None
-    if decode is None or len(body) > jsonio.MAX_DOCUMENT_CHARS:
-        return None
-    try:
-        ticket = decode(body)
-    except Invalid:
-        return None
-    try:  # the input limits are part of the decoder's types
-        return _finish(ticket)
-    except TicketError:
-        return None
-
-
 class ServiceMiddleware:
     """Pure ASGI: a request id on every response (X-Request-Id), and the request metrics."""
 
@@ -518,7 +454,7 @@ class ServiceMiddleware:
                     request_id = candidate
                 break
         if request_id is None:
-            request_id = os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
+            request_id = new_request_id()  # as random as uuid4().hex, without building a UUID
         scope["request_id"] = request_id
         header = (b"x-request-id", request_id.encode("latin-1"))
         status = 500

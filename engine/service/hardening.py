@@ -93,11 +93,17 @@ def default_base_url(host: str, port: int) -> str:
 
 def protocol_class(header_timeout: float):
     """uvicorn's HTTP protocol (httptools when installed, else h11), closing connections whose request
-    headers do not arrive in time."""
+    headers do not arrive in time; with httptools, each response's head goes out with its body
+    (slapolicy.service.wire)."""
     import importlib.util
 
+    from slapolicy.service.wire import HeadHolder
+
+    holder = None  # h11 (httptools not installed): its two writes are left as they are
     if importlib.util.find_spec("httptools"):
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+
+        holder = HeadHolder
     else:
         from uvicorn.protocols.http.h11_impl import H11Protocol as Base
 
@@ -130,6 +136,13 @@ def protocol_class(header_timeout: float):
             if self.cycle is None or self.cycle.response_complete:
                 if not self.transport.is_closing():
                     self.transport.close()
+
+        if holder is not None:
+            def on_headers_complete(self):
+                super().on_headers_complete()
+                cycle = self.cycle  # a new cycle: its head and body in one write (slapolicy.service.wire)
+                if cycle is not None and cycle.transport is self.transport:
+                    cycle.transport = holder(self.transport, cycle, self.loop)
 
         def connection_made(self, transport):
             super().connection_made(transport)

@@ -135,13 +135,27 @@ def _pretested(policy):
 
 
 def _fired(run, attr, rules) -> list:
-    """the rules of a stage that fire, explained (_Run.fired)"""
-    return list(run.fired(attr, rules))
+    """the rules of a stage that fire, explained (as _Run.fired, without a generator)"""
+    stage = run.scans.get(attr) if run.scans is not None else None
+    if stage is None:
+        return list(run.fired(attr, rules))
+    env, out = run.env, []
+    t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation
+    i, n = 0, len(rules)
+    while (i := stage(t, s, m, r, d, x, i)) < n:
+        out.append(rules[i])
+        i += 1
+    return out
 
 
 def _first_fired(run, attr, rules):
     """the first rule of a stage that fires, explained, or None"""
-    return next(run.fired(attr, rules), None)
+    stage = run.scans.get(attr) if run.scans is not None else None
+    if stage is None:
+        return next(run.fired(attr, rules), None)
+    env = run.env
+    i = stage(env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation, 0)
+    return rules[i] if i < len(rules) else None
 
 
 def _tested(test, attr, rules) -> list:

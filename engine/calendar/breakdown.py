@@ -239,6 +239,75 @@ def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
+def _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped) -> float:
+    """a day's row (and `skipped` entry) of the time counted in it (`mine`: its spans); the new cumulative"""
+    got = sum(b - a for a, b in mine)
+    cumulative += got
+    row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
+           "hours": "24x7" if elapsed else _hours_text(d["hours"]),
+           "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
+           "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
+    if d["kind"] and not elapsed:
+        row["kind"] = d["kind"]
+        if d["name"]:
+            row["name"] = d["name"]
+    rows.append(row)
+    if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
+        skipped.append({"date": row["date"], "weekday": row["weekday"], "kind": d["kind"] or "closed",
+                        **({"name": d["name"]} if d["name"] else {}), "hours": row["hours"]})
+    return cumulative
+
+
+def _paused(calendar, t0, t1, first, last, elapsed, held) -> tuple:
+    """(rows, skipped, opened, counted) of a breakdown with pauses: every day clipped from the counted spans"""
+    tz = calendar.timezone
+    days = calendar_days(calendar, first, last)
+    opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
+    counted = subtract(opened, held)
+    rows, skipped, cumulative = [], [], 0.0
+    for d in days:
+        mine = clip(counted, local_midnight(d["date"], tz), local_midnight(d["date"] + _DAY, tz))
+        cumulative = _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped)
+    return rows, skipped, opened, counted
+
+
+@functools.lru_cache(maxsize=16384)
+def _day_spans(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
+    """(calendar_days' entry, the day's own open spans: the whole day for elapsed time) of a day"""
+    d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
+    tz = calendar.timezone
+    r0, r1 = local_midnight(day, tz), local_midnight(day + _DAY, tz)
+    return d, (((r0, r1),) if elapsed else tuple(clip(open_spans(calendar, [d]), r0, r1)))
+
+
+def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
+    """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
+    own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
+    day's own: days touch at midnight only), the rows of the days wholly inside from _whole_day; `counted` is
+    the days' spans joined where they touch, as merging all the days' spans gives them"""
+    tz = calendar.timezone
+    rows, skipped, counted, cumulative = [], [], [], 0.0
+    for day in _days(first, last):
+        d, own = _day_spans(calendar, day, years, elapsed)
+        if first < day < last and local_midnight(day, tz) >= t0 and local_midnight(day + _DAY, tz) <= t1:
+            _, head, got, intervals, tail, skip = _whole_day(calendar, day, years, elapsed)  # (its spans: own)
+            cumulative += got
+            rows.append({**head, "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in intervals],
+                         **tail})
+            if skip is not None:
+                skipped.append(dict(skip))
+            mine = own
+        else:
+            mine = clip(own, t0, t1)
+            cumulative = _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped)
+        for a, b in mine:
+            if counted and a <= counted[-1][1]:
+                counted[-1] = (counted[-1][0], max(counted[-1][1], b))
+            else:
+                counted.append((a, b))
+    return rows, skipped, counted
+
+
 def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=()) -> dict:
     """The counted time of a deadline from `start` to `end` (aware datetimes), day by day in the
     calendar's time zone. `target` is a slapolicy.calendar.Target (elapsed units count every hour, the
@@ -252,45 +321,10 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
         last -= _DAY  # an end at midnight closes the previous day
     held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
     years = tuple(range(first.year, last.year + 1))
-    # the days wholly inside [t0, t1], when nothing is paused: their rows from _whole_day
-    inner = {} if held else {day: _whole_day(calendar, day, years, elapsed) for day in _days(first + _DAY, last - _DAY)
-                                if local_midnight(day, tz) >= t0 and local_midnight(day + _DAY, tz) <= t1}
-    if inner:
-        names, decree = _names_and_decree(calendar, years)
-        days = [inner[day][0] if day in inner else _day_entry(calendar, day, names, decree)
-                for day in _days(first, last)]
+    if held:
+        rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, elapsed, held)
     else:
-        days = calendar_days(calendar, first, last)
-    opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
-    counted = subtract(opened, held)
-    rows, skipped, cumulative = [], [], 0.0
-    for d in days:
-        whole = inner.get(d["date"]) if inner else None
-        if whole is not None:
-            _, head, got, intervals, tail, skip = whole
-            cumulative += got
-            row = {**head, "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in intervals],
-                   **tail}
-            rows.append(row)
-            if skip is not None:
-                skipped.append(dict(skip))
-            continue
-        r0, r1 = local_midnight(d["date"], tz), local_midnight(d["date"] + _DAY, tz)
-        mine = clip(counted, r0, r1)
-        got = sum(b - a for a, b in mine)
-        cumulative += got
-        row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
-               "hours": "24x7" if elapsed else _hours_text(d["hours"]),
-               "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
-               "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
-        if d["kind"] and not elapsed:
-            row["kind"] = d["kind"]
-            if d["name"]:
-                row["name"] = d["name"]
-        rows.append(row)
-        if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
-            skipped.append({"date": row["date"], "weekday": row["weekday"], "kind": d["kind"] or "closed",
-                            **({"name": d["name"]} if d["name"] else {}), "hours": row["hours"]})
+        rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed)
     omitted = None
     if len(rows) > MAX_BREAKDOWN_DAYS:
         head = MAX_BREAKDOWN_DAYS // 2
@@ -306,7 +340,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
         "first_counted": _iso(counted[0][0], tz) if counted else None,
         "days": rows, "skipped": skipped,
         "pauses": [{"from": _iso(a, tz), "to": _iso(b, tz),
-                    "open_seconds": round(sum(y - x for x, y in clip(opened, a, b)))} for a, b in held],
+                    "open_seconds": round(sum(y - x for x, y in clip(opened, a, b)))} for a, b in held] if held else [],
     }
     if omitted:
         out["omitted"] = omitted

@@ -44,6 +44,14 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
                                                  run.env.stage)
 
 
+_TIMESTAMPS: dict = {}  # dotted fact -> is it a timestamp of the ticket vocabulary (field_type: a constant)
+
+
+def _is_timestamp(dotted: str) -> bool:
+    typ = field_type(dotted)
+    return typ is not None and typ.kind == "timestamp"
+
+
 def local_facts(policy, ticket, explanation, stage) -> None:
     """Timestamps of the matched facts in the policy's time zone, and for a rule that reads `date(x)` the
     local date it judged (e.g. "date(created_at)": "2026-03-10")."""
@@ -55,8 +63,10 @@ def local_facts(policy, ticket, explanation, stage) -> None:
         if not facts or e.get("result") != "fired":
             continue
         for k, v in list(facts.items()):
-            typ = field_type(k)
-            if typ is not None and typ.kind == "timestamp" and isinstance(v, str):
+            timestamp = _TIMESTAMPS.get(k)
+            if timestamp is None:
+                timestamp = _TIMESTAMPS[k] = _is_timestamp(k)
+            if timestamp and isinstance(v, str):
                 facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()
         path = t.paths.get((e.get("stage"), e.get("rule")))
         if path is None:

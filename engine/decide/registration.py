@@ -24,19 +24,21 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans")
 
-    def __init__(self, env, explain, pretested=None):
+    def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
         self.explain = explain
         self.explanation = []
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
+        self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
 
     def test(self, rule):
-        """True / False / None (unknown) for a rule, through the closures; records the explanation.
-        (Without explanation, `_fast_test` runs the generated code instead.)"""
+        """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
+        explanation. (Without explanation, `_fast_test` runs the generated code instead; a stage with a generated
+        stage function is tested by it, `fired`.)"""
         env = self.env
         if rule.fn is None:
             if self.explain:
@@ -44,14 +46,20 @@ class _Run:
                                          "result": "fired", "facts": {}, "default": True})
             return True
         pre = self.pretested.get(id(rule)) if self.pretested is not None else None
-        if pre is not None and (not pre[1] or all(name in env.defs for name in pre[1])):
-            stub = pre[0]
-            value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
-            if value is not UNKNOWN and not value:  # false: the closures would record nothing and leave no trace
-                return False
         mark = len(env.missing)
         read_mark = len(env.read) if env.read is not None else 0
-        value = rule.fn(env)
+        if pre is not None:
+            stub, defs, twin = pre
+            if not defs or all(name in env.defs for name in defs):
+                value = (stub.fn or stub)(env.ticket, env.stage)  # (the compiled function once it is)
+                if value is not UNKNOWN and not value:  # false: the twin would record nothing and leave no trace
+                    return False
+            # the closure's explaining twin (slapolicy.language.explaining): the same value, missing facts, facts
+            # read and memoised definitions
+            value = (twin.fn or twin)(env.ticket, env.stage, env.missing, env.read, env.defs) if twin is not None \
+                else rule.fn(env)
+        else:
+            value = rule.fn(env)
         if value is UNKNOWN:
             if self.explain:
                 self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
@@ -64,6 +72,23 @@ class _Run:
                                      "result": "fired", "facts": facts})
         return bool(value)
 
+    def fired(self, attr, rules):
+        """the rules of a stage (policy.<attr>) that fire, in order, each tested as `test` tests it: by the
+        stage's generated function when it has one (slapolicy.decide.explainscan), which records the entries of
+        the rules that are unknown or fire as `test` does and comes back at each rule that fires"""
+        stage = self.scans.get(attr) if self.scans is not None else None
+        if stage is None:
+            for rule in rules:
+                if self.test(rule):
+                    yield rule
+            return
+        env = self.env
+        t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation
+        i, n = 0, len(rules)
+        while (i := stage(t, s, m, r, d, x, i)) < n:
+            yield rules[i]
+            i += 1
+
     def rely(self, ids):
         for a in ids:
             self.assumptions[a] = True
@@ -74,13 +99,14 @@ _STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules"
 
 
 def _pretested(policy):
-    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses)},
-    from the edition's second explained decision on (the first generates no code, as in
-    slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all memoised in the run already (or
-    that uses none) is tested first by its generated code, which gives the closure's value: when false, as
-    most are, the closure is not run: it would record nothing (no explanation entry, its missing facts
-    dropped) and leave no trace (no definition memoised anew); true or unknown, the closure runs and records
-    as before."""
+    """With explanation: {id(rule): (its generated function (a Stub), the definitions its condition uses, its
+    explaining twin (a Stub: slapolicy.language.explaining))}, from the edition's second explained decision on
+    (the first generates no code, as in slapolicy.decide.evaluate._warm_fast). A rule whose definitions are all
+    memoised in the run already (or that uses none) is tested first by its generated code, which gives the
+    closure's value: when false, as most are, nothing more runs: the closure would record nothing (no
+    explanation entry, its missing facts dropped) and leave no trace (no definition memoised anew). Otherwise
+    the twin runs, which computes what the closure computes (value, missing facts, facts read, definitions
+    memoised) as generated code."""
     got = policy.__dict__.get("_pretested")
     if got is None:
         if not policy.__dict__.get("_explained"):
@@ -88,13 +114,61 @@ def _pretested(policy):
             return None
         got = {}
         if policy._sources is not None and policy.exprs:
+            from slapolicy.language.codegen import Lazy
+            from slapolicy.language.explaining import PARAMS, sources
+
+            twin_sources = sources(policy.checked, policy.timezone) if policy.checked is not None else None
+            lazy = None if twin_sources is None else \
+                Lazy(*twin_sources, PARAMS, f"<slapolicy:{policy.id}:explaining>")  # (without the trees: the closures)
             for attr, base in _STAGES:
                 for i, rule in enumerate(getattr(policy, attr)):
-                    expr = policy.exprs.get(base + (i, "when"))
+                    path = base + (i, "when")
+                    expr = policy.exprs.get(path)
                     if isinstance(rule.fast, Stub) and expr is not None:
-                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)))
+                        got[id(rule)] = (rule.fast, tuple(sorted(expr.defs_used)),
+                                        lazy.stub(path) if lazy is not None else None)
+            from slapolicy.decide.explainscan import stage_functions
+
+            policy.__dict__["_scans"] = stage_functions(policy, twin_sources)
         policy.__dict__["_pretested"] = got
     return got or None
+
+
+def _fired(run, attr, rules) -> list:
+    """the rules of a stage that fire, explained (as _Run.fired, without a generator)"""
+    stage = run.scans.get(attr) if run.scans is not None else None
+    if stage is None:
+        return list(run.fired(attr, rules))
+    env, out = run.env, []
+    t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation
+    i, n = 0, len(rules)
+    while (i := stage(t, s, m, r, d, x, i)) < n:
+        out.append(rules[i])
+        i += 1
+    return out
+
+
+def _first_fired(run, attr, rules):
+    """the first rule of a stage that fires, explained, or None"""
+    stage = run.scans.get(attr) if run.scans is not None else None
+    if stage is None:
+        return next(run.fired(attr, rules), None)
+    env = run.env
+    i = stage(env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation, 0)
+    return rules[i] if i < len(rules) else None
+
+
+def _tested(test, attr, rules) -> list:
+    """the rules of a stage that fire, by test(rule), explanation off"""
+    return [rule for rule in rules if test(rule)]
+
+
+def _first_tested(test, attr, rules):
+    """the first rule of a stage that fires by test(rule), or None"""
+    for rule in rules:
+        if test(rule):
+            return rule
+    return None
 
 
 def _fast_test(t, s, missing):
@@ -143,21 +217,23 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
     one ticket does not compile the functions it runs once)."""
     env = Env(ticket, policy, explain)
-    run = _Run(env, explain, _pretested(policy) if explain else None)
+    pretested = _pretested(policy) if explain else None
+    run = _Run(env, explain, pretested, policy.__dict__.get("_scans") if pretested is not None else None)
     tz = policy.timezone
-    test = run.test if explain or not generated else _fast_test(ticket, env.stage, env.missing)
+    if explain:
+        fired, first, by = _fired, _first_fired, run
+    else:  # (unknown_facts and the lifecycle decide again this way: plain loops)
+        fired, first = _tested, _first_tested
+        by = run.test if not generated else _fast_test(ticket, env.stage, env.missing)
 
     # 1 acceptance
-    refusals = [r for r in policy.acceptance if test(r)]
+    refusals = fired(by, "acceptance", policy.acceptance)
     accepted = not refusals
     env.stage["accepted"] = accepted
     # 2 scope
     if accepted:
-        status, chosen = None, None
-        for rule in policy.scope:
-            if test(rule):
-                status, chosen = rule.status, rule
-                break
+        chosen = first(by, "scope", policy.scope)
+        status = chosen.status if chosen is not None else None
         reasons = [chosen]
     else:
         status, reasons = "not_accepted", refusals
@@ -167,12 +243,11 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 3 tier
     tier = None
     if accepted:
-        for rule in policy.tier_rules:
-            if test(rule):
-                tier = policy.tiers[rule.tier]
-                run.rely(rule.assumptions)
-                run.rely(tier.assumptions)
-                break
+        rule = first(by, "tier_rules", policy.tier_rules)
+        if rule is not None:
+            tier = policy.tiers[rule.tier]
+            run.rely(rule.assumptions)
+            run.rely(tier.assumptions)
     env.stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
     deadlines = compute_deadlines(tier, ticket["created_at"], tz, run.instants if explain else None)
@@ -186,16 +261,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 6 delay reasons
     delays = []
     if accepted:
-        for rule in policy.delay_reasons:
-            if test(rule):
-                run.rely(rule.assumptions)
-                delays.append(dict(rule.output))
+        for rule in fired(by, "delay_reasons", policy.delay_reasons):
+            run.rely(rule.assumptions)
+            delays.append(dict(rule.output))
     # 7 notices
     notices = []
-    for rule in policy.notices:
-        if test(rule):
-            run.rely(rule.assumptions)
-            notices.append(dict(rule.output))
+    for rule in fired(by, "notices", policy.notices):
+        run.rely(rule.assumptions)
+        notices.append(dict(rule.output))
     decision = {
         "ticket": ticket.get("id"),
         "policy": {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
@@ -210,14 +283,14 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     }
     # 8 billing
     if policy.billing_minimum is not None or policy.billing_rates:
-        fired = [r for r in policy.billing_rates if accepted and test(r)]
-        for r in fired:
+        rates = fired(by, "billing_rates", policy.billing_rates) if accepted else []
+        for r in rates:
             run.rely(r.assumptions)
         decision["billing"] = {
             "minimum_minutes": (policy.billing_minimum or {}).get("value"),
             "minimum_source": str((policy.billing_minimum or {}).get("source", "")) or None,
-            "rate_multiplier": max([r.multiplier for r in fired], default=1),
-            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in fired],
+            "rate_multiplier": max([r.multiplier for r in rates], default=1),
+            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in rates],
         }
     decision["missing_facts"] = sorted(set(env.missing))
     known = _assumption_entries(policy)

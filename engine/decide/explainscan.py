@@ -1,0 +1,104 @@
+"""The explained decision's stage functions: per stage, one generated function that tests the stage's rules in
+order as `_Run.test` tests them, up to the first that fires.
+
+An explained decision (slapolicy.decide.registration) tests a stage's rules in order; of each it records an
+explanation entry when it fires (with the facts read) or is unknown (with the missing facts). Most are false: a
+false rule whose definitions are all memoised in the run already (or that uses none) records nothing and leaves
+no trace, so its generated code (slapolicy.language.codegen's plain variant) tells all (`_Run.test`'s pretest).
+Any other rule runs its explaining twin (slapolicy.language.explaining), which computes what its closure
+computes. A stage function does both for the rules of a stage in one call:
+
+    stage(t, s, m, r, d, x, i) -> the index of the first rule from i on that fires, or the number of rules
+
+(t, s: the ticket and stage values; m, r, d: the run's missing facts, facts read and memoised definitions, as
+the closures leave them; x: the explanation, appended to as `_Run.test` appends), so that a rule that is false
+or unknown costs no call of `_Run.test` and of the rule's function. The bodies are codegen's and the twins'
+(generated from the checked tree; the rules' ids and clauses are constants of the namespace, never source
+text), compiled per policy edition on the edition's second explained decision (as `_pretested`). A stage of
+more rules than MAX_RULES, or with a rule without generated code, has no stage function (its rules tested one
+by one by `_Run.test`, compiled only when they run).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from slapolicy.language.runtime import Stub
+
+MAX_RULES = 300
+
+STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
+          ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
+
+
+def _facts(read, mark):
+    """the explanation's facts of a rule that fired (registration._jsonable of each value read)"""
+    out = {}
+    for k, v in read[mark:]:
+        out[k] = v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v
+    return out
+
+
+def _rule_source(k, rule, expr, plain, twin, names) -> str:
+    """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names)"""
+    stage, rid, src = names
+    head = f'{{"stage": {stage}, "rule": {rid}, "source": {src}, '
+    if rule.fn is None:  # a rule without `when`: fires (its default entry)
+        return f'    if _i <= {k}:\n        x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n' \
+               f'        return {k}\n'
+    defs = " and ".join(f"{name!r} in d" for name in sorted(expr.defs_used))
+    false = f"(_w := {plain}) is not U and not _w"
+    passed = f"({defs}) and {false}" if defs else false
+    return (f"    if _i <= {k} and not ({passed}):\n"
+            f"        _mk, _rk = len(m), len(r)\n"
+            f"        if (_w := {twin}) is U:\n"
+            f'            x.append({head}"result": "unknown", "missing": [m[-1]] if len(m) == _mk + 1 else sorted(set(m[_mk:]))}})\n'
+            f"        else:\n"
+            f"            del m[_mk:]\n"
+            f"            if _w:\n"
+            f'                x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
+            f"                return {k}\n")
+
+
+def stage_functions(policy, twin_sources) -> dict:
+    """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources);
+    `twin_sources`: slapolicy.language.explaining.sources of the edition (None without its checked trees)"""
+    if policy._sources is None or not policy.exprs or twin_sources is None:
+        return {}
+    plain_ns, plain = policy.sources
+    twin_ns, twins = twin_sources
+    namespace = {**plain_ns, **twin_ns, "_facts": _facts}  # (disjoint names but the shared helpers)
+    consts = {}
+
+    def const(value):
+        key = (type(value), value)
+        if key not in consts:
+            consts[key] = f"_C{len(consts)}"
+            namespace[consts[key]] = value
+        return consts[key]
+
+    functions = []
+    for attr, base in STAGES:
+        rules = getattr(policy, attr)
+        if not rules or len(rules) > MAX_RULES:
+            continue
+        lines = [f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"]
+        for k, rule in enumerate(rules):
+            path = base + (k, "when")
+            expr = policy.exprs.get(path)
+            if rule.fn is not None and (expr is None or not isinstance(rule.fast, Stub) or path not in plain
+                                        or path not in twins):
+                break  # (a rule without generated code: the stage is tested rule by rule)
+            names = (const(rule.stage), const(rule.id), const(rule.source))
+            lines.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
+                                      twins[path][1] if expr else None, names))
+        else:
+            lines.append(f"    return {len(rules)}\n")
+            functions.append((attr, "".join(lines)))
+    if not functions:
+        return {}
+    source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
+    source += "".join(f"def {f}(t, s, m, r, d):\n    return {b}\n" for key, (f, b) in twins.items()
+                      if key[0] == "definitions")
+    source += "\n".join(text for _, text in functions)
+    exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
+    return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}

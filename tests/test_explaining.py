@@ -1,0 +1,160 @@
+"""The explained decision's generated code against the closures (the reference): each rule's explaining twin
+(slapolicy.language.explaining) computes what its closure computes and leaves behind (value, missing facts, facts
+read in order, memoised definitions), and an explained decision with the twins and the stages' scans
+(slapolicy.decide.explainscan) is the one the closures alone make, explanation included. Table-driven over the
+expression table, all five bundled policies and the synthetic many-rule policy, with facts dropped."""
+import copy
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import BASE_TICKET, FIXTURES
+from facts import drop
+from slapolicy.api import _compile_text, load_policy, policy_ids
+from slapolicy.decide.registration import register
+from slapolicy.decide.tickets import validate_ticket
+from slapolicy.language.compile import UNKNOWN, Env
+from slapolicy.language.explaining import twins
+from slapolicy.tools.corpus import generate
+
+CASES = yaml.safe_load((Path(__file__).parent / "cases" / "expressions.yaml").read_text("utf-8"))
+MINI = (FIXTURES / "mini.yaml").read_text("utf-8")
+POLICIES = policy_ids()
+STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
+          ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
+
+
+def _state(value, env_or_lists):
+    missing, read, defs = env_or_lists
+    return ("U" if value is UNKNOWN else value, list(missing), list(read),
+            {k: ("U" if v is UNKNOWN else v, list(m)) for k, (v, m) in defs.items()})
+
+
+def _agree(compiled, tickets, stage_of=None):
+    """every rule expression of every stage, in the order a decision tests them, by the closures on one Env and
+    by the twins on one (missing, read, defs), compared after each rule; returns how many were unknown / read
+    facts (that the tickets reach the cases that matter)"""
+    lazy = twins(compiled.checked, compiled.timezone, "<test>")
+    seen = {"unknown": 0, "read": 0, "memo_hit": 0}
+    for ticket in tickets:
+        env = Env(ticket, compiled, True)
+        env.stage.update(stage_of(ticket) if stage_of else {})
+        m, r, d = [], [], {}
+        for attr, base in STAGES:
+            for i, rule in enumerate(getattr(compiled, attr)):
+                path = base + (i, "when")
+                if rule.fn is None:
+                    continue
+                known = len(env.defs)
+                want = _state(rule.fn(env), (env.missing, env.read, env.defs))
+                got = _state(lazy.get(path)(ticket, env.stage, m, r, d), (m, r, d))
+                assert got == want, (rule.id, ticket.get("id"))
+                seen["unknown"] += want[0] == "U"
+                seen["read"] += bool(want[2])
+                seen["memo_hit"] += bool(known and compiled.exprs[path].defs_used & set(env.defs))
+    return seen
+
+
+def _dropped(tickets, seed):
+    rnd = random.Random(seed)
+    out = []
+    for t in tickets:
+        keys = sorted(set(t) | {f"customer.{k}" for k in t["customer"] if k != "segment"})
+        out.append(validate_ticket(drop(t, rnd.sample(keys, rnd.randint(0, len(keys))))))
+    return out
+
+
+def _stage(compiled):
+    def stage_of(ticket):
+        decision, run, _ = register(compiled, ticket, True, generated=False)
+        return {k: v for k, v in run.env.stage.items() if not k.startswith("#")}
+    return stage_of
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i}:{c['expr']}" for i, c in enumerate(CASES)])
+def test_the_twin_of_each_expression_agrees_with_its_closure(case):
+    quoted = case["expr"].replace("\\", "\\\\").replace('"', '\\"')
+    text = MINI.replace("acceptance:\n", f'acceptance:\n  - id: probe\n    when: "{quoted}"\n    message: probe\n    source: "t"\n', 1)
+    compiled = _compile_text(text, "probe.yaml")
+    ticket = copy.deepcopy(BASE_TICKET)
+    ticket.update(case["ticket"])
+    _agree(compiled, [validate_ticket(ticket)], _stage(compiled))
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_the_twins_of_a_policy_agree_with_its_closures(policy_id):
+    compiled = load_policy(policy_id).compiled
+    tickets = _dropped(generate(load_policy(policy_id), 300, 3), 5)
+    seen = _agree(compiled, tickets, _stage(compiled))
+    assert seen["unknown"] and seen["read"]  # the tickets reach unknown rules and facts read
+
+
+def _explained(compiled, tickets, generated):
+    """explained registrations by the closures alone (generated false) or with the twins and scans, and the
+    scans the edition had"""
+    saved = {k: compiled.__dict__.pop(k) for k in ("_pretested", "_scans", "_explained") if k in compiled.__dict__}
+    try:
+        if generated:
+            register(compiled, copy.deepcopy(tickets[0]), True)  # (the first explained decision generates nothing)
+        else:
+            compiled.__dict__["_pretested"] = {}  # (no rule pretested: every rule by its closure)
+        out = []
+        for ticket in tickets:
+            decision, run, _ = register(compiled, copy.deepcopy(ticket), True)
+            out.append((decision, run.explanation, sorted(run.env.missing)))  # (env.read: false rules passed over read nothing)
+        return out, compiled.__dict__.get("_scans")
+    finally:
+        for k in ("_pretested", "_scans", "_explained"):
+            compiled.__dict__.pop(k, None)
+        compiled.__dict__.update(saved)
+
+
+def _decisions_agree(compiled, tickets):
+    got, scans = _explained(compiled, tickets, True)
+    want, _ = _explained(compiled, tickets, False)
+    for ticket, a, b in zip(tickets, got, want):
+        assert a == b, ticket.get("id")
+    assert any(e["result"] == "unknown" for _, explanation, _ in want for e in explanation)
+    return scans
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_an_explained_decision_with_generated_code_is_the_closures_one(policy_id):
+    compiled = load_policy(policy_id).compiled
+    tickets = _dropped(generate(load_policy(policy_id), 150, 11), 13)
+    scans = _decisions_agree(compiled, tickets)
+    assert scans and "scope" in scans  # (the scans did run)
+
+
+def test_many_rules_explained_alike(tmp_path, monkeypatch):
+    """the synthetic many-rule policy (tests/test_fast_path.py): 40 scope rules (scanned) and 350 (more than
+    explainscan.MAX_RULES: tested one by one), with facts dropped"""
+    from test_fast_path import _synthetic_policy
+
+    monkeypatch.setenv("SLAPOLICY_NO_CACHE", "1")
+    for n in (40, 350):
+        policy = _synthetic_policy(tmp_path, n)
+        raw = generate(policy, 120, 7)
+        for i, t in enumerate(raw):
+            t["problems_count"] = [0, 3, 40, 41, 100][i % 5]
+        tickets = _dropped(raw, n)
+        compiled = policy.compiled
+        _agree(compiled, tickets[:40], _stage(compiled))
+        scans = _decisions_agree(compiled, tickets)
+        assert ("scope" in scans) == (n <= 300)
+
+
+def test_without_the_checked_trees_the_closures_explain():
+    """an edition without its checked trees has no twins and no stage functions: its rules by their closures
+    (after the pretest), the same explained registration"""
+    compiled = load_policy("advantshop").compiled
+    tickets = _dropped(generate(load_policy("advantshop"), 40, 17), 19)
+    want, _ = _explained(compiled, tickets, False)
+    checked = compiled.checked
+    compiled.checked = None
+    try:
+        got, scans = _explained(compiled, tickets, True)
+    finally:
+        compiled.checked = checked
+    assert scans == {} and got == want

@@ -64,6 +64,12 @@ def test_installed_outside_the_checkout(wheel, tmp_path):
                            cwd=work, capture_output=True, text=True, timeout=120, env=env)
     assert where.returncode == 0, where.stderr
     assert str(env_dir) in where.stdout.splitlines()[0] and where.stdout.splitlines()[1] == "[]"
+    data = subprocess.run([str(py), "-c", "import sys; from slapolicy.language.resources import policies_dir; "
+                           "print(policies_dir()); print('importlib.resources' in sys.modules)"],
+                          cwd=work, capture_output=True, text=True, timeout=120, env=env)
+    assert data.returncode == 0, data.stderr
+    # the bundled policies beside the installed modules, found without importlib.resources (~8 ms a start)
+    assert data.stdout.split() == [str(Path(where.stdout.splitlines()[0]).parent / "policies"), "False"]
     caller = work / "caller.py"
     shutil.copy(ROOT / "tests" / "fixtures" / "package" / "caller.py", caller)
     mypy = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-executable", str(py),

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parents[2]
+_PACKAGE = Path(__file__).resolve().parents[1]  # slapolicy/ (engine/ in a checkout)
+_CHECKOUT = _PACKAGE.parent
 VOCABULARY_FILE = "vocabulary.yaml"  # a repository's vocabulary extension (slapolicy.language.vocabulary)
 
 
 def data_dir(name: str):
     """The directory of package data `name` ("grammar" or "policies") as a Traversable/Path."""
+    beside = _PACKAGE / name
+    if (beside / "__init__.py").exists():  # installed as files: the data beside the modules
+        return beside
     local = _CHECKOUT / name
     if (local / "__init__.py").exists():  # running from the checkout (or an editable install)
         return local
-    from importlib import resources  # (only when installed: it costs a start several ms)
+    from importlib import resources  # (only for an install that is not plain files, e.g. a zip: it costs ~8 ms)
 
     return resources.files(f"slapolicy.{name}")
 

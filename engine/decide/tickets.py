@@ -239,21 +239,33 @@ def _one_step():
     return _ONE_STEP
 
 
+def decode_valid(data, vocabulary=None):
+    """One ticket's JSON -> the normalised ticket, decoded and validated in one step, when the one-step
+    decoder vouches for it (a valid ticket of the base vocabulary within the input limits); else None, and
+    the reference path (parse_ticket's second way) gives the verdict and names every problem."""
+    decode, invalid = (_ONE_STEP or _one_step()) if vocabulary is None or not vocabulary.key else (None, None)
+    if decode is None or len(data) > jsonio.MAX_DOCUMENT_CHARS:  # (no import here: one costs ~0.6 us a call)
+        return None
+    try:
+        ticket = decode(data)  # within the input limits: they are part of the decoder's types
+    except invalid:
+        return None
+    if ticket.get("events"):  # (the defaults: added by the decoder)
+        try:
+            _finish(ticket)
+        except TicketError:
+            return None
+    return ticket
+
+
 def parse_ticket(data, vocabulary=None):
     """One ticket's JSON (bytes or text) -> the normalised ticket: decoded and validated in one step when it
     is valid; otherwise parsed again (json.JSONDecodeError, with line and column, for a syntax error;
     InputError beyond an input limit) and validated by the JSON Schema (TicketError naming every problem).
     The same verdicts either way. An extended `vocabulary` (a policy's) always takes the second way."""
-    decode, invalid = (_ONE_STEP or _one_step()) if vocabulary is None or not vocabulary.key else (None, None)
-    if decode is not None and len(data) <= jsonio.MAX_DOCUMENT_CHARS:  # (no import here: one costs ~0.6 us a call)
-        try:
-            ticket = decode(data)
-        except invalid:
-            ticket = None
-        if ticket is not None:  # within the input limits: they are part of the decoder's types
-            if ticket.get("events"):  # (the defaults: added by the decoder)
-                _finish(ticket)
-            return ticket
+    ticket = decode_valid(data, vocabulary)
+    if ticket is not None:
+        return ticket
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data).decode("utf-8", "replace")
     return validate_ticket(jsonio.loads(data), vocabulary)

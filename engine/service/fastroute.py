@@ -25,9 +25,7 @@ import os
 import time
 import types
 
-from slapolicy.decide import jsonio
-from slapolicy.decide import tickets as _tickets
-from slapolicy.language.diagnostics import TicketError
+from slapolicy.decide.tickets import decode_valid as _decode_valid
 from slapolicy.service.http import JSON, ApiError, dumps
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
@@ -140,23 +138,10 @@ async def read_body(receive, declared: str | None, limit: int, body_timeout: flo
 
 
 def decode_ticket(body: bytes, policy):
-    """the normalised ticket when the body is a valid ticket of the base vocabulary within the input limits
-    (slapolicy.decide.fastdecode), else None: then the body is parsed and validated again by the reference
-    path, whose messages name every problem"""
-    vocabulary = policy.compiled.vocabulary
-    if vocabulary is not None and vocabulary.key:
-        return None
-    decode, invalid = _tickets._ONE_STEP or _tickets._one_step()
-    if decode is None or len(body) > jsonio.MAX_DOCUMENT_CHARS:
-        return None
-    try:
-        ticket = decode(body)
-    except invalid:
-        return None
-    try:  # the input limits are part of the decoder's types
-        return _tickets._finish(ticket)
-    except TicketError:
-        return None
+    """the normalised ticket when the one-step decoder vouches for the body (slapolicy.decide.tickets.
+    decode_valid), else None: then the body is parsed and validated again by the reference path, whose
+    messages name every problem"""
+    return _decode_valid(body, policy.compiled.vocabulary)
 
 
 _IDS = [b"", 0]  # os.urandom bytes, and how many of them are used

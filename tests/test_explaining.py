@@ -12,7 +12,7 @@ import yaml
 from conftest import BASE_TICKET, FIXTURES
 from facts import drop
 from slapolicy.api import _compile_text, load_policy, policy_ids
-from slapolicy.decide.registration import register
+from slapolicy.decide.registration import _STAGES, register
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.compile import UNKNOWN, Env
 from slapolicy.language.explaining import twins
@@ -21,8 +21,6 @@ from slapolicy.tools.corpus import generate
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "expressions.yaml").read_text("utf-8"))
 MINI = (FIXTURES / "mini.yaml").read_text("utf-8")
 POLICIES = policy_ids()
-STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
-          ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
 
 
 def _state(value, env_or_lists):
@@ -41,7 +39,7 @@ def _agree(compiled, tickets, stage_of=None):
         env = Env(ticket, compiled, True)
         env.stage.update(stage_of(ticket) if stage_of else {})
         m, r, d = [], [], {}
-        for attr, base in STAGES:
+        for attr, base in _STAGES:
             for i, rule in enumerate(getattr(compiled, attr)):
                 path = base + (i, "when")
                 if rule.fn is None:

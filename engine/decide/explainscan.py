@@ -26,9 +26,6 @@ from slapolicy.language.runtime import Stub
 
 MAX_RULES = 300
 
-STAGES = (("acceptance", ("acceptance",)), ("scope", ("scope",)), ("tier_rules", ("tier_rules",)),
-          ("delay_reasons", ("delay_reasons",)), ("notices", ("notices",)), ("billing_rates", ("billing", "rates")))
-
 
 def _facts(read, mark):
     """the explanation's facts of a rule that fired (registration._jsonable of each value read)"""
@@ -59,9 +56,10 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
             f"                return {k}\n")
 
 
-def stage_functions(policy, twin_sources) -> dict:
+def stage_functions(policy, twin_sources, stages) -> dict:
     """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources);
-    `twin_sources`: slapolicy.language.explaining.sources of the edition (None without its checked trees)"""
+    `twin_sources`: slapolicy.language.explaining.sources of the edition (None without its checked trees);
+    `stages`: (attribute, key path of its rules) of each stage (registration's)"""
     if policy._sources is None or not policy.exprs or twin_sources is None:
         return {}
     plain_ns, plain = policy.sources
@@ -77,7 +75,7 @@ def stage_functions(policy, twin_sources) -> dict:
         return consts[key]
 
     functions = []
-    for attr, base in STAGES:
+    for attr, base in stages:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue

@@ -38,7 +38,7 @@ class _Run:
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
         explanation. (Without explanation, `_fast_test` runs the generated code instead; a stage with a generated
-        stage function is tested by it, `fired`.)"""
+        stage function is tested by it: `_fired`, `_first_fired`.)"""
         env = self.env
         if rule.fn is None:
             if self.explain:
@@ -71,23 +71,6 @@ class _Run:
             self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
                                      "result": "fired", "facts": facts})
         return bool(value)
-
-    def fired(self, attr, rules):
-        """the rules of a stage (policy.<attr>) that fire, in order, each tested as `test` tests it: by the
-        stage's generated function when it has one (slapolicy.decide.explainscan), which records the entries of
-        the rules that are unknown or fire as `test` does and comes back at each rule that fires"""
-        stage = self.scans.get(attr) if self.scans is not None else None
-        if stage is None:
-            for rule in rules:
-                if self.test(rule):
-                    yield rule
-            return
-        env = self.env
-        t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation
-        i, n = 0, len(rules)
-        while (i := stage(t, s, m, r, d, x, i)) < n:
-            yield rules[i]
-            i += 1
 
     def rely(self, ids):
         for a in ids:
@@ -129,16 +112,18 @@ def _pretested(policy):
                                         lazy.stub(path) if lazy is not None else None)
             from slapolicy.decide.explainscan import stage_functions
 
-            policy.__dict__["_scans"] = stage_functions(policy, twin_sources)
+            policy.__dict__["_scans"] = stage_functions(policy, twin_sources, _STAGES)
         policy.__dict__["_pretested"] = got
     return got or None
 
 
 def _fired(run, attr, rules) -> list:
-    """the rules of a stage that fire, explained (as _Run.fired, without a generator)"""
+    """the rules of a stage (policy.<attr>) that fire, in order, explained: by the stage's generated function when
+    it has one (slapolicy.decide.explainscan: it records the entries of the rules that are unknown or fire as
+    `_Run.test` does and comes back at each rule that fires), else by `_Run.test` rule by rule"""
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
-        return list(run.fired(attr, rules))
+        return [rule for rule in rules if run.test(rule)]
     env, out = run.env, []
     t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation
     i, n = 0, len(rules)
@@ -149,10 +134,10 @@ def _fired(run, attr, rules) -> list:
 
 
 def _first_fired(run, attr, rules):
-    """the first rule of a stage that fires, explained, or None"""
+    """the first rule of a stage that fires, explained (as `_fired`), or None"""
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
-        return next(run.fired(attr, rules), None)
+        return _first_tested(run.test, attr, rules)
     env = run.env
     i = stage(env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation, 0)
     return rules[i] if i < len(rules) else None

@@ -200,21 +200,28 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     explanation, the run that collected the explanation and assumptions, the chosen tier or None).
     Without explanation the rules run as generated code (each rule's function compiled on its first
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
-    one ticket does not compile the functions it runs once)."""
+    one ticket does not compile the functions it runs once). The decision's constant parts (reasons, tier,
+    policy head, assumptions, each rule's relied assumptions) are the edition's (`_glue`), copied."""
     env = Env(ticket, policy, explain)
-    pretested = _pretested(policy) if explain else None
-    run = _Run(env, explain, pretested, policy.__dict__.get("_scans") if pretested is not None else None)
-    tz = policy.timezone
+    glue = policy.__dict__.get("_glue") or _glue(policy)
+    entries = glue.entries
     if explain:
+        pretested = policy.__dict__.get("_pretested")
+        if pretested is None:
+            pretested = _pretested(policy)
+        run = _Run(env, True, pretested or None, policy.__dict__.get("_scans") if pretested else None)
         fired, first, by = _fired, _first_fired, run
     else:  # (unknown_facts and the lifecycle decide again this way: plain loops)
+        run = _Run(env, False)
         fired, first = _tested, _first_tested
         by = run.test if not generated else _fast_test(ticket, env.stage, env.missing)
+    relied = run.assumptions
+    stage = env.stage
 
     # 1 acceptance
     refusals = fired(by, "acceptance", policy.acceptance)
     accepted = not refusals
-    env.stage["accepted"] = accepted
+    stage["accepted"] = accepted
     # 2 scope
     if accepted:
         chosen = first(by, "scope", policy.scope)
@@ -222,65 +229,105 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
         reasons = [chosen]
     else:
         status, reasons = "not_accepted", refusals
+    stage["eligibility"] = status
+    out_reasons = []
     for r in reasons:
-        run.rely(r.assumptions)
-    env.stage["eligibility"] = status
+        entry, ids = entries[id(r)] if r is not None else _reason(policy, r)
+        out_reasons.append(dict(entry))
+        relied.update(ids)
     # 3 tier
-    tier = None
+    tier = tier_out = None
     if accepted:
         rule = first(by, "tier_rules", policy.tier_rules)
         if rule is not None:
-            tier = policy.tiers[rule.tier]
-            run.rely(rule.assumptions)
-            run.rely(tier.assumptions)
-    env.stage["tier"] = tier.id if tier else None
+            tier, tier_out, ids = entries[id(rule)]  # (the rule's, its tier's and its deadlines' assumptions)
+            tier_out = dict(tier_out)
+            relied.update(ids)
+    stage["tier"] = tier.id if tier else None
     # 4, 5 targets and deadlines
-    deadlines = compute_deadlines(tier, ticket["created_at"], tz, run.instants if explain else None)
-    if tier is not None:
-        created = ticket["created_at"]
-        entries = _deadline_entries(policy, tier) if explain else ()
-        for d in tier.deadlines:
-            run.rely(d.assumptions)
-        for entry in entries:
-            run.explanation.append({**entry, "from": _iso(created, tz)})
+    created = ticket["created_at"]
+    deadlines = compute_deadlines(tier, created, policy.timezone, run.instants if explain else None)
+    if tier is not None and explain:
+        at = _iso(created, policy.timezone)
+        for entry in _deadline_entries(policy, tier):
+            run.explanation.append({**entry, "from": at})
     # 6 delay reasons
     delays = []
     if accepted:
         for rule in fired(by, "delay_reasons", policy.delay_reasons):
-            run.rely(rule.assumptions)
-            delays.append(dict(rule.output))
+            output, ids = entries[id(rule)]
+            relied.update(ids)
+            delays.append(dict(output))
     # 7 notices
     notices = []
     for rule in fired(by, "notices", policy.notices):
-        run.rely(rule.assumptions)
-        notices.append(dict(rule.output))
-    decision = {
-        "ticket": ticket.get("id"),
-        "policy": {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
-                   **({"effective_from": policy.effective_from} if policy.effective_from else {})},
-        "eligibility": {"status": status,
-                        "reasons": [{"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}
-                                    for r in reasons]},
-        "tier": {"id": tier.id, "name": tier.name, "source": tier.source} if tier else None,
-        "deadlines": deadlines,
-        "delay_reasons": delays,
-        "notices": notices,
-    }
+        output, ids = entries[id(rule)]
+        relied.update(ids)
+        notices.append(dict(output))
+    decision = {"ticket": ticket.get("id"), "policy": dict(glue.head),
+                "eligibility": {"status": status, "reasons": out_reasons}, "tier": tier_out, "deadlines": deadlines,
+                "delay_reasons": delays, "notices": notices}
     # 8 billing
-    if policy.billing_minimum is not None or policy.billing_rates:
-        rates = fired(by, "billing_rates", policy.billing_rates) if accepted else []
-        for r in rates:
-            run.rely(r.assumptions)
-        decision["billing"] = {
-            "minimum_minutes": (policy.billing_minimum or {}).get("value"),
-            "minimum_source": str((policy.billing_minimum or {}).get("source", "")) or None,
-            "rate_multiplier": max([r.multiplier for r in rates], default=1),
-            "rates": [{"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message} for r in rates],
-        }
-    decision["missing_facts"] = sorted(set(env.missing))
-    known = _assumption_entries(policy)
-    decision["assumptions"] = [dict(known[a]) for a in run.assumptions if a in known]
+    if glue.billing is not None:
+        rates = []
+        for r in fired(by, "billing_rates", policy.billing_rates) if accepted else ():
+            entry, ids = entries[id(r)]
+            relied.update(ids)
+            rates.append(dict(entry))
+        decision["billing"] = {**glue.billing, "rate_multiplier": max([r["multiplier"] for r in rates], default=1),
+                               "rates": rates}
+    missing = env.missing
+    decision["missing_facts"] = sorted(set(missing)) if missing else []
+    decision["assumptions"] = list(map(dict.copy, map(glue.assumptions.__getitem__, relied))) if relied else []
     return decision, run, tier
+
+
+class _Glue:
+    """an edition's constant parts of a registration decision (`register` copies them into each decision)"""
+    __slots__ = ("head", "entries", "assumptions", "billing")
+
+
+def _glue(policy) -> _Glue:
+    """the edition's _Glue, built on its first decision: `entries`: id(rule) -> (reason entry, relied assumption
+    ids as a dict) of acceptance and scope rules; (tier, tier entry, ids of the rule, the tier and its deadlines)
+    of tier rules; (output, ids) of delay reasons and notices; (rate entry, ids) of billing rates. The ids are
+    those of the edition's assumptions (the decision lists no other), each once, in order."""
+    known = _assumption_entries(policy)
+
+    def relied(*groups) -> dict:
+        return dict.fromkeys((a for group in groups for a in group if a in known), True)
+
+    glue = _Glue()
+    glue.head = {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
+                 **({"effective_from": policy.effective_from} if policy.effective_from else {})}
+    glue.assumptions = known
+    entries = glue.entries = {}
+    for r in (*policy.acceptance, *policy.scope):
+        entries[id(r)] = _reason(policy, r)
+    for r in policy.tier_rules:
+        tier = policy.tiers.get(r.tier)
+        if tier is not None:
+            entries[id(r)] = (tier, {"id": tier.id, "name": tier.name, "source": tier.source},
+                              relied(r.assumptions, tier.assumptions, *(d.assumptions for d in tier.deadlines)))
+    for r in (*policy.delay_reasons, *policy.notices):
+        entries[id(r)] = (r.output, relied(r.assumptions))
+    for r in policy.billing_rates:
+        entries[id(r)] = ({"rule": r.id, "source": r.source, "multiplier": r.multiplier, "message": r.message},
+                          relied(r.assumptions))
+    glue.billing = None
+    if policy.billing_minimum is not None or policy.billing_rates:
+        glue.billing = {"minimum_minutes": (policy.billing_minimum or {}).get("value"),
+                        "minimum_source": str((policy.billing_minimum or {}).get("source", "")) or None}
+    policy.__dict__["_glue"] = glue
+    return glue
+
+
+def _reason(policy, r) -> tuple:
+    """(eligibility reason entry, relied assumption ids) of an acceptance or scope rule (None, no scope rule fired:
+    AttributeError, as before the entries were the edition's)"""
+    known = _assumption_entries(policy)
+    ids = dict.fromkeys((a for a in r.assumptions if a in known), True)
+    return {"rule": r.id, "source": r.source, "message": r.message or _status_text(r)}, ids
 
 
 def _deadline_entries(policy, tier) -> tuple:

@@ -189,31 +189,33 @@ def _day_entry(calendar, day: dt.date, names: dict, decree) -> dict:
     return {"date": day, "hours": calendar.day_hours(day), "kind": kind, "name": names.get(day)}
 
 
-# A breakdown's days between its first and last are whole days: their row but the cumulative time depends on
-# the calendar, the date and the years whose holidays are named (a holiday observed across New Year) only.
+# A breakdown's days: what a day's row holds but its counted time depends on the calendar, the date and the years
+# whose holidays are named (a holiday observed across New Year) only, and so does the whole row of a day wholly
+# inside [start, end] (but its cumulative time).
 @functools.lru_cache(maxsize=16384)
-def _whole_day(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
-    """(calendar_days' entry, the row's first keys, its counted seconds, its intervals, its kind and name
-    keys, its `skipped` entry or None) of a day wholly inside [start, end] without pauses: the open spans
-    that the breakdown clips to the day are then the day's own (another day's touch it at midnight only)."""
+def _day_info(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
+    """(the day's own open spans (the whole day for elapsed time), its local midnight and the next (epoch seconds),
+    its row's date, weekday and hours, its kind and name keys, its `skipped` entry when nothing is counted in it
+    (None: it is not skipped then), (counted seconds, their text, the intervals) of the day counted whole). The
+    open spans that a breakdown without pauses clips to the day are the day's own (another day's touch it at
+    midnight only)."""
     d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
     tz = calendar.timezone
     r0, r1 = local_midnight(day, tz), local_midnight(day + _DAY, tz)
-    mine = [(r0, r1)] if elapsed else clip(open_spans(calendar, [d]), r0, r1)
-    got = sum(b - a for a, b in mine)
-    head = {"date": day.isoformat(), "weekday": _WEEKDAYS[day.weekday()],
-            "hours": "24x7" if elapsed else _hours_text(d["hours"]), "counted_seconds": round(got),
-            "counted": duration_text(got)}
+    own = ((r0, r1),) if elapsed else tuple(clip(open_spans(calendar, [d]), r0, r1))
+    date, weekday, hours = day.isoformat(), _WEEKDAYS[day.weekday()], "24x7" if elapsed else _hours_text(d["hours"])
     tail = {}
     if d["kind"] and not elapsed:
         tail["kind"] = d["kind"]
         if d["name"]:
             tail["name"] = d["name"]
-    skipped = None
-    if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
-        skipped = {"date": head["date"], "weekday": head["weekday"], "kind": d["kind"] or "closed",
-                   **({"name": d["name"]} if d["name"] else {}), "hours": head["hours"]}
-    return d, head, got, tuple((_iso(a, tz), _iso(b, tz)) for a, b in mine), tail, skipped
+    skip = None
+    if not elapsed and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
+        skip = {"date": date, "weekday": weekday, "kind": d["kind"] or "closed",
+                **({"name": d["name"]} if d["name"] else {}), "hours": hours}
+    got = sum(b - a for a, b in own)
+    whole = (round(got), duration_text(got), tuple((_iso(a, tz), _iso(b, tz)) for a, b in own))
+    return own, r0, r1, date, weekday, hours, tail, skip, got, whole
 
 
 def open_spans(calendar, days) -> list:
@@ -227,11 +229,7 @@ def open_spans(calendar, days) -> list:
     return merge(spans)
 
 
-def _days(first: dt.date, last: dt.date):
-    day = first
-    while day <= last:
-        yield day
-        day += _DAY
+_MIDNIGHT = dt.time(0)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -271,40 +269,39 @@ def _paused(calendar, t0, t1, first, last, elapsed, held) -> tuple:
     return rows, skipped, opened, counted
 
 
-@functools.lru_cache(maxsize=16384)
-def _day_spans(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
-    """(calendar_days' entry, the day's own open spans: the whole day for elapsed time) of a day"""
-    d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
-    tz = calendar.timezone
-    r0, r1 = local_midnight(day, tz), local_midnight(day + _DAY, tz)
-    return d, (((r0, r1),) if elapsed else tuple(clip(open_spans(calendar, [d]), r0, r1)))
-
-
 def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
     """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
     own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
-    day's own: days touch at midnight only), the rows of the days wholly inside from _whole_day; `counted` is
+    day's own: days touch at midnight only), the rows of the days wholly inside from _day_info; `counted` is
     the days' spans joined where they touch, as merging all the days' spans gives them"""
     tz = calendar.timezone
     rows, skipped, counted, cumulative = [], [], [], 0.0
-    for day in _days(first, last):
-        d, own = _day_spans(calendar, day, years, elapsed)
-        if first < day < last and local_midnight(day, tz) >= t0 and local_midnight(day + _DAY, tz) <= t1:
-            _, head, got, intervals, tail, skip = _whole_day(calendar, day, years, elapsed)  # (its spans: own)
-            cumulative += got
-            rows.append({**head, "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in intervals],
-                         **tail})
-            if skip is not None:
-                skipped.append(dict(skip))
+    day = first
+    while day <= last:
+        own, r0, r1, date, weekday, hours, tail, skip, got, whole = _day_info(calendar, day, years, elapsed)
+        if r0 >= t0 and r1 <= t1 and first < day < last:  # (its spans: its own)
             mine = own
+            cumulative += got
+            row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": whole[0], "counted": whole[1],
+                   "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in whole[2]]}
         else:
-            mine = clip(own, t0, t1)
-            cumulative = _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped)
+            mine = [(a if a > t0 else t0, b if b < t1 else t1) for a, b in own if b > t0 and a < t1]  # (clip)
+            got = sum(b - a for a, b in mine)
+            cumulative += got
+            row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": round(got),
+                   "counted": duration_text(got), "cumulative_seconds": round(cumulative),
+                   "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
+        if tail:
+            row.update(tail)
+        rows.append(row)
+        if skip is not None and not got:
+            skipped.append(dict(skip))
         for a, b in mine:
             if counted and a <= counted[-1][1]:
                 counted[-1] = (counted[-1][0], max(counted[-1][1], b))
             else:
                 counted.append((a, b))
+        day += _DAY
     return rows, skipped, counted
 
 
@@ -313,14 +310,18 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
     calendar's time zone. `target` is a slapolicy.calendar.Target (elapsed units count every hour, the
     calendar's hours aside). Days beyond MAX_BREAKDOWN_DAYS are summed in `omitted`."""
     tz = calendar.timezone
-    t0, t1 = start.timestamp(), max(end.timestamp(), start.timestamp())
+    t0 = start.timestamp()
+    t1 = end.timestamp()
+    if t1 < t0:
+        t1 = t0
     elapsed = target is not None and not target.is_business
     first = dt.datetime.fromtimestamp(t0, tz).date()
-    last = dt.datetime.fromtimestamp(t1, tz).date()
-    if t1 > t0 and dt.datetime.fromtimestamp(t1, tz).time() == dt.time(0) and last > first:
+    until = dt.datetime.fromtimestamp(t1, tz)
+    last = until.date()
+    if t1 > t0 and last > first and until.time() == _MIDNIGHT:
         last -= _DAY  # an end at midnight closes the previous day
-    held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
-    years = tuple(range(first.year, last.year + 1))
+    held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses) if pauses else []
+    years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
     if held:
         rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, elapsed, held)
     else:

@@ -103,15 +103,20 @@ class TargetClock:
 
 
 class TicketClock:
-    def __init__(self, policy: CompiledPolicy, ticket: dict, warning_share: float = 0.8):
+    _decide = None  # (a clock restored from its durable state, from_state, decides by the reference)
+
+    def __init__(self, policy: CompiledPolicy, ticket: dict, warning_share: float = 0.8, decide=None):
+        """`decide`: the edition's generated registration decision (slapolicy.decide.fastpath: t -> (decision,
+        relied, tier) or None, the reference's decision), for the tier of facts that are a validated ticket's:
+        the ticket's own and those events set (their values validated as the ticket's facts); the facts a
+        lifecycle rule sets (the policy's values) are decided by the reference (registration.register)."""
         self.policy = policy
         self.tz = policy.timezone
         self.share = warning_share
         self.facts = {k: v for k, v in ticket.items() if k != "events"}
         self.id = ticket.get("id")
-        first = register(policy, self.facts, explain=False)[0]
-        self.eligibility = first["eligibility"]["status"]
-        self.tier = (first.get("tier") or {}).get("id")
+        self._decide = decide
+        self.eligibility, self.tier, _ = self._registered(True)
         self.created = ticket["created_at"]
         self.now = self.created
         self.tier_history = [{"tier": self.tier, "from": self.created, "rule": None, "source": None}]
@@ -126,6 +131,16 @@ class TicketClock:
             for d in self.policy.tiers[self.tier].deadlines:
                 if d.name != "next_response":
                     self._open(d.name, self.created)
+
+    def _registered(self, validated: bool) -> tuple:
+        """(eligibility status, tier id or None, tier source or None) of the facts now (`validated`: they are a
+        validated ticket's, see __init__)"""
+        out = self._decide(self.facts) if validated and self._decide is not None else None
+        if out is None:
+            decision, _, tier = register(self.policy, self.facts, explain=False)
+        else:
+            decision, _, tier = out
+        return decision["eligibility"]["status"], None if tier is None else tier.id, None if tier is None else tier.source
 
     # -- targets --------------------------------------------------------------------------------
     def _deadline(self, name):
@@ -290,15 +305,13 @@ class TicketClock:
             for part in parts[:-1]:
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
-        decision = register(self.policy, self.facts, explain=False)[0]
-        new_tier = (decision.get("tier") or {}).get("id")
-        self.eligibility = decision["eligibility"]["status"]
+        self.eligibility, new_tier, tier_source = self._registered(rule is None)  # (a rule's facts: the policy's)
         if new_tier == self.tier:
             return
         old = self.tier
         self.tier = new_tier
-        if source is None and decision.get("tier"):
-            source = decision["tier"]["source"]
+        if source is None and new_tier is not None:
+            source = tier_source
         entry = {"tier": new_tier, "from": at, "rule": rule, "source": source, "cause": cause}
         self.tier_history.append(entry)
         self.relevels.append(entry)
@@ -355,9 +368,10 @@ class TicketClock:
         }
 
 
-def replay(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime, warning_share: float = 0.8) -> dict:
-    """The lifecycle part of a decision at `as_of`: replay the ticket's events up to then."""
-    clock = TicketClock(policy, ticket, warning_share)
+def replay(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime, warning_share: float = 0.8, decide=None) -> dict:
+    """The lifecycle part of a decision at `as_of`: replay the ticket's events up to then (`decide`: see
+    TicketClock)."""
+    clock = TicketClock(policy, ticket, warning_share, decide)
     for event in ticket.get("events") or []:
         if event["at"] > as_of:
             break

@@ -59,6 +59,18 @@ _cached_hours_text = functools.lru_cache(maxsize=1024)(hours_text)
 
 def duration_text(seconds: float) -> str:
     minutes = int(round(seconds / 60))
+    text = _DURATIONS.get(minutes)
+    if text is None:
+        text = _minutes_text(minutes)
+        if len(_DURATIONS) < 8192:
+            _DURATIONS[minutes] = text
+    return text
+
+
+_DURATIONS: dict = {}  # whole minutes -> their text (the breakdowns' days count the same durations over and over)
+
+
+def _minutes_text(minutes: int) -> str:
     hours, mins = divmod(minutes, 60)
     if hours and mins:
         return f"{hours} h {mins:02d} min"
@@ -283,10 +295,10 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
             mine = own
             cumulative += got
             row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": whole[0], "counted": whole[1],
-                   "cumulative_seconds": round(cumulative), "intervals": [[a, b] for a, b in whole[2]]}
+                   "cumulative_seconds": round(cumulative), "intervals": list(map(list, whole[2]))}
         else:
             mine = [(a if a > t0 else t0, b if b < t1 else t1) for a, b in own if b > t0 and a < t1]  # (clip)
-            got = sum(b - a for a, b in mine)
+            got = mine[0][1] - mine[0][0] if len(mine) == 1 else sum(b - a for a, b in mine)  # (as sum() counts one)
             cumulative += got
             row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": round(got),
                    "counted": duration_text(got), "cumulative_seconds": round(cumulative),
@@ -333,7 +345,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
         omitted = {"days": len(hidden), "from": hidden[0]["date"], "to": hidden[-1]["date"],
                    "counted_seconds": sum(r["counted_seconds"] for r in hidden)}
         rows = rows[:head] + rows[len(rows) - head:]
-    total = sum(b - a for a, b in counted)
+    total = counted[0][1] - counted[0][0] if len(counted) == 1 else sum(b - a for a, b in counted)
     out = {
         "from": _iso(t0, tz), "until": _iso(t1, tz), "timezone": tz.key,
         "unit": target.unit if target is not None else None, "elapsed": elapsed,

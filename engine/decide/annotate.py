@@ -55,29 +55,40 @@ def _is_timestamp(dotted: str) -> bool:
 def local_facts(policy, ticket, explanation, stage) -> None:
     """Timestamps of the matched facts in the policy's time zone, and for a rule that reads `date(x)` the
     local date it judged (e.g. "date(created_at)": "2026-03-10")."""
-    t = trees(policy)
     analysis = None
     tz = policy.timezone
+    by_rule = policy.__dict__.get("_date_calls")
+    if by_rule is None:
+        by_rule = policy.__dict__["_date_calls"] = {}
     for e in explanation:
         facts = e.get("facts")
         if not facts or e.get("result") != "fired":
             continue
-        for k, v in list(facts.items()):
+        for k, v in facts.items():
             timestamp = _TIMESTAMPS.get(k)
             if timestamp is None:
                 timestamp = _TIMESTAMPS[k] = _is_timestamp(k)
             if timestamp and isinstance(v, str):
-                facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()
-        path = t.paths.get((e.get("stage"), e.get("rule")))
-        if path is None:
-            continue
-        calls = t.date_calls.get(path)
-        if calls is None:  # the date(path) calls of the condition and its definitions, in tree order
-            calls = t.date_calls[path] = [(expr, n, t.text(expr, n)) for expr, n in walk_through_definitions(t, path)
-                                          if isinstance(n, ast.Call) and n.name == "date" and n.args
-                                          and isinstance(n.args[0], ast.Path)]
+                facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()  # (a value of a key: no new key)
+        key = (e.get("stage"), e.get("rule"))
+        calls = by_rule.get(key)
+        if calls is None:
+            calls = by_rule[key] = _date_calls(trees(policy), key)
         for expr, n, text in calls:
             analysis = analysis or Analysis(policy, ticket, stage)
             v = analysis.ev(expr, n)
             if not isinstance(v, type(None)) and isinstance(v, dt.date):
                 facts[text] = show(v, tz)
+
+
+def _date_calls(t, key) -> tuple:
+    """the date(path) calls of a rule's condition and its definitions, in tree order ((): none, or no tree)"""
+    path = t.paths.get(key)
+    if path is None:
+        return ()
+    calls = t.date_calls.get(path)
+    if calls is None:
+        calls = t.date_calls[path] = [(expr, n, t.text(expr, n)) for expr, n in walk_through_definitions(t, path)
+                                      if isinstance(n, ast.Call) and n.name == "date" and n.args
+                                      and isinstance(n.args[0], ast.Path)]
+    return tuple(calls)

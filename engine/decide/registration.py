@@ -24,7 +24,7 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args")
 
     def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
@@ -34,6 +34,8 @@ class _Run:
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
         self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
+        if scans is not None:  # a stage function's arguments but the first rule's index (explainscan)
+            self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
@@ -124,12 +126,14 @@ def _fired(run, attr, rules) -> list:
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
         return [rule for rule in rules if run.test(rule)]
-    env, out = run.env, []
-    t, s, m, r, d, x = env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation
-    i, n = 0, len(rules)
-    while (i := stage(t, s, m, r, d, x, i)) < n:
+    args = run.args
+    i, n = stage(*args, 0), len(rules)
+    if i >= n:  # (most stages of most tickets: none fires)
+        return []
+    out = []
+    while i < n:
         out.append(rules[i])
-        i += 1
+        i = stage(*args, i + 1)
     return out
 
 
@@ -138,8 +142,7 @@ def _first_fired(run, attr, rules):
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
         return _first_tested(run.test, attr, rules)
-    env = run.env
-    i = stage(env.ticket, env.stage, env.missing, env.read, env.defs, run.explanation, 0)
+    i = stage(*run.args, 0)
     return rules[i] if i < len(rules) else None
 
 
@@ -189,9 +192,12 @@ def compute_deadlines(tier, created: dt.datetime, tz, instants: dict | None = No
             instant = d.calendar.add(created, d.target)
             if instants is not None:
                 instants[d.name] = instant
-            due, not_before = (instant, None) if d.kind == "within" else (None, instant)
-        deadlines[d.name] = {"due": _iso(due, tz), "not_before": _iso(not_before, tz), "target": d.text,
-                             "calendar": d.calendar_name, "source": d.source}
+            if d.kind == "within":
+                due = instant.astimezone(tz).isoformat()
+            else:
+                not_before = instant.astimezone(tz).isoformat()
+        deadlines[d.name] = {"due": due, "not_before": not_before, "target": d.text, "calendar": d.calendar_name,
+                             "source": d.source}
     return deadlines
 
 

@@ -156,3 +156,40 @@ def test_without_the_checked_trees_the_closures_explain():
     finally:
         compiled.checked = checked
     assert scans == {} and got == want
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_a_condition_of_one_field_is_unknown_exactly_when_that_field_is_missing(policy_id):
+    """explainscan.one_field names the field of a condition that reads one field once (no definition, no
+    quantifier): the stage functions then list an unknown rule's missing facts as that field without running its
+    twin. Its closure, on tickets with facts dropped: unknown only when the field is missing (exists(x) is never
+    unknown), its missing facts then that field alone, nothing read, no definition memoised"""
+    from slapolicy.decide.explainscan import one_field
+
+    compiled = load_policy(policy_id).compiled
+    tickets = _dropped(generate(load_policy(policy_id), 80, 5), 17)
+    stage_of = _stage(compiled)
+    named = unknown = 0
+    for attr, base in _STAGES:
+        for i, rule in enumerate(getattr(compiled, attr)):
+            expr = compiled.exprs.get(base + (i, "when"))
+            label = one_field(expr) if expr is not None and rule.fn is not None else None
+            if label is None:
+                continue
+            named += 1
+            for ticket in tickets:
+                env = Env(ticket, compiled, True)
+                env.stage.update(stage_of(ticket))
+                value = rule.fn(env)
+                if value is UNKNOWN:
+                    assert _dotted(ticket, label) is None, (rule.id, label, ticket.get("id"))
+                    assert env.missing == [label] and env.read == [] and not env.defs, (rule.id, ticket.get("id"))
+                    unknown += 1
+    assert named and unknown  # (the shortcut has rules to take and tickets that reach it)
+
+
+def _dotted(ticket, label):
+    value = ticket
+    for part in label.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

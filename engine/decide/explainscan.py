@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from slapolicy.language import ast
 from slapolicy.language.runtime import Stub
 
 MAX_RULES = 300
@@ -35,6 +36,26 @@ def _facts(read, mark):
     return out
 
 
+def one_field(expr) -> str | None:
+    """the dotted name of the one field a condition reads, when it reads it once and reads no definition, no
+    quantifier's variable (stage values aside): its one source of UNKNOWN (the built-ins take known values), so
+    that it is unknown exactly when that field is missing, which is then the one missing fact its twin lists
+    (nothing read, no definition memoised); else None"""
+    label = None
+    for node in ast.walk(expr.tree):
+        if isinstance(node, ast.Quantifier):
+            return None
+        if isinstance(node, ast.Path):
+            kind, *rest = expr.resolved[id(node)]
+            if kind == "field":
+                if label is not None:
+                    return None
+                label = ".".join(rest[0])
+            elif kind != "stage":
+                return None
+    return label
+
+
 def _rule_source(k, rule, expr, plain, twin, names) -> str:
     """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names)"""
     stage, rid, src = names
@@ -45,15 +66,21 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
     defs = " and ".join(f"{name!r} in d" for name in sorted(expr.defs_used))
     false = f"(_w := {plain}) is not U and not _w"
     passed = f"({defs}) and {false}" if defs else false
-    return (f"    if _i <= {k} and not ({passed}):\n"
-            f"        _mk, _rk = len(m), len(r)\n"
-            f"        if (_w := {twin}) is U:\n"
-            f'            x.append({head}"result": "unknown", "missing": [m[-1]] if len(m) == _mk + 1 else sorted(set(m[_mk:]))}})\n'
-            f"        else:\n"
-            f"            del m[_mk:]\n"
-            f"            if _w:\n"
-            f'                x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
-            f"                return {k}\n")
+    tested = (f"_mk, _rk = len(m), len(r)\n"
+              f"if (_w := {twin}) is U:\n"
+              f'    x.append({head}"result": "unknown", "missing": [m[-1]] if len(m) == _mk + 1 else sorted(set(m[_mk:]))}})\n'
+              f"else:\n"
+              f"    del m[_mk:]\n"
+              f"    if _w:\n"
+              f'        x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
+              f"        return {k}\n")
+    label = one_field(expr) if not defs else None
+    if label is not None:  # unknown by the generated code: its one field is missing (one_field), the twin not run
+        tested = (f"if _w is U:\n"
+                  f"    m.append({label!r})\n"
+                  f'    x.append({head}"result": "unknown", "missing": [{label!r}]}})\n'
+                  f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
+    return f"    if _i <= {k} and not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
 
 
 def stage_functions(policy, twin_sources, stages) -> dict:

@@ -26,6 +26,7 @@ import datetime as dt
 import heapq
 import itertools
 
+from slapolicy.calendar import Calendar, Target
 from slapolicy.decide.registration import register
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
 
@@ -73,8 +74,6 @@ class TargetClock:
             if due is None:
                 self._warning = None
             else:
-                from slapolicy.calendar import Target
-
                 cal = self.deadline.calendar
                 total = cal.business_seconds_between(self.start, due, self.pauses)
                 if self.deadline.target.unit.startswith("elapsed"):
@@ -275,14 +274,10 @@ class TicketClock:
 
     def _timer_due(self, at, target):
         if target.unit.startswith("elapsed"):
-            from slapolicy.calendar import Calendar
-
             return Calendar.from_spec({"week": "24x7"}, default_timezone="UTC").add(at, target)
         deadline = self._deadline("first_response")
         calendar = deadline.calendar if deadline is not None and deadline.calendar is not None else None
         if calendar is None:
-            from slapolicy.calendar import Calendar
-
             calendar = Calendar.from_spec({"week": "24x7"}, default_timezone="UTC")
         return calendar.add(at, target)
 

@@ -49,16 +49,15 @@ def built_once(policy: CompiledPolicy, name: str, build):
     return made
 
 
-def _warm_fast(policy: CompiledPolicy, first: str = "_decided"):
+def _warm_fast(policy: CompiledPolicy):
     """The generated function from a policy edition's second unexplained decision in this process on; the
     first is made by the reference (the closures, the same decision): building the generated function, or
     compiling the generated code of each rule it runs, costs more than one decision, so a one-ticket
-    `evaluate --no-explain` pays for neither. (`first`: the edition's flag of the first use; the lifecycle
-    replay's is its own: from the second ticket with a life on, its tiers are decided by the function.)"""
+    `evaluate --no-explain` pays for neither."""
     fast = policy.__dict__.get("_fast")
     if fast is None:
-        if not policy.__dict__.get(first):
-            policy.__dict__[first] = True
+        if not policy.__dict__.get("_decided"):
+            policy.__dict__["_decided"] = True
             return None
         fast = fast_decider(policy)
     return fast
@@ -92,7 +91,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         if tier is not None:
             from slapolicy.decide.lifecycle import replay  # only for a ticket with a life (a start does not pay)
 
-            life = replay(policy, ticket, now, decide=_warm_fast(policy, "_replayed"))
+            life = replay(policy, ticket, now)
             decision["lifecycle"] = life
             for name, entries in life["history"].items():
                 if name != "first_response":

@@ -37,6 +37,38 @@ def _iso(instant, tz):
     return None if instant is None else instant.astimezone(tz).isoformat()
 
 
+def status_and_tier(policy: CompiledPolicy, facts: dict) -> tuple | None:
+    """(eligibility status, tier or None) of a validated ticket's facts as registration.register decides them
+    (explanation off: each rule's generated code, `rule.fast`, compiled on its first call): the first acceptance
+    rule that fires refuses, the first scope rule that fires sets the status, the first tier rule that fires
+    picks the tier; a rule whose condition is unknown does not fire. Only stages 1-3, nothing listed, no
+    decision built (the lifecycle re-decides the tier after each event that changes a fact). None when no scope
+    rule fires: register then decides (and says so)."""
+    stage = {}
+    for rule in policy.acceptance:
+        if _fires(rule, facts, stage):
+            return "not_accepted", None
+    stage["accepted"] = True
+    for rule in policy.scope:
+        if _fires(rule, facts, stage):
+            status = stage["eligibility"] = rule.status
+            break
+    else:
+        return None
+    for rule in policy.tier_rules:
+        if _fires(rule, facts, stage):
+            return status, policy.tiers[rule.tier]
+    return status, None
+
+
+def _fires(rule, facts, stage) -> bool:
+    fast = rule.fast
+    if fast is None:  # (a rule without `when`)
+        return True
+    value = fast(facts, stage)
+    return value is not UNKNOWN and bool(value)
+
+
 class TargetClock:
     """One running SLA target: start, deadline definition, pauses, met instant."""
 
@@ -102,19 +134,12 @@ class TargetClock:
 
 
 class TicketClock:
-    _decide = None  # (a clock restored from its durable state, from_state, decides by the reference)
-
-    def __init__(self, policy: CompiledPolicy, ticket: dict, warning_share: float = 0.8, decide=None):
-        """`decide`: the edition's generated registration decision (slapolicy.decide.fastpath: t -> (decision,
-        relied, tier) or None, the reference's decision), for the tier of facts that are a validated ticket's:
-        the ticket's own and those events set (their values validated as the ticket's facts); the facts a
-        lifecycle rule sets (the policy's values) are decided by the reference (registration.register)."""
+    def __init__(self, policy: CompiledPolicy, ticket: dict, warning_share: float = 0.8):
         self.policy = policy
         self.tz = policy.timezone
         self.share = warning_share
         self.facts = {k: v for k, v in ticket.items() if k != "events"}
         self.id = ticket.get("id")
-        self._decide = decide
         self.eligibility, self.tier, _ = self._registered(True)
         self.created = ticket["created_at"]
         self.now = self.created
@@ -132,14 +157,16 @@ class TicketClock:
                     self._open(d.name, self.created)
 
     def _registered(self, validated: bool) -> tuple:
-        """(eligibility status, tier id or None, tier source or None) of the facts now (`validated`: they are a
-        validated ticket's, see __init__)"""
-        out = self._decide(self.facts) if validated and self._decide is not None else None
+        """(eligibility status, tier id or None, tier source or None) of the facts now: the registration's
+        (registration.register, explanation off), by `status_and_tier` when they are a validated ticket's (the
+        ticket's own, and after the events that set escalation / severity: values validated as the ticket's
+        facts); the facts a lifecycle rule sets (the policy's values) by register itself"""
+        out = status_and_tier(self.policy, self.facts) if validated else None
         if out is None:
             decision, _, tier = register(self.policy, self.facts, explain=False)
-        else:
-            decision, _, tier = out
-        return decision["eligibility"]["status"], None if tier is None else tier.id, None if tier is None else tier.source
+            out = decision["eligibility"]["status"], tier
+        status, tier = out
+        return status, None if tier is None else tier.id, None if tier is None else tier.source
 
     # -- targets --------------------------------------------------------------------------------
     def _deadline(self, name):
@@ -363,10 +390,9 @@ class TicketClock:
         }
 
 
-def replay(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime, warning_share: float = 0.8, decide=None) -> dict:
-    """The lifecycle part of a decision at `as_of`: replay the ticket's events up to then (`decide`: see
-    TicketClock)."""
-    clock = TicketClock(policy, ticket, warning_share, decide)
+def replay(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime, warning_share: float = 0.8) -> dict:
+    """The lifecycle part of a decision at `as_of`: replay the ticket's events up to then."""
+    clock = TicketClock(policy, ticket, warning_share)
     for event in ticket.get("events") or []:
         if event["at"] > as_of:
             break

@@ -36,7 +36,6 @@ from slapolicy.language.diagnostics import InputError
 from slapolicy.decide import jsonio
 from slapolicy.service.http import (
     _METHODS,
-    _REQUEST_ID,
     CLASSIFY,
     DEFAULT_MAX_BODY,
     EVALUATE,
@@ -60,7 +59,7 @@ from slapolicy.service import hardening
 from slapolicy.service.decisionlog import DecisionLog, encode
 from slapolicy.service.fastroute import FastEvaluate, LightRequest, RawResponse, raw_error, read_body, response_headers
 from slapolicy.service.fastroute import decode_ticket as _decode_ticket  # (the name bench/asgi_split.py imports)
-from slapolicy.service.fastroute import new_request_id
+from slapolicy.service.fastroute import request_id_header
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -426,7 +425,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
     evaluate_route = next(r for r in routes if getattr(r, "path", None) == EVALUATE and r.endpoint is evaluate)
-    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
+    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error,
+                                                                service.max_body_bytes))
 
 
 class ServiceMiddleware:
@@ -436,6 +436,7 @@ class ServiceMiddleware:
         self.app = app
         self.metrics = metrics
         self.fast = fast  # POST /v1/policies/{id}/evaluate without Starlette (slapolicy.service.fastroute)
+        self.lane = fast  # ... and answered inside the HTTP protocol (slapolicy.service.lane)
 
     @property
     def state(self):
@@ -446,17 +447,8 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = None
-        for name, value in scope.get("headers") or ():
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _REQUEST_ID.match(candidate):
-                    request_id = candidate
-                break
-        if request_id is None:
-            request_id = new_request_id()  # as random as uuid4().hex, without building a UUID
-        scope["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode("latin-1"))
+        header = request_id_header(scope)
+        request_id = scope["request_id"]
         status = 500
         refusal = hardening.query_problem(scope.get("query_string") or b"")
         if refusal is not None:  # before anything parses the query string

@@ -1,0 +1,189 @@
+"""POST /v1/policies/{id}/evaluate answered inside uvicorn's httptools protocol (issue 17: the server's own
+CPU per request): no ASGI scope handed to a task, no RequestResponseCycle, asyncio.Event or task, no
+send/receive messages, one write.
+
+`EvaluateLane` is mixed into the protocol of `slapolicy serve` (hardening.protocol_class, with httptools
+only). When a request's headers are in (`on_headers_complete`) it takes the request if all of this holds,
+else the request goes the normal way (the ASGI app, as before), untouched:
+
+* the app is slapolicy's ServiceMiddleware (under uvicorn's ProxyHeadersMiddleware or not: the route reads
+  neither the client address nor the scheme) with its evaluate route (`FastEvaluate`);
+* a POST whose path the route's own pattern matches (`FastEvaluate.match`, as ServiceMiddleware asks it),
+  no `root_path`, no `%` in the path, a query string ServiceMiddleware does not refuse
+  (`hardening.query_problem`);
+* a `Content-Length` within the body limit and no `Transfer-Encoding`, no `Expect: 100-continue`, no
+  upgrade; no response still owed on the connection (a pipelined request waits its turn the normal way);
+  uvicorn's concurrency limit not reached.
+
+The body is kept (`on_body`) until the message is complete (`on_message_complete`, in the same
+`data_received` as the headers' end, or a later one); then the route's handler (`FastEvaluate.core`, the
+coroutine the ASGI route awaits: it completes at once, its body being whole) decides, and the response goes
+out as uvicorn's RequestResponseCycle writes it: the status line, uvicorn's default headers (date), the
+handler's headers and `x-request-id` (ServiceMiddleware's, `fastroute.request_id`), `connection: close`
+when the connection is not kept alive, then the body; one `writelines` (and uvicorn's access log line,
+if it writes one). The request metrics, the decision
+log, the errors (4xx with their codes; an exception: the app's 500 answer, uvicorn's log line and a close)
+are the route's. If the body has not come whole by the end of a `data_received`, the request is handed
+to the normal way there and then: uvicorn's cycle and task are made with what was read of the body so
+far, and the route's body timeout runs from there. uvicorn's header checks (HEADER_RE) are not repeated:
+every header here is the server's own or a request id that passed `fastroute.request_id`'s pattern.
+
+tests/test_lane.py sends the same requests to two real servers, with and without the lane, and compares
+the bytes on the wire (the date and generated request ids aside).
+"""
+from __future__ import annotations
+
+import time
+
+import httptools
+from slapolicy.service.fastroute import FastEvaluate, LightRequest, _at_once, request_id_header
+from starlette.requests import Request
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+_WANTED = (b"content-length", b"transfer-encoding", b"expect")
+
+
+def lane_of(app) -> FastEvaluate | None:
+    """the evaluate route the protocol may answer itself, if `app` is ServiceMiddleware (behind uvicorn's
+    proxy-headers middleware or not)"""
+    if type(app) is ProxyHeadersMiddleware:
+        app = app.app
+    fast = getattr(app, "lane", None)
+    return fast if isinstance(fast, FastEvaluate) else None
+
+
+class EvaluateLane:
+    """Mixed into uvicorn's HttpToolsProtocol (before it in the MRO); see the module docstring."""
+
+    _lane = None  # [FastEvaluate, scope, body chunks, keep alive, start, policy id] of the request held
+    _lane_closed = False  # the lane closed the connection: what follows in the same data is not answered
+    _fast = None
+    query_problem = None  # hardening.query_problem (set by hardening.protocol_class, which imports this module)
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._fast = lane_of(self.app)
+
+    def data_received(self, data):
+        super().data_received(data)
+        if self._lane is not None:  # the body is not whole yet: the request goes the normal way from here
+            self._lane_hand_over()
+
+    def on_headers_complete(self):
+        if self._lane_closed:
+            return
+        fast = self._fast
+        if fast is None or not self._lane_take(fast):
+            super().on_headers_complete()
+
+    def _lane_take(self, fast: FastEvaluate) -> bool:
+        parser = self.parser
+        if parser.get_method() != b"POST" or self.root_path or parser.should_upgrade():
+            return False
+        cycle = self.cycle
+        if (cycle is not None and not cycle.response_complete) or self.pipeline or self.transport.is_closing():
+            return False
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            return False
+        found = {}
+        for name, value in self.headers:
+            if name in _WANTED and name not in found:
+                found[name] = value
+        declared = found.get(b"content-length")
+        if (declared is None or not declared.isdigit() or int(declared) > fast.body_limit
+                or b"transfer-encoding" in found or self.expect_100_continue):
+            return False
+        url = httptools.parse_url(self.url)
+        path = url.path.decode("ascii")
+        query = url.query or b""
+        if "%" in path or self.query_problem(query) is not None:
+            return False
+        scope = self.scope
+        scope["method"] = "POST"
+        version = parser.get_http_version()
+        if version != "1.1":
+            scope["http_version"] = version
+        scope["path"] = path
+        scope["raw_path"] = url.path
+        scope["query_string"] = query
+        pid = fast.match(scope)
+        if pid is None:
+            return False
+        self._lane = [fast, scope, [], version != "1.0" and parser.should_keep_alive(), time.perf_counter(), pid]
+        return True
+
+    def on_body(self, body: bytes):
+        lane = self._lane
+        if lane is not None:
+            lane[2].append(body)
+        elif not self._lane_closed and self.cycle is not None:
+            super().on_body(body)
+
+    def on_message_complete(self):
+        lane = self._lane
+        if lane is not None:
+            self._lane = None
+            self._lane_answer(*lane)
+        elif not self._lane_closed and self.cycle is not None:
+            super().on_message_complete()
+
+    def _lane_hand_over(self):
+        """the held request to uvicorn's cycle and the app, with the body read so far"""
+        chunks = self._lane[2]
+        self._lane = None
+        super().on_headers_complete()
+        cycle = self.cycle
+        if chunks:
+            cycle.body += b"".join(chunks)
+            cycle.message_event.set()
+
+    def _lane_answer(self, fast: FastEvaluate, scope, chunks, keep_alive, start, pid):
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        header = request_id_header(scope)
+        scope["path_params"] = {"id": pid}
+        scope["route"] = fast.route
+        message = {"type": "http.request", "body": body, "more_body": False}
+
+        async def receive():
+            return message
+
+        failure = None
+        try:
+            done, result = _at_once(fast.core(LightRequest(scope, receive), pid))
+            if not done:  # the body is whole: the handler has nothing to wait for
+                result.close()
+                raise RuntimeError("the evaluate route waited for something in the protocol's lane")
+            status, headers, payload = result
+        except Exception as exc:  # as FastEvaluate answers it: the app's 500 handler; logged, then a close
+            failure = exc
+            done, response = _at_once(fast.on_error(Request(scope), exc))
+            if not done:
+                response.close()
+                raise
+            status, headers, payload = response.status_code, response.raw_headers, response.body
+        headers.append(header)
+        if self.access_log:  # uvicorn's access log line, as the cycle writes it
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), "POST",
+                                    get_path_with_query_string(scope), scope["http_version"], status)
+        parts = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            parts += (name, b": ", value, b"\r\n")
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        transport = self.transport
+        transport.writelines((b"".join(parts), payload))
+        if not keep_alive:
+            transport.close()
+            self._lane_closed = True
+        self.on_response_complete()
+        fast.count(status, start)
+        if failure is not None:
+            self.logger.error("Exception in ASGI application\n", exc_info=failure)
+            transport.close()
+            self._lane_closed = True

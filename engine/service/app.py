@@ -216,14 +216,15 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
 
         service.monitor = MonitorService(monitor_store, service, monitor_sinks, webhook_secret)
 
-    async def evaluate_core(request, pid: str) -> tuple[int, list, bytes]:
-        """-> (status, raw headers, body); run by ServiceMiddleware's fast route and by the Starlette route"""
+    def evaluate_start(request, pid: str):
+        """(policy, options) of an evaluate request, or ApiError"""
+        hardening.check_api_post(request, hardening.API_TYPES)
+        policy = service.policy(pid)
+        return policy, _evaluation_options(request, policy)
+
+    def evaluate_finish(request, policy, options, body: bytes) -> tuple[int, list, bytes]:
         route = EVALUATE
         try:
-            hardening.check_api_post(request, hardening.API_TYPES)
-            policy = service.policy(pid)
-            options = _evaluation_options(request, policy)
-            body = await service.read_body(request)
             normal = _decode_ticket(body, policy)  # a valid ticket: decoded and validated in one step
             ticket = parse_json(body) if normal is None or service.decision_log is not None else None
         except ApiError as exc:
@@ -242,6 +243,25 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
                 return raw_error(exc.status, {"error": exc.body})
         hash_header = (b"x-policy-hash", decision["policy"]["hash"].encode("latin-1"))
         return 200, response_headers([hash_header], payload, JSON, 200), payload
+
+    async def evaluate_core(request, pid: str) -> tuple[int, list, bytes]:
+        """-> (status, raw headers, body); run by ServiceMiddleware's fast route and by the Starlette route"""
+        try:
+            policy, options = evaluate_start(request, pid)
+            body = await service.read_body(request)
+        except ApiError as exc:
+            metrics.error(EVALUATE, exc.code)
+            return raw_error(exc.status, {"error": exc.body})
+        return evaluate_finish(request, policy, options, body)
+
+    def evaluate_whole(request, pid: str, body: bytes) -> tuple[int, list, bytes]:
+        """evaluate_core of a request whose body is in hand and within the limit (slapolicy.service.lane)"""
+        try:
+            policy, options = evaluate_start(request, pid)
+        except ApiError as exc:
+            metrics.error(EVALUATE, exc.code)
+            return raw_error(exc.status, {"error": exc.body})
+        return evaluate_finish(request, policy, options, body)
 
     async def evaluate(request: Request) -> Response:
         return RawResponse(*await evaluate_core(request, request.path_params["id"]))
@@ -426,7 +446,7 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
     app.state.service = service
     evaluate_route = next(r for r in routes if getattr(r, "path", None) == EVALUATE and r.endpoint is evaluate)
     return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error,
-                                                                service.max_body_bytes))
+                                                                service.max_body_bytes, evaluate_whole))
 
 
 class ServiceMiddleware:

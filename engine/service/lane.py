@@ -17,7 +17,7 @@ else the request goes the normal way (the ASGI app, as before), untouched:
 
 The body is kept (`on_body`) until the message is complete (`on_message_complete`, in the same
 `data_received` as the headers' end, or a later one); then the route's handler (`FastEvaluate.core`, the
-coroutine the ASGI route awaits: it completes at once, its body being whole) decides, and the response goes
+coroutine the ASGI route awaits, without its reading of the body: `FastEvaluate.whole`) decides, and the response goes
 out as uvicorn's RequestResponseCycle writes it: the status line, uvicorn's default headers (date), the
 handler's headers and `x-request-id` (ServiceMiddleware's, `fastroute.request_id`), `connection: close`
 when the connection is not kept alive, then the body; one `writelines` (and uvicorn's access log line,
@@ -42,7 +42,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-_WANTED = (b"content-length", b"transfer-encoding", b"expect")
+_WANTED = {b"content-length", b"transfer-encoding", b"sec-fetch-site", b"content-type", b"x-request-id"}
 
 
 def lane_of(app) -> FastEvaluate | None:
@@ -57,7 +57,7 @@ def lane_of(app) -> FastEvaluate | None:
 class EvaluateLane:
     """Mixed into uvicorn's HttpToolsProtocol (before it in the MRO); see the module docstring."""
 
-    _lane = None  # [FastEvaluate, scope, body chunks, keep alive, start, policy id] of the request held
+    _lane = None  # [FastEvaluate, scope, body chunks, keep alive, start, policy id, headers] of the request held
     _lane_closed = False  # the lane closed the connection: what follows in the same data is not answered
     _fast = None
     query_problem = None  # hardening.query_problem (set by hardening.protocol_class, which imports this module)
@@ -94,7 +94,7 @@ class EvaluateLane:
                 found[name] = value
         declared = found.get(b"content-length")
         if (declared is None or not declared.isdigit() or int(declared) > fast.body_limit
-                or b"transfer-encoding" in found or self.expect_100_continue):
+                or b"transfer-encoding" in found or self.expect_100_continue or fast.whole is None):
             return False
         url = httptools.parse_url(self.url)
         path = url.path.decode("ascii")
@@ -112,7 +112,8 @@ class EvaluateLane:
         pid = fast.match(scope)
         if pid is None:
             return False
-        self._lane = [fast, scope, [], version != "1.0" and parser.should_keep_alive(), time.perf_counter(), pid]
+        self._lane = [fast, scope, [], version != "1.0" and parser.should_keep_alive(), time.perf_counter(), pid,
+                      found]
         return True
 
     def on_body(self, body: bytes):
@@ -140,23 +141,14 @@ class EvaluateLane:
             cycle.body += b"".join(chunks)
             cycle.message_event.set()
 
-    def _lane_answer(self, fast: FastEvaluate, scope, chunks, keep_alive, start, pid):
+    def _lane_answer(self, fast: FastEvaluate, scope, chunks, keep_alive, start, pid, found):
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        header = request_id_header(scope)
+        header = request_id_header(scope, found.get(b"x-request-id"))
         scope["path_params"] = {"id": pid}
         scope["route"] = fast.route
-        message = {"type": "http.request", "body": body, "more_body": False}
-
-        async def receive():
-            return message
-
         failure = None
         try:
-            done, result = _at_once(fast.core(LightRequest(scope, receive), pid))
-            if not done:  # the body is whole: the handler has nothing to wait for
-                result.close()
-                raise RuntimeError("the evaluate route waited for something in the protocol's lane")
-            status, headers, payload = result
+            status, headers, payload = fast.whole(LightRequest(scope, None, found), pid, body)
         except Exception as exc:  # as FastEvaluate answers it: the app's 500 handler; logged, then a close
             failure = exc
             done, response = _at_once(fast.on_error(Request(scope), exc))

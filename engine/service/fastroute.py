@@ -221,6 +221,7 @@ class FastEvaluate:
         self.on_error = on_error  # the app's 500 handler (request, exc) -> Response
         self.body_limit = body_limit  # the service's max_body_bytes (slapolicy.service.lane takes no more)
         self.whole = whole  # core(request, pid, body) of a body in hand (slapolicy.service.lane), or None
+        self.targets = {}  # the lane's: request URL -> what it makes of it (slapolicy.service.lane)
         self.latency = metrics.child(metrics.latency, route.path)
         self._requests = {}  # status -> the requests counter's child of (route, POST, status)
 

@@ -96,25 +96,36 @@ class EvaluateLane:
         if (declared is None or not declared.isdigit() or int(declared) > fast.body_limit
                 or b"transfer-encoding" in found or self.expect_100_continue or fast.whole is None):
             return False
-        url = httptools.parse_url(self.url)
-        path = url.path.decode("ascii")
-        query = url.query or b""
-        if "%" in path or self.query_problem(query) is not None:
+        url = self.url
+        target = fast.targets.get(url)
+        if target is None:
+            target = self._lane_target(fast, url)
+            if len(url) <= 512 and len(fast.targets) < 512:  # clients send the same few URLs
+                fast.targets[url] = target
+        if not target:
             return False
+        path, raw_path, query, pid = target
         scope = self.scope
         scope["method"] = "POST"
         version = parser.get_http_version()
         if version != "1.1":
             scope["http_version"] = version
         scope["path"] = path
-        scope["raw_path"] = url.path
+        scope["raw_path"] = raw_path
         scope["query_string"] = query
-        pid = fast.match(scope)
-        if pid is None:
-            return False
         self._lane = [fast, scope, [], version != "1.0" and parser.should_keep_alive(), time.perf_counter(), pid,
                       found]
         return True
+
+    def _lane_target(self, fast: FastEvaluate, url: bytes):
+        """(path, raw path, query string, policy id) of an evaluate URL the lane takes, else False"""
+        parsed = httptools.parse_url(url)
+        path = parsed.path.decode("ascii")
+        query = parsed.query or b""
+        if "%" in path or self.query_problem(query) is not None:
+            return False
+        pid = fast.match({"method": "POST", "root_path": "", "path": path})
+        return False if pid is None else (path, parsed.path, query, pid)
 
     def on_body(self, body: bytes):
         lane = self._lane

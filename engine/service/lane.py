@@ -15,18 +15,18 @@ else the request goes the normal way (the ASGI app, as before), untouched:
   upgrade; no response still owed on the connection (a pipelined request waits its turn the normal way);
   uvicorn's concurrency limit not reached.
 
-The body is kept (`on_body`) until the message is complete (`on_message_complete`, in the same
-`data_received` as the headers' end, or a later one); then the route's handler (`FastEvaluate.core`, the
-coroutine the ASGI route awaits, without its reading of the body: `FastEvaluate.whole`) decides, and the response goes
-out as uvicorn's RequestResponseCycle writes it: the status line, uvicorn's default headers (date), the
-handler's headers and `x-request-id` (ServiceMiddleware's, `fastroute.request_id`), `connection: close`
-when the connection is not kept alive, then the body; one `writelines` (and uvicorn's access log line,
-if it writes one). The request metrics, the decision
-log, the errors (4xx with their codes; an exception: the app's 500 answer, uvicorn's log line and a close)
-are the route's. If the body has not come whole by the end of a `data_received`, the request is handed
-to the normal way there and then: uvicorn's cycle and task are made with what was read of the body so
-far, and the route's body timeout runs from there. uvicorn's header checks (HEADER_RE) are not repeated:
-every header here is the server's own or a request id that passed `fastroute.request_id`'s pattern.
+The body is kept (`on_body`) until the message is complete (`on_message_complete`); then the route's
+handler decides: `FastEvaluate.whole`, the handler the ASGI route runs (app.py `evaluate_start` and
+`evaluate_finish`) without the body reading the ASGI route awaits between them. The response goes out
+as uvicorn's RequestResponseCycle writes it: the status line, uvicorn's default headers (date), the
+handler's headers and `x-request-id` (ServiceMiddleware's, `fastroute.request_id_header`), `connection:
+close` when the connection is not kept alive, then the body; one `writelines` (and uvicorn's access log
+line, if it writes one). The request metrics, the decision log, the errors (4xx with their codes; an
+exception: the app's 500 answer, uvicorn's log line and a close) are the route's. If the body has not
+come whole by the end of the `data_received` that completed the headers, the request is handed to the
+normal way there and then: uvicorn's cycle and task are made with what was read of the body so far,
+and the route's body timeout runs from there. uvicorn's header checks (HEADER_RE) are not repeated:
+every header here is the server's own or a request id that passed `fastroute.request_id_header`'s pattern.
 
 tests/test_lane.py sends the same requests to two real servers, with and without the lane, and compares
 the bytes on the wire (the date and generated request ids aside).

@@ -139,8 +139,12 @@ class Reader:
         return head + b"\r\n\r\n" + rest[:length]
 
 
-def exchange(port, pieces, count, closes) -> list:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def exchange(port, pieces, count, closes, rcvbuf=None) -> list:
+    with socket.socket() as sock:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
         for i, piece in enumerate(pieces):
             if i:
                 time.sleep(0.15)  # the pieces arrive apart (a slow client)
@@ -222,3 +226,20 @@ def test_metrics_and_decision_logs_agree(servers):
         return out
 
     assert log(fdir) == log(sdir) and log(fdir)
+
+
+def test_a_client_that_does_not_read_its_answers(servers, lane_answers):
+    """1,000 pipelined requests (in four sends of ~75 KB: under the header-bytes limit of a read) sent before
+    any answer is read, by a client with a small receive buffer: the answers (~6 MB, more than the sockets
+    hold, so the server's writing pauses and the lane leaves the rest to uvicorn's cycle, which waits for
+    the drain, and its pipeline, which stops reading) are the same, in order"""
+    (fast, _, _), (slow, _, _) = servers
+    count = 1000
+    requests = [post(headers=JSONH + (("X-Request-Id", f"r-{i}"),)) for i in range(count)]
+    pieces = [b"".join(requests[k:k + 250]) for k in range(0, count, 250)]
+    expected = exchange(slow.port, pieces, count, False, rcvbuf=4096)
+    got = exchange(fast.port, pieces, count, False, rcvbuf=4096)
+    assert got == expected and len(got) == count + 1
+    ids = [r.split(b"x-request-id: ")[1].split(b"\r\n")[0] for r in got[:-1]]
+    assert ids == [f"r-{i}".encode() for i in range(count)]
+    assert 0 < lane_answers[0] < count, lane_answers

@@ -13,7 +13,8 @@ else the request goes the normal way (the ASGI app, as before), untouched:
   (`hardening.query_problem`);
 * a `Content-Length` within the body limit and no `Transfer-Encoding`, no `Expect: 100-continue`, no
   upgrade; no response still owed on the connection (a pipelined request waits its turn the normal way);
-  uvicorn's concurrency limit not reached.
+  writing not paused (a client that does not read its answers gets the cycle's wait for the drain, and
+  the pipeline's pause of reading); uvicorn's concurrency limit not reached.
 
 The body is kept (`on_body`) until the message is complete (`on_message_complete`); then the route's
 handler decides: `FastEvaluate.whole`, the handler the ASGI route runs (app.py `evaluate_start` and
@@ -83,7 +84,8 @@ class EvaluateLane:
         if parser.get_method() != b"POST" or self.root_path or parser.should_upgrade():
             return False
         cycle = self.cycle
-        if (cycle is not None and not cycle.response_complete) or self.pipeline or self.transport.is_closing():
+        if ((cycle is not None and not cycle.response_complete) or self.pipeline or self.transport.is_closing()
+                or self.flow.write_paused):  # a client not reading its answers: the cycle waits for it to drain
             return False
         limit = self.limit_concurrency
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):

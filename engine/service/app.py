@@ -36,7 +36,6 @@ from slapolicy.language.diagnostics import InputError
 from slapolicy.decide import jsonio
 from slapolicy.service.http import (
     _METHODS,
-    _REQUEST_ID,
     CLASSIFY,
     DEFAULT_MAX_BODY,
     EVALUATE,
@@ -60,7 +59,7 @@ from slapolicy.service import hardening
 from slapolicy.service.decisionlog import DecisionLog, encode
 from slapolicy.service.fastroute import FastEvaluate, LightRequest, RawResponse, raw_error, read_body, response_headers
 from slapolicy.service.fastroute import decode_ticket as _decode_ticket  # (the name bench/asgi_split.py imports)
-from slapolicy.service.fastroute import new_request_id
+from slapolicy.service.fastroute import request_id_header
 from slapolicy.service.metrics import Metrics
 from slapolicy.service.store import PolicyStore
 from starlette.applications import Starlette
@@ -217,14 +216,15 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
 
         service.monitor = MonitorService(monitor_store, service, monitor_sinks, webhook_secret)
 
-    async def evaluate_core(request, pid: str) -> tuple[int, list, bytes]:
-        """-> (status, raw headers, body); run by ServiceMiddleware's fast route and by the Starlette route"""
+    def evaluate_start(request, pid: str):
+        """(policy, options) of an evaluate request, or ApiError"""
+        hardening.check_api_post(request, hardening.API_TYPES)
+        policy = service.policy(pid)
+        return policy, _evaluation_options(request, policy)
+
+    def evaluate_finish(request, policy, options, body: bytes) -> tuple[int, list, bytes]:
         route = EVALUATE
         try:
-            hardening.check_api_post(request, hardening.API_TYPES)
-            policy = service.policy(pid)
-            options = _evaluation_options(request, policy)
-            body = await service.read_body(request)
             normal = _decode_ticket(body, policy)  # a valid ticket: decoded and validated in one step
             ticket = parse_json(body) if normal is None or service.decision_log is not None else None
         except ApiError as exc:
@@ -243,6 +243,25 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
                 return raw_error(exc.status, {"error": exc.body})
         hash_header = (b"x-policy-hash", decision["policy"]["hash"].encode("latin-1"))
         return 200, response_headers([hash_header], payload, JSON, 200), payload
+
+    async def evaluate_core(request, pid: str) -> tuple[int, list, bytes]:
+        """-> (status, raw headers, body); run by ServiceMiddleware's fast route and by the Starlette route"""
+        try:
+            policy, options = evaluate_start(request, pid)
+            body = await service.read_body(request)
+        except ApiError as exc:
+            metrics.error(EVALUATE, exc.code)
+            return raw_error(exc.status, {"error": exc.body})
+        return evaluate_finish(request, policy, options, body)
+
+    def evaluate_whole(request, pid: str, body: bytes) -> tuple[int, list, bytes]:
+        """evaluate_core of a request whose body is in hand and within the limit (slapolicy.service.lane)"""
+        try:
+            policy, options = evaluate_start(request, pid)
+        except ApiError as exc:
+            metrics.error(EVALUATE, exc.code)
+            return raw_error(exc.status, {"error": exc.body})
+        return evaluate_finish(request, policy, options, body)
 
     async def evaluate(request: Request) -> Response:
         return RawResponse(*await evaluate_core(request, request.path_params["id"]))
@@ -426,7 +445,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
     evaluate_route = next(r for r in routes if getattr(r, "path", None) == EVALUATE and r.endpoint is evaluate)
-    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error))
+    return ServiceMiddleware(app, metrics, FastEvaluate(evaluate_route, evaluate_core, metrics, server_error,
+                                                                service.max_body_bytes, evaluate_whole))
 
 
 class ServiceMiddleware:
@@ -436,6 +456,7 @@ class ServiceMiddleware:
         self.app = app
         self.metrics = metrics
         self.fast = fast  # POST /v1/policies/{id}/evaluate without Starlette (slapolicy.service.fastroute)
+        self.lane = fast  # ... and answered inside the HTTP protocol (slapolicy.service.lane)
 
     @property
     def state(self):
@@ -446,17 +467,8 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = None
-        for name, value in scope.get("headers") or ():
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _REQUEST_ID.match(candidate):
-                    request_id = candidate
-                break
-        if request_id is None:
-            request_id = new_request_id()  # as random as uuid4().hex, without building a UUID
-        scope["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode("latin-1"))
+        header = request_id_header(scope)
+        request_id = scope["request_id"]
         status = 500
         refusal = hardening.query_problem(scope.get("query_string") or b"")
         if refusal is not None:  # before anything parses the query string

@@ -26,7 +26,7 @@ import time
 import types
 
 from slapolicy.decide.tickets import decode_valid as _decode_valid
-from slapolicy.service.http import JSON, ApiError, dumps
+from slapolicy.service.http import _REQUEST_ID, JSON, ApiError, dumps
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -41,14 +41,16 @@ class LightRequest:
 
     __slots__ = ("scope", "receive", "headers")
 
-    def __init__(self, scope, receive):
+    def __init__(self, scope, receive, picked: dict | None = None):
+        """`picked`: the first value of each header (raw name -> raw value), if the caller has them already"""
         self.scope = scope
         self.receive = receive
-        headers = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED and name not in headers:
-                headers[name] = value
-        self.headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers.items()}
+        if picked is None:
+            picked = {}
+            for name, value in scope["headers"]:
+                if name in _WANTED and name not in picked:
+                    picked[name] = value
+        self.headers = {name.decode("latin-1"): picked[name].decode("latin-1") for name in _WANTED if name in picked}
 
     @property
     def query_params(self) -> QueryParams:
@@ -162,6 +164,29 @@ if hasattr(os, "register_at_fork"):  # a forked process never hands out its pare
     os.register_at_fork(after_in_child=lambda: _IDS.__setitem__(slice(None), [b"", 0]))
 
 
+_SCAN = object()  # request_id_header: the caller has not looked for the header
+
+
+def request_id_header(scope, given=_SCAN) -> tuple[bytes, bytes]:
+    """the X-Request-Id of a request's response: the caller's first one (`given`, if the caller has it: None
+    for none) if it is sane, else a new one; kept in scope["request_id"] (for the decision log)"""
+    request_id = None
+    if given is _SCAN:
+        given = None
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                given = value
+                break
+    if given is not None:
+        candidate = given.decode("latin-1")
+        if _REQUEST_ID.match(candidate):
+            request_id = candidate
+    if request_id is None:
+        request_id = new_request_id()  # as random as uuid4().hex, without building a UUID
+    scope["request_id"] = request_id
+    return b"x-request-id", request_id.encode("latin-1")
+
+
 def response_headers(headers: list, body: bytes, media_type: str, status: int) -> list:
     """`headers` (raw, lower-case names) + content-length + content-type, as starlette.responses.Response
     adds them (media types here are JSON: no charset is appended)."""
@@ -189,11 +214,14 @@ class RawResponse(Response):
 class FastEvaluate:
     """The evaluate route for ServiceMiddleware: `core(request, pid)` -> (status, raw headers, body)."""
 
-    def __init__(self, route, core, metrics, on_error):
+    def __init__(self, route, core, metrics, on_error, body_limit: int, whole=None):
         self.route = route  # the Starlette Route: its pattern and convertors decide what is taken here
         self.core = core
         self.metrics = metrics
         self.on_error = on_error  # the app's 500 handler (request, exc) -> Response
+        self.body_limit = body_limit  # the service's max_body_bytes (slapolicy.service.lane takes no more)
+        self.whole = whole  # core(request, pid, body) of a body in hand (slapolicy.service.lane), or None
+        self.targets = {}  # the lane's: request URL -> what it makes of it (slapolicy.service.lane)
         self.latency = metrics.child(metrics.latency, route.path)
         self._requests = {}  # status -> the requests counter's child of (route, POST, status)
 
@@ -227,9 +255,13 @@ class FastEvaluate:
                 await response(scope, receive, send)
             raise
         finally:
-            counter = self._requests.get(status)
-            if counter is None:
-                metrics = self.metrics
-                counter = self._requests[status] = metrics.child(metrics.requests, self.route.path, "POST", str(status))
-            counter.inc()
-            self.latency.observe(time.perf_counter() - start)
+            self.count(status, start)
+
+    def count(self, status: int, start: float) -> None:
+        """the request metrics of one answer"""
+        counter = self._requests.get(status)
+        if counter is None:
+            metrics = self.metrics
+            counter = self._requests[status] = metrics.child(metrics.requests, self.route.path, "POST", str(status))
+        counter.inc()
+        self.latency.observe(time.perf_counter() - start)

@@ -91,10 +91,11 @@ def default_base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def protocol_class(header_timeout: float):
+def protocol_class(header_timeout: float, lane: bool = True):
     """uvicorn's HTTP protocol (httptools when installed, else h11), closing connections whose request
     headers do not arrive in time; with httptools, each response's head goes out with its body
-    (slapolicy.service.wire)."""
+    (slapolicy.service.wire), and (`lane`) POST /v1/policies/{id}/evaluate is answered in the protocol
+    (slapolicy.service.lane)."""
     import importlib.util
 
     from slapolicy.service.wire import HeadHolder
@@ -157,15 +158,23 @@ def protocol_class(header_timeout: float):
             self._disarm()
             super().connection_lost(exc)
 
-    return TimedProtocol
+    if holder is None or not lane:
+        return TimedProtocol
+    from slapolicy.service.lane import EvaluateLane
+
+    class LaneProtocol(EvaluateLane, TimedProtocol):  # POST .../evaluate answered in the protocol
+        query_problem = staticmethod(query_problem)
+
+    return LaneProtocol
 
 
 def server_config(app, host="127.0.0.1", port=8080, *, timeout_keep_alive=DEFAULTS["timeout_keep_alive"],
                   header_timeout=DEFAULTS["header_timeout"], limit_concurrency=DEFAULTS["limit_concurrency"],
-                  **kwargs):
-    """The uvicorn.Config of `slapolicy serve` (and of the tests' live servers), with the limits above."""
+                  lane=True, **kwargs):
+    """The uvicorn.Config of `slapolicy serve` (and of the tests' live servers), with the limits above
+    (`lane`: the evaluate route inside the protocol, slapolicy.service.lane; False only to compare)."""
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, http=protocol_class(header_timeout),
+    return uvicorn.Config(app, host=host, port=port, http=protocol_class(header_timeout, lane),
                           timeout_keep_alive=timeout_keep_alive, limit_concurrency=limit_concurrency,
                           h11_max_incomplete_event_size=MAX_HEADER_BYTES, server_header=False, **kwargs)

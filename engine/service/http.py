@@ -25,6 +25,7 @@ POLICY = "/v1/policies/{id}"
 RENDER = "/v1/policies/{id}/render"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+_BOOLEANS = _TRUE | _FALSE
 
 
 class ApiError(Exception):
@@ -118,7 +119,13 @@ def _bad_param(field: str, message: str) -> ApiError:
 
 
 def _evaluation_options(request: Request, policy) -> dict:
-    q = _query(request, ("as_of", "explain", "edition", "unknown_facts"))
+    """The evaluation options of the query string (422 `invalid-parameter` for a bad one). Those of a query
+    without `edition`, which depend on nothing else, are remembered (up to 512 query strings, as `_query`)."""
+    raw = request.scope.get("query_string") or b""
+    found = _OPTIONS.get(raw)
+    if found is not None:
+        return dict(found)
+    q = _query(request, _OPTION_NAMES)
     as_of = None
     if "as_of" in q:
         try:
@@ -130,14 +137,21 @@ def _evaluation_options(request: Request, policy) -> dict:
     edition = q.get("edition")
     if edition is not None:
         _check_edition(policy, edition)
-    return {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown}
+    options = {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown}
+    if edition is None and len(_OPTIONS) < 512:
+        _OPTIONS[raw] = dict(options)
+    return options
+
+
+_OPTION_NAMES = ("as_of", "explain", "edition", "unknown_facts")
+_OPTIONS: dict = {}  # query string -> its evaluation options (without `edition`: they depend on nothing else)
 
 
 def _boolean(q: dict, name: str, default: bool) -> bool:
     if name not in q:
         return default
     value = q[name].strip().lower()
-    if value not in _TRUE | _FALSE:
+    if value not in _BOOLEANS:
         raise _bad_param(name, f"{q[name]!r} is not a boolean (true or false)")
     return value in _TRUE
 

@@ -10,7 +10,8 @@ by itself: each scenario ends after N requests or S seconds, whichever comes fir
 server is stopped. Loopback only: it never talks to another address.
 
 Tickets are the decided (not refused) tickets of each policy's test file, all policies interleaved
-(batches: one policy per batch, the policies in turn); the server's CPU
+(batches: one policy per batch, the policies in turn), sent again and again; "each ticket once" sends
+generated tickets (slapolicy corpus generate), none twice, after a warm-up with others; the server's CPU
 time per request is read from /proc (Linux) and printed beside the wall-clock figures, since on a
 2-core machine the client and the server share the cores.
 """
@@ -77,12 +78,13 @@ def request_bytes(path: str, body: bytes, content_type="application/json") -> by
             f"Content-Length: {len(body)}\r\n\r\n").encode("ascii") + body
 
 
-async def _connection(port, requests, budget, latencies, statuses, offset=0):
+async def _connection(port, requests, budget, latencies, statuses, offset=0, shared=False):
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         i = offset  # (each connection starts elsewhere in the list: together they cover it from the start)
         while budget.take():
-            payload = requests[i % len(requests)]
+            # (shared: the connections take the requests in turn from one list, each request once)
+            payload = requests[(budget.taken - 1 if shared else i) % len(requests)]
             i += 1
             start = time.perf_counter()
             writer.write(payload)
@@ -103,21 +105,22 @@ class Budget:
     """At most `count` requests and `seconds` of wall time, shared by the connections."""
 
     def __init__(self, count, seconds):
-        self.left, self.until = count, time.perf_counter() + seconds
+        self.left, self.until, self.taken = count, time.perf_counter() + seconds, 0
 
     def take(self):
         if self.left <= 0 or time.perf_counter() > self.until:
             return False
         self.left -= 1
+        self.taken += 1
         return True
 
 
-async def drive(port, requests, count, seconds, concurrency):
+async def drive(port, requests, count, seconds, concurrency, shared=False):
     latencies, statuses = [], {}
     budget = Budget(count, seconds)
     start = time.perf_counter()
-    await asyncio.gather(*[_connection(port, requests, budget, latencies, statuses, k * len(requests) // concurrency)
-                           for k in range(concurrency)])
+    await asyncio.gather(*[_connection(port, requests, budget, latencies, statuses, k * len(requests) // concurrency,
+                                       shared) for k in range(concurrency)])
     return time.perf_counter() - start, latencies, statuses
 
 
@@ -127,14 +130,19 @@ def quantile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def run_scenario(port, pid, name, requests, per_request, args, warmup=200):
+def run_scenario(port, pid, name, requests, per_request, args, warmup=200, warm_with=None):
     # the warm-up sends every request at least twice (a policy's generated code is built on its second
-    # decision, why_not keeps answers from the first), so the measured run does no first-time work
-    warmup = max(min(warmup, args.requests), 2 * len(requests))
-    asyncio.run(drive(port, requests, warmup, args.seconds, args.concurrency))
+    # decision, why_not keeps answers from the first), so the measured run does no first-time work;
+    # `warm_with`: other requests to warm up with instead (the measured ones are then each sent once)
+    if warm_with is not None:
+        asyncio.run(drive(port, warm_with, len(warm_with), args.seconds, args.concurrency))
+    else:
+        warmup = max(min(warmup, args.requests), 2 * len(requests))
+        asyncio.run(drive(port, requests, warmup, args.seconds, args.concurrency))
     cpu0 = cpu_seconds(pid)
     count = max(200, args.requests // per_request) if per_request > 1 else args.requests
-    elapsed, lat, statuses = asyncio.run(drive(port, requests, count, args.seconds, args.concurrency))
+    elapsed, lat, statuses = asyncio.run(drive(port, requests, count, args.seconds, args.concurrency,
+                                               shared=warm_with is not None))
     cpu1 = cpu_seconds(pid)
     lat.sort()
     n = len(lat)
@@ -201,6 +209,23 @@ def tickets_for(policy_id, policies_dir):
     return good
 
 
+def fresh_requests(ids, policies_dir, count, seed=29):
+    """`count` evaluate requests of generated tickets (slapolicy corpus generate), the policies interleaved, no
+    ticket twice: what a server meets that has not seen its tickets before (the test-file tickets above are
+    sent again and again, and why_not keeps answers by the values a ticket gives the facts it reads)"""
+    from slapolicy.api import default_policies_dir, load_policy
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _common import generated_tickets
+
+    directory = Path(policies_dir or default_policies_dir())
+    per = -(-count // len(ids))
+    lists = {pid: generated_tickets(load_policy(str(directory / f"{pid}.yaml")), per, seed) for pid in ids}
+    out = [request_bytes(f"/v1/policies/{pid}/evaluate", json.dumps(ts[i], default=str).encode())
+           for i in range(per) for pid, ts in lists.items()]
+    return out[:count]
+
+
 # -- the main measurement ---------------------------------------------------------------------------
 def main_service(args):
     sys.path.insert(0, str(ROOT))
@@ -228,6 +253,8 @@ def main_service(args):
                        for pid, b in batches.items()]
         rows.append(run_scenario(port, proc.pid, "single", singles, 1, args))
         rows.append(run_scenario(port, proc.pid, "single, explain=false", singles_nx, 1, args))
+        once, warm = fresh_requests(ids, policies_dir, args.requests), fresh_requests(ids, policies_dir, 400, seed=3)
+        rows.append(run_scenario(port, proc.pid, "single, each ticket once", once, 1, args, warm_with=warm))
         rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON list)", batch_json,
                                  args.batch_size, args, warmup=10))
         rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON Lines)", batch_lines,

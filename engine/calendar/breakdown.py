@@ -249,26 +249,32 @@ def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
-def _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped) -> float:
-    """a day's row (and `skipped` entry) of the time counted in it (`mine`: its spans); the new cumulative"""
-    got = sum(b - a for a, b in mine)
+def _row(info, mine, cumulative, tz, rows, skipped, whole=False) -> float:
+    """a day's row (and `skipped` entry) of the time counted in it (`info`: the day's _day_info, `mine`: the spans
+    counted in it; `whole`: the day is counted whole, `mine` is its own spans, whose counts are cached); the new
+    cumulative"""
+    _, _, _, date, weekday, hours, tail, skip, got, counts = info
+    if whole:
+        seconds, text, intervals = counts[0], counts[1], list(map(list, counts[2]))
+    elif len(mine) == 1:  # (most partial days: one span)
+        (a, b), = mine
+        got = b - a
+        seconds, text, intervals = round(got), duration_text(got), [[_iso(a, tz), _iso(b, tz)]]
+    else:
+        got = sum(b - a for a, b in mine)
+        seconds, text, intervals = round(got), duration_text(got), [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
     cumulative += got
-    row = {"date": d["date"].isoformat(), "weekday": _WEEKDAYS[d["date"].weekday()],
-           "hours": "24x7" if elapsed else _hours_text(d["hours"]),
-           "counted_seconds": round(got), "counted": duration_text(got), "cumulative_seconds": round(cumulative),
-           "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
-    if d["kind"] and not elapsed:
-        row["kind"] = d["kind"]
-        if d["name"]:
-            row["name"] = d["name"]
+    row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": seconds, "counted": text,
+           "cumulative_seconds": round(cumulative), "intervals": intervals}
+    if tail:
+        row.update(tail)
     rows.append(row)
-    if not elapsed and not got and (d["kind"] in ("weekend", "holiday", "override") or not d["hours"]):
-        skipped.append({"date": row["date"], "weekday": row["weekday"], "kind": d["kind"] or "closed",
-                        **({"name": d["name"]} if d["name"] else {}), "hours": row["hours"]})
+    if skip is not None and not got:
+        skipped.append(dict(skip))
     return cumulative
 
 
-def _paused(calendar, t0, t1, first, last, elapsed, held) -> tuple:
+def _paused(calendar, t0, t1, first, last, years, elapsed, held) -> tuple:
     """(rows, skipped, opened, counted) of a breakdown with pauses: every day clipped from the counted spans"""
     tz = calendar.timezone
     days = calendar_days(calendar, first, last)
@@ -276,38 +282,25 @@ def _paused(calendar, t0, t1, first, last, elapsed, held) -> tuple:
     counted = subtract(opened, held)
     rows, skipped, cumulative = [], [], 0.0
     for d in days:
-        mine = clip(counted, local_midnight(d["date"], tz), local_midnight(d["date"] + _DAY, tz))
-        cumulative = _row(calendar, d, mine, cumulative, elapsed, tz, rows, skipped)
+        info = _day_info(calendar, d["date"], years, elapsed)
+        cumulative = _row(info, clip(counted, info[1], info[2]), cumulative, tz, rows, skipped)
     return rows, skipped, opened, counted
 
 
 def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
     """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
     own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
-    day's own: days touch at midnight only), the rows of the days wholly inside from _day_info; `counted` is
-    the days' spans joined where they touch, as merging all the days' spans gives them"""
+    day's own: days touch at midnight only), a day wholly inside counted whole (its counts cached by _day_info);
+    `counted` is the days' spans joined where they touch, as merging all the days' spans gives them"""
     tz = calendar.timezone
     rows, skipped, counted, cumulative = [], [], [], 0.0
     day = first
     while day <= last:
-        own, r0, r1, date, weekday, hours, tail, skip, got, whole = _day_info(calendar, day, years, elapsed)
-        if r0 >= t0 and r1 <= t1 and first < day < last:  # (its spans: its own)
-            mine = own
-            cumulative += got
-            row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": whole[0], "counted": whole[1],
-                   "cumulative_seconds": round(cumulative), "intervals": list(map(list, whole[2]))}
-        else:
-            mine = [(a if a > t0 else t0, b if b < t1 else t1) for a, b in own if b > t0 and a < t1]  # (clip)
-            got = mine[0][1] - mine[0][0] if len(mine) == 1 else sum(b - a for a, b in mine)  # (as sum() counts one)
-            cumulative += got
-            row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": round(got),
-                   "counted": duration_text(got), "cumulative_seconds": round(cumulative),
-                   "intervals": [[_iso(a, tz), _iso(b, tz)] for a, b in mine]}
-        if tail:
-            row.update(tail)
-        rows.append(row)
-        if skip is not None and not got:
-            skipped.append(dict(skip))
+        info = _day_info(calendar, day, years, elapsed)
+        own, r0, r1 = info[0], info[1], info[2]
+        whole = r0 >= t0 and r1 <= t1 and first < day < last
+        mine = own if whole else clip(own, t0, t1)
+        cumulative = _row(info, mine, cumulative, tz, rows, skipped, whole)
         for a, b in mine:
             if counted and a <= counted[-1][1]:
                 counted[-1] = (counted[-1][0], max(counted[-1][1], b))
@@ -335,7 +328,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
     held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses) if pauses else []
     years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
     if held:
-        rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, elapsed, held)
+        rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, years, elapsed, held)
     else:
         rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed)
     omitted = None
@@ -345,7 +338,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=())
         omitted = {"days": len(hidden), "from": hidden[0]["date"], "to": hidden[-1]["date"],
                    "counted_seconds": sum(r["counted_seconds"] for r in hidden)}
         rows = rows[:head] + rows[len(rows) - head:]
-    total = counted[0][1] - counted[0][0] if len(counted) == 1 else sum(b - a for a, b in counted)
+    total = sum(b - a for a, b in counted)
     out = {
         "from": _iso(t0, tz), "until": _iso(t1, tz), "timezone": tz.key,
         "unit": target.unit if target is not None else None, "elapsed": elapsed,

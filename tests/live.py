@@ -32,3 +32,27 @@ class LiveServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(10)
+
+
+# -- comparing two servers that answered the same requests (tests/test_fastroute.py, tests/test_lane.py) --------
+def request_series(app) -> list:
+    """the request, error and decision series of an app's /metrics (the latency histogram aside), sorted"""
+    text = app.state.service.metrics.render().decode()
+    return sorted(line for line in text.splitlines()
+                  if line.startswith(("slapolicy_http_requests", "slapolicy_errors", "slapolicy_decisions"))
+                  and not line.startswith("slapolicy_http_request_duration"))
+
+
+def decision_log(directory, made_up_ids: bool = False) -> list:
+    """the records of a decision log (directory/decisions.jsonl) without their time; `made_up_ids`: request ids
+    the server made up (32 hex digits) masked"""
+    import json
+    import re
+
+    out = []
+    for line in (directory / "decisions.jsonl").read_text().splitlines():
+        record = {k: v for k, v in json.loads(line).items() if k != "at"}
+        if made_up_ids and re.fullmatch("[0-9a-f]{32}", record["request_id"]):
+            record["request_id"] = "(made up)"
+        out.append(record)
+    return out

@@ -14,6 +14,7 @@ import json
 
 import pytest
 from conftest import BASE_TICKET, FIXTURES
+from live import decision_log, request_series
 
 pytest.importorskip("starlette")
 from slapolicy.service.app import create_app  # noqa: E402
@@ -106,20 +107,10 @@ def test_metrics_and_decision_logs_agree(apps):
         exchange(fast, "/v1/policies/" + path, query, headers, chunks)
         exchange(slow, "/v1/policies/" + path, query, headers, chunks, root_path="/prefix")
 
-    def series(app):
-        text = app.state.service.metrics.render().decode()
-        return sorted(line for line in text.splitlines()
-                      if line.startswith(("slapolicy_http_requests", "slapolicy_errors", "slapolicy_decisions"))
-                      and not line.startswith("slapolicy_http_request_duration"))
+    assert request_series(fast) == request_series(slow)
+    assert any('method="POST",route="/v1/policies/{id}/evaluate",status="200"' in s for s in request_series(fast))
 
-    assert series(fast) == series(slow)
-    assert any('method="POST",route="/v1/policies/{id}/evaluate",status="200"' in s for s in series(fast))
-
-    def log(d):
-        return [{k: v for k, v in json.loads(line).items() if k != "at"}
-                for line in (d / "decisions.jsonl").read_text().splitlines()]
-
-    assert log(fdir) == log(sdir) and log(fdir)
+    assert decision_log(fdir) == decision_log(sdir) and decision_log(fdir)
 
 
 def test_a_disconnect_before_the_body_is_answered_as_starlette_does(apps):

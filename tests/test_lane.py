@@ -21,7 +21,7 @@ import time
 
 import pytest
 from conftest import BASE_TICKET, FIXTURES
-from live import LiveServer
+from live import LiveServer, decision_log, request_series
 
 pytest.importorskip("httptools")
 from slapolicy.service import lane as lane_module  # noqa: E402
@@ -204,28 +204,13 @@ def test_metrics_and_decision_logs_agree(servers):
         for server in (fast, slow):
             exchange(server.port, pieces, len(statuses), name in CLOSES)
 
-    def series(app):
-        text = app.state.service.metrics.render().decode()
-        return sorted(line for line in text.splitlines()
-                      if line.startswith(("slapolicy_http_requests", "slapolicy_errors", "slapolicy_decisions"))
-                      and not line.startswith("slapolicy_http_request_duration"))
-
-    assert series(fapp) == series(sapp)
-    assert any('method="POST",route="/v1/policies/{id}/evaluate",status="200"' in s for s in series(fapp))
+    assert request_series(fapp) == request_series(sapp)
+    assert any('method="POST",route="/v1/policies/{id}/evaluate",status="200"' in s for s in request_series(fapp))
     latency = [line for line in fapp.state.service.metrics.render().decode().splitlines()
                if line.startswith("slapolicy_http_request_duration_seconds_count") and "evaluate\"" in line]
     assert latency and float(latency[0].rsplit(" ", 1)[1]) > 0
 
-    def log(d):
-        out = []
-        for line in (d / "decisions.jsonl").read_text().splitlines():
-            record = {k: v for k, v in json.loads(line).items() if k != "at"}
-            if re.fullmatch("[0-9a-f]{32}", record["request_id"]):
-                record["request_id"] = "(made up)"
-            out.append(record)
-        return out
-
-    assert log(fdir) == log(sdir) and log(fdir)
+    assert decision_log(fdir, made_up_ids=True) == decision_log(sdir, made_up_ids=True) and decision_log(fdir)
 
 
 def test_a_client_that_does_not_read_its_answers(servers, lane_answers):

@@ -104,9 +104,12 @@ def _freeze_at_exit():
 @click.option("--unknown-facts", "unknown_facts", is_flag=True,
               help="With the explanation: the missing facts ranked by what they could change (eligibility, tier, "
                    "...); it decides the ticket again for each value tried.")
+@click.option("--why-not/--no-why-not", "why_not", default=True,
+              help="With the explanation: the why_not block (failing conditions, nearest change of facts; most of "
+                   "an explained decision's cost). --no-why-not leaves it out, the rest is the same.")
 @click.argument("file", type=_InputFile("r", encoding="utf-8", errors="replace"), default="-")
 def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, master, output, output_format,
-             input_format, file, workers, unknown_facts):
+             input_format, file, workers, unknown_facts, why_not):
     """Decide one ticket (JSON object) or, with --jsonl, one ticket per line."""
     compiled = _load_policy(policy, policies)
     from slapolicy.api import TicketError
@@ -114,20 +117,22 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
     when = _parse_as_of(as_of)
     _check_edition(compiled, edition)
     if engine == "spark":
-        _spark_evaluate(policy, policies, file, when, explain, edition, master, output, output_format, input_format)
+        _spark_evaluate(policy, policies, file, when, explain, edition, master, output, output_format, input_format,
+                        why_not)
         return
     if backend == "durable":
         compiled = _durable_backend(compiled, policy, policies, when)
     if not jsonl:
-        decision = _decide_one(compiled, file, when, edition, explain, unknown_facts)
+        decision = _decide_one(compiled, file, when, edition, explain, unknown_facts, why_not)
         click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
         return
     origin = _origin(file)
     if backend == "python":  # binary chunks, decided by --workers processes (slapolicy.api.decide_jsonl)
         if origin == "<stdin>":
-            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers, unknown_facts))
+            sys.exit(_jsonl_chunks(compiled, sys.stdin.buffer, origin, when, explain, edition, workers, unknown_facts,
+                                   why_not))
         with open(file.name, "rb") as stream:
-            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts))
+            sys.exit(_jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts, why_not))
     from slapolicy.decide.jsonio import read_lines, too_large_line
     from slapolicy.language.diagnostics import InputError
 
@@ -161,7 +166,7 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
 CHUNK = 1 << 20  # bytes of whole lines a chunk (binary I/O, no work per line in this process, one write a chunk)
 
 
-def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts=False) -> int:
+def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unknown_facts=False, why_not=True) -> int:
     """--jsonl over binary chunks, decided by `workers` processes in input order; the exit code"""
     from slapolicy.api import decide_jsonl
     from slapolicy.decide.jsonio import lines_of, read_blocks
@@ -169,7 +174,7 @@ def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unk
 
     def decide(numbered):
         first, parts = numbered
-        return decide_jsonl(compiled, lines_of(parts), first, origin, when, explain, edition, unknown_facts)
+        return decide_jsonl(compiled, lines_of(parts), first, origin, when, explain, edition, unknown_facts, why_not)
 
     out, failed = sys.stdout.buffer, 0
     workers = workers or default_workers()
@@ -184,7 +189,8 @@ def _jsonl_chunks(compiled, stream, origin, when, explain, edition, workers, unk
     return BAD_INPUT if failed else 0
 
 
-def _spark_evaluate(policy, policies, path, when, explain, edition, master, output, output_fmt, input_fmt):
+def _spark_evaluate(policy, policies, path, when, explain, edition, master, output, output_fmt, input_fmt,
+                    why_not=True):
     """evaluate --engine spark: decisions and error records written to --output; exit 2 if any line is not a ticket."""
     spark = _spark_module()
     if not output or path == "-":
@@ -192,7 +198,8 @@ def _spark_evaluate(policy, policies, path, when, explain, edition, master, outp
         sys.exit(BAD_INPUT)
     try:
         result = spark.evaluate(master, spark.policy_sources(policy, policies), path, output, as_of=when,
-                                explain=explain, edition=edition, input_fmt=input_fmt, output_fmt=output_fmt)
+                                explain=explain, edition=edition, input_fmt=input_fmt, output_fmt=output_fmt,
+                                why_not=why_not)
     except spark.SparkJobError as exc:
         click.echo(f"slapolicy: {exc}", err=True)
         sys.exit(BAD_INPUT)
@@ -225,7 +232,7 @@ def _durable_backend(compiled, policy, policies, when):
 
 
 
-def _decide_one(compiled, file, when, edition, explain=True, unknown_facts=False) -> dict:
+def _decide_one(compiled, file, when, edition, explain=True, unknown_facts=False, why_not=True) -> dict:
     """Read one JSON ticket from `file` and decide it; a bad ticket exits 2 with a message."""
     from slapolicy.api import TicketError
 
@@ -236,8 +243,9 @@ def _decide_one(compiled, file, when, edition, explain=True, unknown_facts=False
     text = _read_input(file, MAX_DOCUMENT_CHARS + 1)
     try:
         ticket = _loads(text)  # the same parser as --jsonl: the same messages and limits
-        if unknown_facts:  # (the durable backend knows no unknown_facts)
-            return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition, unknown_facts=True)
+        if unknown_facts or not why_not:  # (the durable backend knows neither: it explains nothing)
+            return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition, unknown_facts=unknown_facts,
+                                     why_not=why_not)
         return compiled.evaluate(ticket, as_of=when, explain=explain, edition=edition)
     except json.JSONDecodeError as exc:
         click.echo(_json_error(origin, text, exc), err=True)

@@ -11,7 +11,8 @@ server is stopped. Loopback only: it never talks to another address.
 
 Tickets are the decided (not refused) tickets of each policy's test file, all policies interleaved
 (batches: one policy per batch, the policies in turn), sent again and again; "each ticket once" sends
-generated tickets (slapolicy corpus generate), none twice, after a warm-up with others; the server's CPU
+generated tickets (slapolicy corpus generate), none twice, after a warm-up with others; "why_not=false"
+asks for the explained decision without its why_not block (docs/evaluation.md); the server's CPU
 time per request is read from /proc (Linux) and printed beside the wall-clock figures, since on a
 2-core machine the client and the server share the cores.
 """
@@ -245,6 +246,8 @@ def main_service(args):
         singles = [request_bytes(f"/v1/policies/{pid}/evaluate", json.dumps(t).encode()) for pid, t in pairs]
         singles_nx = [request_bytes(f"/v1/policies/{pid}/evaluate?explain=false", json.dumps(t).encode())
                       for pid, t in pairs]
+        singles_nw = [request_bytes(f"/v1/policies/{pid}/evaluate?why_not=false", json.dumps(t).encode())
+                      for pid, t in pairs]
         batches = {pid: [ts[i % len(ts)] for i in range(args.batch_size)] for pid, ts in tickets.items()}
         batch_json = [request_bytes(f"/v1/policies/{pid}/evaluate-batch", json.dumps(b).encode())
                       for pid, b in batches.items()]
@@ -253,6 +256,7 @@ def main_service(args):
                        for pid, b in batches.items()]
         rows.append(run_scenario(port, proc.pid, "single", singles, 1, args))
         rows.append(run_scenario(port, proc.pid, "single, explain=false", singles_nx, 1, args))
+        rows.append(run_scenario(port, proc.pid, "single, why_not=false", singles_nw, 1, args))
         once, warm = fresh_requests(ids, policies_dir, args.requests), fresh_requests(ids, policies_dir, 400, seed=3)
         rows.append(run_scenario(port, proc.pid, "single, each ticket once", once, 1, args, warm_with=warm))
         rows.append(run_scenario(port, proc.pid, f"batch of {args.batch_size} (JSON list)", batch_json,

@@ -127,6 +127,22 @@ def test_json_lines_parts_equal_the_local_output(spark, corpus, tmp_path):
     assert res.exit_code == (2 if any('"error"' in line and '"line"' in line for line in local) else 0)
 
 
+def test_no_why_not_reaches_the_spark_workers(spark, corpus, tmp_path):
+    """--no-why-not: the explained records without why_not, as the local engine writes them"""
+    head = tmp_path / "head.jsonl"
+    head.write_text("".join(corpus[0].read_text("utf-8").splitlines(keepends=True)[:300]), "utf-8")
+    _, local = _local(head, "--no-why-not")
+    res = _spark(head, tmp_path / "parts", "--output-format", "jsonl", "--no-why-not")
+    parts = [line.rstrip("\n") for f in sorted(glob.glob(str(tmp_path / "parts" / "part-*")))
+             for line in open(f, encoding="utf-8")]
+    assert collections.Counter(parts) == collections.Counter(local)
+    decided = [json.loads(x) for x in local if '"ticket"' in x]
+    assert decided and all(d["explanation"] and "why_not" not in d for d in decided)
+    _, full = _local(head)
+    assert any(json.loads(x).get("why_not") for x in full if '"ticket"' in x)  # (so leaving it out shows)
+    assert res.exit_code in (0, 2)
+
+
 def test_parquet_tickets_are_decided_like_their_json(spark, corpus, tmp_path):
     valid = tmp_path / "valid.jsonl"
     lines = [line for line in corpus[0].read_text("utf-8").splitlines()[:2000] if line not in BROKEN]

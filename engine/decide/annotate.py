@@ -21,9 +21,11 @@ def without_explanation(decision: dict) -> dict:
     return out
 
 
-def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool = True) -> None:
+def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool = True,
+             with_why_not: bool = True) -> None:
     """`with_unknown`: also `unknown_facts` (it decides the ticket again per value tried: asked for by
-    `slapolicy explain`, `evaluate --unknown-facts`, HTTP `?unknown_facts=true`)."""
+    `slapolicy explain`, `evaluate --unknown-facts`, HTTP `?unknown_facts=true`); `with_why_not`: the
+    `why_not` block (left out on request: `evaluate --no-why-not`, HTTP `?why_not=false`)."""
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
     local_facts(policy, ticket, run.explanation, run.env.stage)
@@ -36,7 +38,8 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
                 end = instants.get(d.name)
                 entry["breakdown"] = breakdown(d.calendar, d.target, created,
                                                end if end is not None else d.calendar.add(created, d.target))
-    decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
+    if with_why_not:
+        decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
     if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)
         from slapolicy.decide.unknown import unknown_facts
 

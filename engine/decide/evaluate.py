@@ -64,8 +64,9 @@ def _warm_fast(policy: CompiledPolicy):
 
 
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True,
-             unknown_facts: bool = False) -> dict:
-    """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy."""
+             unknown_facts: bool = False, why_not: bool = True) -> dict:
+    """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy.
+    `unknown_facts` and `why_not` (explanation on only): the annotate blocks asked for."""
     if explain:
         fast = out = None
     else:  # (the generated function read here, not by a call a decision: _warm_fast only until it is built)
@@ -82,7 +83,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate
 
-        annotate(policy, ticket, decision, run, tier, unknown_facts)
+        annotate(policy, ticket, decision, run, tier, unknown_facts, why_not)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

@@ -134,16 +134,17 @@ def _evaluation_options(request: Request, policy) -> dict:
             raise _bad_param("as_of", f"{q['as_of']!r} is not an RFC 3339 timestamp with a UTC offset "
                              "(e.g. 2026-03-10T11:00:00+02:00)") from None
     explain, unknown = _boolean(q, "explain", True), _boolean(q, "unknown_facts", False)
+    why_not = _boolean(q, "why_not", True)
     edition = q.get("edition")
     if edition is not None:
         _check_edition(policy, edition)
-    options = {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown}
+    options = {"as_of": as_of, "explain": explain, "edition": edition, "unknown_facts": unknown, "why_not": why_not}
     if edition is None and len(_OPTIONS) < 512:
         _OPTIONS[raw] = dict(options)
     return options
 
 
-_OPTION_NAMES = ("as_of", "explain", "edition", "unknown_facts")
+_OPTION_NAMES = ("as_of", "explain", "edition", "unknown_facts", "why_not")
 _OPTIONS: dict = {}  # query string -> its evaluation options (without `edition`: they depend on nothing else)
 
 

@@ -56,8 +56,9 @@ DECISION = {
         "as_of": {"type": "string"},
         "explanation": {"type": "array", "items": {"type": "object"}},
         "why_not": {"type": "array", "items": {"type": "object"},
-                    "description": "explanation on: the failing conditions of the tier rules before the chosen one, "
-                                   "of each refusal and of an out-of-scope verdict (docs/evaluation.md)"},
+                    "description": "explanation on (and why_not not false): the failing conditions of the tier rules "
+                                   "before the chosen one, of each refusal and of an out-of-scope verdict "
+                                   "(docs/evaluation.md)"},
         "unknown_facts": {"type": "array", "items": {"type": "object"},
                           "description": "explanation on: the missing facts ranked by what they could change"},
     },
@@ -118,6 +119,10 @@ UNKNOWN_FACTS = {"name": "unknown_facts", "in": "query", "required": False,
                  "description": "with the explanation: also unknown_facts, the missing facts ranked by what they could "
                                 "change (it decides the ticket again per value tried); default false",
                  "schema": {"type": "boolean", "default": False}}
+WHY_NOT = {"name": "why_not", "in": "query", "required": False,
+           "description": "with the explanation: also why_not, the failing conditions and the nearest change of facts "
+                          "(most of an explained decision's cost); default true",
+           "schema": {"type": "boolean", "default": True}}
 EDITION = {"name": "edition", "in": "query", "required": False,
            "description": "force an edition (its effective_from date, or 'current'); default: the one in force at created_at",
            "schema": {"type": "string"}}
@@ -223,7 +228,7 @@ def openapi_document() -> dict:
             "operationId": "evaluate",
             "summary": "Decide one ticket",
             "description": "One ticket (JSON object) in, one decision out: the same JSON as `slapolicy evaluate`.",
-            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, EDITION],
+            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, WHY_NOT, EDITION],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ticket")}}},
             "responses": {"200": _json(_ref("Decision"), "the decision"), **EVALUATION_ERRORS},
         }},
@@ -234,7 +239,7 @@ def openapi_document() -> dict:
                            "(Content-Type: application/x-ndjson) -> JSON Lines, one line out per line in. A ticket "
                            "that cannot be decided yields `{\"index\"|\"line\": N, \"error\": {...}}` in its place; "
                            "nothing is dropped, the order is kept. Header X-Items-Failed counts them.",
-            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, EDITION],
+            "parameters": [POLICY_ID, AS_OF, EXPLAIN, UNKNOWN_FACTS, WHY_NOT, EDITION],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"type": "array", "items": _ref("Ticket")}},
                 "application/x-ndjson": {"schema": {"type": "array", "items": _ref("Ticket"),

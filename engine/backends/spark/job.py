@@ -101,7 +101,7 @@ def _sources_arg(sources):
 # -- evaluate -----------------------------------------------------------------------------------
 
 def evaluate_job(spark, sources, path: str, output: str, *, as_of=None, explain=True, edition=None,
-                 input_fmt="auto", output_fmt="parquet", origin=None) -> dict:
+                 input_fmt="auto", output_fmt="parquet", origin=None, why_not=True) -> dict:
     """Decide every line of `path`; write (line, ticket_id, error, record) rows to `output`.
 
     Returns {"lines", "errors", "first_errors": [(line, code, message)]}."""
@@ -109,7 +109,8 @@ def evaluate_job(spark, sources, path: str, output: str, *, as_of=None, explain=
     from pyspark.sql.utils import AnalysisException
 
     df, offsets, lines = read_input(spark, path, input_fmt)
-    options = {"as_of": as_of.isoformat() if as_of else None, "explain": explain, "edition": edition}
+    options = {"as_of": as_of.isoformat() if as_of else None, "explain": explain, "edition": edition,
+               "why_not": why_not}
     fn = functools.partial(worker.evaluate_batches, _sources_arg(sources), options, offsets)
     out = df.mapInArrow(fn, worker.EVALUATE_DDL)
     try:

@@ -89,11 +89,11 @@ def evaluate_batches(sources, options, offsets, batches):
 
     policy = policy_with_editions(sources)
     when = dt.datetime.fromisoformat(options["as_of"]) if options.get("as_of") else None
-    explain, edition = options.get("explain", True), options.get("edition")
+    explain, edition, why_not = options.get("explain", True), options.get("edition"), options.get("why_not", True)
     for batch in batches:
         out = {"line": [], "ticket_id": [], "error": [], "record": []}
         for _, line, item in _rows(batch, offsets):
-            record, _ = decide_line(policy, item, line, "", when, explain, edition)  # as evaluate --jsonl does
+            record, _ = decide_line(policy, item, line, "", when, explain, edition, False, why_not)  # as --jsonl does
             tid = record.get("ticket") if "error" not in record else None
             error = record["error"]["code"] if "error" in record and "ticket" not in record else None
             out["line"].append(line)

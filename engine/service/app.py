@@ -398,6 +398,8 @@ def create_app(policies_dir=None, *, max_body_bytes: int = DEFAULT_MAX_BODY, dec
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         metrics.error("unmatched" if exc.status_code == 404 else "other", code)
         headers = dict(exc.headers or {})
+        for name in [n for n in headers if n.lower() == "allow"]:  # (Starlette joins a set: an order per process)
+            headers[name] = ", ".join(sorted(m.strip() for m in headers[name].split(",")))
         return Response(dumps({"error": {"code": code, "message": str(exc.detail)}}), status_code=exc.status_code,
                         media_type=JSON, headers=headers)
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from slapolicy.decide.nearest import SEARCH_STEPS, change, show
-from slapolicy.decide.wording import _FLIP, _NEGATE, _TIME_WORDS, _WORDS, _lit, _q
+from slapolicy.decide.nearest import SEARCH_STEPS
+from slapolicy.decide.wording import _FLIP, _NEGATE, _TIME_WORDS, _WORDS, _q
 from slapolicy.language import ast
 from slapolicy.language.builtins import add_months
 from slapolicy.language.runtime import UNKNOWN
@@ -62,7 +62,8 @@ def _side(expr, n):
     top, steps, date_node = n, [], None
     while isinstance(n, ast.Arith) and n.op in ("+", "-") and isinstance(n.right, ast.Literal) \
             and n.right.type == "duration":
-        steps.append(("add", 1 if n.op == "+" else -1, n.right.value))
+        sign, d = 1 if n.op == "+" else -1, n.right.value  # (with the move of an instant, of a date)
+        steps.append(("add", sign, d, dt.timedelta(seconds=sign * d.seconds), dt.timedelta(days=sign * int(d.seconds // 86400))))
         n = n.left
     if isinstance(n, ast.Call) and n.name == "date" and len(n.args) == 1:
         steps.append(("date",))
@@ -123,13 +124,12 @@ def _forward(value, steps, tz):
             if isinstance(value, dt.datetime):
                 value = value.astimezone(tz).date()
         else:
-            sign, d = step[1], step[2]
             if isinstance(value, dt.datetime):
-                value = value + dt.timedelta(seconds=sign * d.seconds)
-            elif d.months:
-                value = add_months(value, sign * d.months)
+                value = value + step[3]
+            elif step[2].months:
+                value = add_months(value, step[1] * step[2].months)
             else:
-                value = value + dt.timedelta(days=sign * int(d.seconds // 86400))
+                value = value + step[4]
     return value
 
 
@@ -141,6 +141,58 @@ def _typed(value, kind) -> bool:
     return ok and value.year in _YEARS
 
 
+_ISO: dict = {}  # date -> its isoformat (few dates, each shown many times; all dropped when full)
+_FIRST: dict = {}  # (zone, local date) -> its first instant (UTC), or None when its first instant is not its own
+_TEXTS: dict = {}  # (zone, an instant next to the first of a day) -> its text in the zone
+
+
+def _iso(day) -> str:
+    got = _ISO.get(day)
+    if got is None:
+        if len(_ISO) >= 4096:
+            _ISO.clear()
+        got = _ISO[day] = day.isoformat()
+    return got
+
+
+def _shown(value, tz) -> str:
+    """nearest.show's text of a date or an instant (the instant in the policy's zone)"""
+    return value.astimezone(tz).isoformat() if isinstance(value, dt.datetime) else _iso(value)
+
+
+def _first_instant(day, tz):
+    key = (tz, day)
+    got = _FIRST.get(key, _NONE)
+    if got is _NONE:
+        if len(_FIRST) >= 4096:
+            _FIRST.clear()
+        got = dt.datetime.combine(day, dt.time(), tz).astimezone(dt.timezone.utc)
+        got = _FIRST[key] = got if got.astimezone(tz).date() == day else None
+    return got
+
+
+def _chain(a, s, v, tz):
+    """[v, the value after each step of side `s`] for the fact's or literal's value v, and v's text (the
+    local time once per fact and analysis: `a.local`)"""
+    if s.kind == "timestamp":
+        got = a.local.get(s.dotted) if s.dotted else None
+        if got is None:
+            local = v.astimezone(tz)
+            got = (local.isoformat(), local.date())
+            if s.dotted:
+                a.local[s.dotted] = got
+        text, day = got
+    else:
+        text, day = _iso(v), v
+    values = [v]
+    for step in s.steps:
+        if step[0] == "date":
+            values.append(day if values[-1] is v else _forward(values[-1], (step,), tz))
+        else:
+            values.append(_forward(values[-1], (step,), tz))
+    return values, text
+
+
 def leaf(a, expr, node, want, value, via):
     """whynot's leaf entry (Analysis._leaf's dict) for a leaf of the shapes above, or None."""
     p = plan(a.t, expr, node)
@@ -148,12 +200,10 @@ def leaf(a, expr, node, want, value, via):
         return None
     sides, dates = p
     ticket, tz = a.ticket, a.tz
-    shown, missing, bases = {}, [], []
+    shown, missing, chains = {}, [], []
     for s in sides:
         if s.dotted is None:
             v = s.value
-            if not _typed(v, s.kind):
-                return None
         else:
             v = ticket
             for part in s.parts:
@@ -162,47 +212,46 @@ def leaf(a, expr, node, want, value, via):
                     break
             if v is None:
                 missing.append(s.dotted)
-                bases.append(UNKNOWN)
+                chains.append(None)
                 continue
-            if not _typed(v, s.kind):
-                return None
-            shown[s.dotted] = show(v, tz)
-        bases.append(v)
-    ends = [UNKNOWN if v is UNKNOWN else _forward(v, s.steps, tz) for v, s in zip(bases, sides)]
+        if not _typed(v, s.kind):
+            return None
+        values, text = _chain(a, s, v, tz)
+        if s.dotted is not None:
+            shown[s.dotted] = text
+        chains.append(values)
     for text, i in dates:
-        if bases[i] is not UNKNOWN:
-            shown[text] = show(bases[i].astimezone(tz).date() if isinstance(bases[i], dt.datetime) else bases[i], tz)
+        if chains[i] is not None:
+            shown[text] = _iso(chains[i][sides[i].steps.index(("date",)) + 1])
     changes = [{"fact": m, "from": None, "to": None, "text": f"{_q(m)} is unknown: giving it could change this"}
-               for m in sorted(set(missing))]
+               for m in (sorted(set(missing)) if missing else ())]
+    ends = [UNKNOWN if c is None else c[-1] for c in chains]
     if not missing:
         left, right = ends
-        if type(left) is not type(right) or any(e.year not in _YEARS for e in ends):
+        if type(left) is not type(right) or left.year not in _YEARS or right.year not in _YEARS:
             return None
         held = node.op if want else _NEGATE[node.op]
         for i, s in enumerate(sides):
             if s.dotted is None:
                 continue
-            got = _nearest(s, bases[i], ends[1 - i], held if i == 0 else _FLIP[held], shown[s.dotted], tz)
+            got = _nearest(s, chains[i], ends[1 - i], held if i == 0 else _FLIP[held], shown[s.dotted], tz)
             if got is _NONE:
                 return None
             if got is not None:
                 changes.append(got)
     t = a.t
-    out = {"condition": t.text(expr, node), "span": t.span(expr, node),
-           "result": "unknown" if value is UNKNOWN else bool(value), "want": want,
-           "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via],
-           "facts": shown, "changes": changes,
-           "requirement": _requirement(t, expr, node, want, sides, ends, tz)}
-    return out
+    return {"condition": t.text(expr, node), "span": t.span(expr, node),
+            "result": "unknown" if value is UNKNOWN else bool(value), "want": want,
+            "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via],
+            "facts": shown, "changes": changes,
+            "requirement": _requirement(t, expr, node, want, sides, ends, tz)}
 
 
-def _nearest(s, current, other, held, shown, tz):
-    """The change entry for the fact of side `s` (current value `current`): the nearest value on the search's
-    grid with `side(value) held other`; None beyond the search's reach; _NONE when not answered here."""
-    up, closed, b = held in (">", ">="), held in (">=", "<="), other
-    values = [current]  # the side's values step by step: their types choose each inverse
-    for step in s.steps:
-        values.append(_forward(values[-1], (step,), tz))
+def _nearest(s, values, other, held, shown, tz):
+    """The change entry for the fact of side `s` (`values`: its value and the side's after each step): the
+    nearest value on the search's grid with `side(value) held other`; None beyond the search's reach; _NONE
+    when not answered here."""
+    up, closed, b, current = held in (">", ">="), held in (">=", "<="), other, values[0]
     if not isinstance(b, dt.datetime):  # whole days: > b is >= b + 1 day, <= b is < b + 1 day
         if up != closed:
             b, closed = b + _DAY, up
@@ -210,33 +259,45 @@ def _nearest(s, current, other, held, shown, tz):
         step, inner = s.steps[i], values[i]
         if step[0] == "date":
             if isinstance(inner, dt.datetime):  # date(v) >= b  <=>  v >= the first instant of local date b
-                first = dt.datetime.combine(b, dt.time(), tz).astimezone(dt.timezone.utc)
-                if first.astimezone(tz).date() != b:
+                b = _first_instant(b, tz)
+                if b is None:
                     return _NONE
-                b = first
         elif isinstance(inner, dt.datetime):
-            b = b - dt.timedelta(seconds=step[1] * step[2].seconds)
+            b = b - step[3]
         elif step[2].months:  # the earliest date u with add_months(u, m) >= b (add_months does not decrease):
-            m = step[1] * step[2].months  # add_months(b, -m) or, when that carries to a clamped month end
-            u = add_months(b, -m)  # (Feb 29 + 1 year, Mar 31 - 1 month), the days after it; the day before
-            while add_months(u, m) < b:  # it carries to a day before b (to b - 1 day or to the month before)
+            m = step[1] * step[2].months  # u = add_months(b, -m), or the day after it when that carries to
+            u = add_months(b, -m)  # before b (a month end clamped: Feb 29 - 1 year + 1 year is Feb 28);
+            while add_months(u, m) < b:  # the day before u always carries to before b
                 u += _DAY
             b = u
         else:
-            b = b - dt.timedelta(days=step[1] * int(step[2].seconds // 86400))
+            b = b - step[4]
     gap = (b - current) if up else (current - b)
     if s.kind == "timestamp":
-        n, rest = divmod(gap, _SECOND)
-        n += 1 if rest or not closed else 0
+        n = gap.days * 86400 + gap.seconds  # whole seconds (a timedelta's seconds and microseconds are >= 0)
+        aligned = not gap.microseconds
+        n += 0 if aligned and closed else 1
+        to = current + _SECOND * (n if up else -n)
     else:
         n = gap.days + (0 if closed else 1)
+        to = current + _DAY * (n if up else -n)
     if n < 1:
         return _NONE
     if n > _REACH[s.kind]:
         return None
-    sign = 1 if up else -1
-    to = current + (dt.timedelta(seconds=sign * n) if s.kind == "timestamp" else dt.timedelta(days=sign * n))
-    return change(s.kind, s.dotted, current, to, sign, True, {"fact": s.dotted, "from": shown}, tz)
+    if s.kind == "timestamp" and aligned:  # an instant next to a boundary (one a day): its text kept
+        key = (tz, to)
+        text = _TEXTS.get(key)
+        if text is None:
+            if len(_TEXTS) >= 4096:
+                _TEXTS.clear()
+            text = _TEXTS[key] = _shown(to, tz)
+        to = text
+    else:
+        to = _shown(to, tz)  # (slapolicy.decide.nearest.change's entry, the values beyond it all holding)
+    bound = "earliest" if up else "latest"
+    return {"fact": s.dotted, "from": shown, "to": to, "bound": bound,
+            "text": f"`{s.dotted}` is {shown}; it would have to be at the {bound} {to}"}
 
 
 def _requirement(t, expr, node, want, sides, ends, tz) -> str:
@@ -247,7 +308,7 @@ def _requirement(t, expr, node, want, sides, ends, tz) -> str:
         (left, lv), (right, rv), op = (right, rv), (left, lv), _FLIP[op]
     words = _WORDS if lv is UNKNOWN else _TIME_WORDS
     if right.dotted is None and not right.steps:
-        rhs = _lit(right.value, tz)
+        rhs = _shown(right.value, tz)
     else:
-        rhs = f"{_q(t.text(expr, right.node))} ({'unknown' if rv is UNKNOWN else _lit(rv, tz)})"
-    return f"{_q(t.text(expr, left.node))} is {'unknown' if lv is UNKNOWN else _lit(lv, tz)}; it must be {words[op]} {rhs}"
+        rhs = f"{_q(t.text(expr, right.node))} ({'unknown' if rv is UNKNOWN else _shown(rv, tz)})"
+    return f"{_q(t.text(expr, left.node))} is {'unknown' if lv is UNKNOWN else _shown(lv, tz)}; it must be {words[op]} {rhs}"

@@ -282,6 +282,7 @@ class Analysis:
         self.tz = policy.timezone
         self._base = None
         self._values: dict = {}  # id(node) -> its value with the ticket as it is
+        self.local: dict = {}  # slapolicy.decide.closedform: timestamp fact -> (its text, its local date)
         self._closures = self.t.closures
 
     def _env(self, ticket=None, stage=None, explain=True):

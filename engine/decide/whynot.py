@@ -26,17 +26,17 @@ on anything here.
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 import orjson
 
+from slapolicy.decide import closedform
+from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
-from slapolicy.language.types import vocabulary
 
 _STAGE_PATHS = {"acceptance": ("acceptance",), "scope": ("scope",), "tier_rules": ("tier_rules",),
                 "delay_reasons": ("delay_reasons",), "notices": ("notices",), "billing": ("billing", "rates")}
@@ -62,6 +62,7 @@ class _Trees:
         self._definitions: dict = {}
         self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
         self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
+        self.closed: dict = {}  # slapolicy.decide.closedform: id(node) -> a comparison of dates answered directly
         self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
         self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
@@ -259,14 +260,6 @@ def trees(policy) -> _Trees:
     return got
 
 
-@functools.lru_cache(maxsize=4096)
-def field_type(dotted: str):
-    typ = vocabulary()
-    for part in dotted.split("."):
-        typ = typ.field(part) if typ is not None and typ.kind == "object" else None
-    return typ
-
-
 def patched(ticket: dict, dotted: str, value) -> dict:
     """A copy of the ticket with one (dotted) fact set; intermediate objects are copied or created."""
     out = dict(ticket)
@@ -289,6 +282,7 @@ class Analysis:
         self.tz = policy.timezone
         self._base = None
         self._values: dict = {}  # id(node) -> its value with the ticket as it is
+        self.local: dict = {}  # slapolicy.decide.closedform: timestamp fact -> (its text, its local date)
         self._closures = self.t.closures
 
     def _env(self, ticket=None, stage=None, explain=True):
@@ -403,6 +397,9 @@ class Analysis:
         return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
 
     def _leaf(self, expr, node, want, value, via) -> dict:
+        got = closedform.leaf(self, expr, node, want, value, via)  # (a comparison of dates or instants)
+        if got is not None:
+            return got
         facts, missing, stages = self.reads(expr, node)
         shown = {k: show(v, self.tz) for k, v in facts.items()}
         for n, text in self.t.statics(expr, node)[1]:  # the local date a rule judged: date(created_at) in the zone

@@ -56,3 +56,24 @@ def test_a_breakdown_without_pauses_is_the_day_by_day_one(index):
             assert orjson.dumps(fast) == orjson.dumps(counted), (start, target)  # (keys in order, floats exact)
             compared += 1
     assert compared == len(starts) * len(TARGETS)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Europe/Moscow", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_an_instant_written_from_its_day_is_what_fromtimestamp_writes(zone):
+    """a ticket's own instants in a breakdown are written from the day's date and UTC offset (_day_iso): the same
+    text as datetime.fromtimestamp(t, tz).isoformat(), on days of a DST change too, fractions of a second aside"""
+    from slapolicy.calendar.breakdown import _day_info, _day_iso
+
+    cal = Calendar.from_spec({"timezone": zone, "week": "24x7"})
+    tz = cal.timezone
+    rnd = random.Random(zone)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+    instants = [base + rnd.randrange(366 * 86400) for _ in range(3000)]
+    instants += [base + rnd.randrange(366 * 86400) + rnd.random() for _ in range(200)]
+    for day in (dt.date(2026, 3, 8), dt.date(2026, 3, 29), dt.date(2026, 4, 5), dt.date(2026, 10, 4), dt.date(2026, 10, 25),
+                dt.date(2026, 11, 1)):  # (DST changes of the zones above)
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+        instants += [midnight + k * 900 for k in range(100)]
+    for t in instants:
+        day = dt.datetime.fromtimestamp(t, tz).date()
+        assert _day_iso(_day_info(cal, day, (day.year,), True), t, tz) == dt.datetime.fromtimestamp(t, tz).isoformat(), t

@@ -36,13 +36,13 @@ def _facts(read, mark):
     return out
 
 
-def one_field(expr) -> str | None:
+def one_field(expr, tree=None) -> str | None:
     """the dotted name of the one field a condition reads, when it reads it once and reads no definition, no
     quantifier's variable (stage values aside): its one source of UNKNOWN (the built-ins take known values), so
     that it is unknown exactly when that field is missing, which is then the one missing fact its twin lists
-    (nothing read, no definition memoised); else None"""
+    (nothing read, no definition memoised); else None. (`tree`: a part of the condition instead.)"""
     label = None
-    for node in ast.walk(expr.tree):
+    for node in ast.walk(expr.tree if tree is None else tree):
         if isinstance(node, ast.Quantifier):
             return None
         if isinstance(node, ast.Path):
@@ -54,6 +54,20 @@ def one_field(expr) -> str | None:
             elif kind != "stage":
                 return None
     return label
+
+
+def some_fields(expr) -> tuple | None:
+    """the top-level fields of a condition that is an and / or of operands that each read one of them
+    (one_field), in order; else None. Its value is unknown when no operand decides it (none false for and, none
+    true for or) and one is unknown, and an operand is unknown exactly when its field is missing: the missing
+    facts the closure lists are then the missing ones of these fields (an operand's own, each once), nothing else"""
+    tree = expr.tree
+    if not isinstance(tree, ast.BoolOp):
+        return None
+    if any(isinstance(node, ast.Call) and node.name == "exists" for node in ast.walk(tree)):
+        return None  # (exists(x) is never unknown: an operand of it is not unknown when x is missing)
+    labels = tuple(one_field(expr, node) for node in tree.operands)
+    return labels if all(label is not None and "." not in label for label in labels) else None
 
 
 def _rule_source(k, rule, expr, plain, twin, names) -> str:
@@ -75,10 +89,17 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
               f'        x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
               f"        return {k}\n")
     label = one_field(expr) if not defs else None
+    labels = some_fields(expr) if not defs and label is None else None
     if label is not None:  # unknown by the generated code: its one field is missing (one_field), the twin not run
         tested = (f"if _w is U:\n"
                   f"    m.append({label!r})\n"
                   f'    x.append({head}"result": "unknown", "missing": [{label!r}]}})\n'
+                  f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
+    elif labels is not None:  # unknown by the generated code: its missing facts are its fields missing (some_fields)
+        tested = (f"if _w is U:\n"
+                  f"    _mm = [_l for _l in {labels!r} if t.get(_l) is None]\n"
+                  f"    m.extend(_mm)\n"
+                  f'    x.append({head}"result": "unknown", "missing": _mm if len(_mm) == 1 else sorted(set(_mm))}})\n'
                   f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
     return f"    if _i <= {k} and not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
 

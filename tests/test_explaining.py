@@ -222,3 +222,32 @@ def test_an_and_or_of_one_field_operands_lists_its_missing_fields(policy_id):
                     unknown += 1
     if policy_id in ("bitrix-inc", "bitrix-ua"):
         assert unknown  # (the shortcut has rules to take and tickets that reach it)
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_a_stage_dispatched_on_a_field_explains_as_the_closures(policy_id):
+    """a stage whose rules test one field first (explainscan._dispatch: scope on `topic`) runs, for the field's
+    value, the function without the rules false for it: tickets with each value its rules name, another text
+    and none (facts dropped as above) are explained as the closures explain them"""
+    from slapolicy.decide.explainscan import _dispatch
+
+    compiled = load_policy(policy_id).compiled
+    found = [(attr, d) for attr, base in _STAGES if (d := _dispatch(compiled, getattr(compiled, attr), base))]
+    if not found:
+        pytest.skip(f"{policy_id}: no stage dispatches on a field")
+    raw = generate(load_policy(policy_id), 60, 29)
+    tickets = []
+    for attr, (field, table, _) in found:
+        for i, value in enumerate([*table, "no-such-value", None]):
+            t = copy.deepcopy(raw[i % len(raw)])
+            if value is None:
+                t.pop(field, None)
+            else:
+                t[field] = value
+            try:
+                tickets.append(validate_ticket(t))
+            except Exception:  # noqa: BLE001 - a value the vocabulary refuses: not a ticket
+                continue
+    tickets += _dropped(raw, 31)
+    scans = _decisions_agree(compiled, tickets)
+    assert all(attr in scans for attr, _ in found)

@@ -70,6 +70,37 @@ def some_fields(expr) -> tuple | None:
     return labels if all(label is not None and "." not in label for label in labels) else None
 
 
+MIN_DISPATCH = 4  # a stage dispatches on a field that at least this many of its rules guard on
+
+
+def _dispatch(policy, rules, base):
+    """(field, {value: indices of the rules false for it}, indices of the rules false for any other text) of a
+    stage whose rules test one top-level field first (fasttree.guards: `field == "x"`, `field in [...]`, their
+    negations, conjuncts of the top-level `and`), on at least MIN_DISPATCH rules; else None. A rule that uses no
+    definition and whose guard is false for the field's value (a text) is false and leaves no trace (the module
+    docstring): its stage function for that value leaves it out. A ticket without the field (or with another
+    type in it) is tested by the stage's function of all its rules."""
+    from slapolicy.decide.fasttree import guards
+
+    per = {}
+    for k, rule in enumerate(rules):
+        expr = policy.exprs.get(base + (k, "when"))
+        if rule.fn is None or expr is None or expr.defs_used:
+            continue
+        for (kind, where), (positive, values, _) in guards(expr).items():
+            if kind == "field" and len(where) == 1:
+                per.setdefault(where[0], {})[k] = (positive, values)
+    if not per:
+        return None
+    field, guarded = max(per.items(), key=lambda kv: len(kv[1]))
+    if len(guarded) < MIN_DISPATCH:
+        return None
+    values = sorted(set().union(*(values for _, values in guarded.values())))
+    table = {v: frozenset(k for k, (positive, values) in guarded.items() if (v not in values) == positive)
+             for v in values}
+    return field, table, frozenset(k for k, (positive, _) in guarded.items() if positive)
+
+
 def _rule_source(k, rule, expr, plain, twin, names) -> str:
     """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names)"""
     stage, rid, src = names
@@ -122,12 +153,12 @@ def stage_functions(policy, twin_sources, stages) -> dict:
             namespace[consts[key]] = value
         return consts[key]
 
-    functions = []
+    functions, tables = [], {}
     for attr, base in stages:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        lines = [f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"]
+        blocks = []
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
@@ -135,11 +166,28 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                                         or path not in twins):
                 break  # (a rule without generated code: the stage is tested rule by rule)
             names = (const(rule.stage), const(rule.id), const(rule.source))
-            lines.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
-                                      twins[path][1] if expr else None, names))
+            blocks.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
+                                       twins[path][1] if expr else None, names))
         else:
-            lines.append(f"    return {len(rules)}\n")
-            functions.append((attr, "".join(lines)))
+            def function(name, left_out=frozenset()):
+                return (f"def {name}(t, s, m, r, d, x, _i):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
+                        + f"    return {len(rules)}\n")
+            dispatch = _dispatch(policy, rules, base)
+            if dispatch is None:
+                functions.append((attr, function(f"_stage_{attr}")))
+                continue
+            field, table, other = dispatch  # (one function a set of rules left out; the stage's all of them)
+            variants = {}
+            for left_out in (*table.values(), other):
+                if left_out not in variants:
+                    variants[left_out] = f"_stage_{attr}_{len(variants)}"
+                    functions.append((attr, function(variants[left_out], left_out)))
+            functions.append((attr, function(f"_stage_{attr}_all")))
+            tables[attr] = ({value: variants[left_out] for value, left_out in table.items()}, variants[other])
+            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"
+                                    f"    _k = t.get({field!r})\n"
+                                    f"    return (_D_{attr}.get(_k, _stage_{attr}_other) if _k.__class__ is str else "
+                                    f"_stage_{attr}_all)(t, s, m, r, d, x, _i)\n"))
     if not functions:
         return {}
     source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
@@ -147,4 +195,7 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                       if key[0] == "definitions")
     source += "\n".join(text for _, text in functions)
     exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
+    for attr, (table, other) in tables.items():  # (the dispatch tables: the value of the field -> its function)
+        namespace[f"_D_{attr}"] = {value: namespace[name] for value, name in table.items()}
+        namespace[f"_stage_{attr}_other"] = namespace[other]
     return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}

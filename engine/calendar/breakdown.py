@@ -260,6 +260,7 @@ def open_spans(calendar, days) -> list:
 
 
 _MIDNIGHT = dt.time(0)
+_date = dt.date.fromisoformat
 
 
 @functools.lru_cache(maxsize=8192)
@@ -360,18 +361,23 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(),
     t0 = start.timestamp()
     t1 = end.timestamp()
     if t1 < t0:
-        t1 = t0
+        t1, texts = t0, None
     elapsed = target is not None and not target.is_business
-    first = dt.datetime.fromtimestamp(t0, tz).date()
-    until = dt.datetime.fromtimestamp(t1, tz)
-    last = until.date()
-    if t1 > t0 and last > first and until.time() == _MIDNIGHT:
-        last -= _DAY  # an end at midnight closes the previous day
+    if texts is not None and not pauses:  # (the local dates: the texts')
+        iso0, iso1 = texts
+        first, last = _date(iso0[:10]), _date(iso1[:10])
+        if t1 > t0 and last > first and iso1[11:19] == "00:00:00" and iso1[19] != ".":
+            last -= _DAY  # an end at midnight closes the previous day
+    else:
+        texts = None
+        first = dt.datetime.fromtimestamp(t0, tz).date()
+        until = dt.datetime.fromtimestamp(t1, tz)
+        last = until.date()
+        if t1 > t0 and last > first and until.time() == _MIDNIGHT:
+            last -= _DAY  # an end at midnight closes the previous day
     years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
     if not pauses:  # (the common case: one span per day, counted spans joined; keys as below)
-        if texts is not None and t1 == end.timestamp():
-            iso0, iso1 = texts
-        else:
+        if texts is None:
             iso0 = _day_iso(_day_info(calendar, first, years, elapsed), t0, tz)
             iso1 = _day_iso(_day_info(calendar, last, years, elapsed), t1, tz) if last == until.date() else _iso(t1, tz)
         rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0, iso1)

@@ -70,6 +70,24 @@ def some_fields(expr) -> tuple | None:
     return labels if all(label is not None and "." not in label for label in labels) else None
 
 
+class _Variant:
+    """a dispatched stage's function for some values of its field, compiled on its first call, which puts it in
+    its places (the dispatch table's entries, the namespace's name) instead of this stub (most tickets meet a
+    few values: an edition compiles the functions it runs)"""
+    __slots__ = ("name", "source", "namespace", "label", "places")
+
+    def __init__(self, name, source, namespace, policy_id):
+        self.name, self.source, self.namespace = name, source, namespace
+        self.label, self.places = f"<slapolicy:{policy_id}:stages>", []
+
+    def __call__(self, *args):
+        exec(compile(self.source, self.label, "exec"), self.namespace)  # generated from the checked tree
+        fn = self.namespace[self.name]
+        for place, key in self.places:
+            place[key] = fn
+        return fn(*args)
+
+
 MIN_DISPATCH = 4  # a stage dispatches on a field that at least this many of its rules guard on
 
 
@@ -176,12 +194,12 @@ def stage_functions(policy, twin_sources, stages) -> dict:
             if dispatch is None:
                 functions.append((attr, function(f"_stage_{attr}")))
                 continue
-            field, table, other = dispatch  # (one function a set of rules left out; the stage's all of them)
+            field, table, other = dispatch  # (one function a set of rules left out, compiled on first use; all)
             variants = {}
             for left_out in (*table.values(), other):
                 if left_out not in variants:
-                    variants[left_out] = f"_stage_{attr}_{len(variants)}"
-                    functions.append((attr, function(variants[left_out], left_out)))
+                    name = f"_stage_{attr}_{len(variants)}"
+                    variants[left_out] = _Variant(name, function(name, left_out), namespace, policy.id)
             functions.append((attr, function(f"_stage_{attr}_all")))
             tables[attr] = ({value: variants[left_out] for value, left_out in table.items()}, variants[other])
             functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"
@@ -196,6 +214,9 @@ def stage_functions(policy, twin_sources, stages) -> dict:
     source += "\n".join(text for _, text in functions)
     exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
     for attr, (table, other) in tables.items():  # (the dispatch tables: the value of the field -> its function)
-        namespace[f"_D_{attr}"] = {value: namespace[name] for value, name in table.items()}
-        namespace[f"_stage_{attr}_other"] = namespace[other]
+        namespace[f"_D_{attr}"] = dict(table)
+        namespace[f"_stage_{attr}_other"] = other
+        for value, variant in table.items():
+            variant.places.append((namespace[f"_D_{attr}"], value))
+        other.places.append((namespace, f"_stage_{attr}_other"))
     return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}

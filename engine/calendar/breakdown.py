@@ -208,7 +208,8 @@ def _day_entry(calendar, day: dt.date, names: dict, decree) -> dict:
 def _day_info(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
     """(the day's own open spans (the whole day for elapsed time), its local midnight and the next (epoch seconds),
     its row's date, weekday and hours, its kind and name keys, its `skipped` entry when nothing is counted in it
-    (None: it is not skipped then), (counted seconds, their text, the intervals) of the day counted whole). The
+    (None: it is not skipped then), its counted seconds, (counted seconds, their text, the intervals) of the day
+    counted whole, the row of the day counted whole but its cumulative time and intervals). The
     open spans that a breakdown without pauses clips to the day are the day's own (another day's touch it at
     midnight only)."""
     d = _day_entry(calendar, day, *_names_and_decree(calendar, years))
@@ -227,7 +228,24 @@ def _day_info(calendar, day: dt.date, years: tuple, elapsed: bool) -> tuple:
                 **({"name": d["name"]} if d["name"] else {}), "hours": hours}
     got = sum(b - a for a, b in own)
     whole = (round(got), duration_text(got), tuple((_iso(a, tz), _iso(b, tz)) for a, b in own))
-    return own, r0, r1, date, weekday, hours, tail, skip, got, whole
+    row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": whole[0], "counted": whole[1],
+           "cumulative_seconds": None, "intervals": None, **tail}  # (the cumulative and the intervals: set in a copy)
+    # the day's UTC offset as isoformat writes it, when the day has one (24 hours, the same offset at both ends):
+    # an instant of the day is then written from the date and the seconds since midnight (_day_iso)
+    start_iso, end_iso = _iso(r0, tz), dt.datetime.fromtimestamp(r1 - 1, tz).isoformat()
+    suffix = start_iso[19:] if r1 - r0 == 86400 and start_iso[19:] == end_iso[19:] and r0 == int(r0) else None
+    return own, r0, r1, date, weekday, hours, tail, skip, got, whole, row, suffix
+
+
+def _day_iso(info, t: float, tz) -> str:
+    """_iso(t, tz) of an instant of a day (`info`: its _day_info) from the day's date and offset when it has one
+    and t is a whole second of it (not cached: a ticket's own instants, written once), else _iso"""
+    suffix, r0 = info[11], info[1]
+    if suffix is not None and r0 <= t < info[2]:
+        s = int(t - r0)
+        if s == t - r0:
+            return f"{info[3]}T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{suffix}"
+    return _iso(t, tz)
 
 
 def open_spans(calendar, days) -> list:
@@ -242,6 +260,7 @@ def open_spans(calendar, days) -> list:
 
 
 _MIDNIGHT = dt.time(0)
+_date = dt.date.fromisoformat
 
 
 @functools.lru_cache(maxsize=8192)
@@ -253,7 +272,7 @@ def _row(info, mine, cumulative, tz, rows, skipped, whole=False) -> float:
     """a day's row (and `skipped` entry) of the time counted in it (`info`: the day's _day_info, `mine`: the spans
     counted in it; `whole`: the day is counted whole, `mine` is its own spans, whose counts are cached); the new
     cumulative"""
-    _, _, _, date, weekday, hours, tail, skip, got, counts = info
+    _, _, _, date, weekday, hours, tail, skip, got, counts, _, _ = info
     if whole:
         seconds, text, intervals = counts[0], counts[1], list(map(list, counts[2]))
     elif len(mine) == 1:  # (most partial days: one span)
@@ -287,20 +306,43 @@ def _paused(calendar, t0, t1, first, last, years, elapsed, held) -> tuple:
     return rows, skipped, opened, counted
 
 
-def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
+def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=None) -> tuple:
     """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
     own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
-    day's own: days touch at midnight only), a day wholly inside counted whole (its counts cached by _day_info);
-    `counted` is the days' spans joined where they touch, as merging all the days' spans gives them"""
+    day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row but the
+    cumulative time and the intervals' copies from _day_info); `counted` is the days' spans joined where they touch, as merging
+    all the days' spans gives them. (`_row`'s rows, inline: most breakdowns are a few days, most days one span;
+    iso0, iso1: _iso of t0 and t1 when the caller has them.)"""
     tz = calendar.timezone
-    rows, skipped, counted, cumulative = [], [], [], 0.0
-    day = first
+    rows, skipped, counted = [], [], []
+    append, cumulative, day = rows.append, 0.0, first
     while day <= last:
         info = _day_info(calendar, day, years, elapsed)
         own, r0, r1 = info[0], info[1], info[2]
-        whole = r0 >= t0 and r1 <= t1 and first < day < last
-        mine = own if whole else clip(own, t0, t1)
-        cumulative = _row(info, mine, cumulative, tz, rows, skipped, whole)
+        if r0 >= t0 and r1 <= t1:  # (the day wholly inside: its own spans, its row cached but the cumulative)
+            mine, got = own, info[8]
+            cumulative += got
+            row = info[10].copy()
+            row["cumulative_seconds"] = round(cumulative)
+            row["intervals"] = list(map(list, info[9][2]))
+        else:
+            mine = [(a if a > t0 else t0, b if b < t1 else t1) for a, b in own if b > t0 and a < t1]
+            if len(mine) == 1:
+                (a, b), = mine
+                got = b - a
+                intervals = [[iso0 if a == t0 and iso0 is not None else _iso(a, tz),
+                              iso1 if b == t1 and iso1 is not None else _iso(b, tz)]]
+            else:
+                got = sum(b - a for a, b in mine)
+                intervals = [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
+            cumulative += got
+            row = {"date": info[3], "weekday": info[4], "hours": info[5], "counted_seconds": round(got),
+                   "counted": duration_text(got), "cumulative_seconds": round(cumulative), "intervals": intervals}
+            if info[6]:
+                row.update(info[6])
+        append(row)
+        if not got and info[7] is not None:
+            skipped.append(dict(info[7]))
         for a, b in mine:
             if counted and a <= counted[-1][1]:
                 counted[-1] = (counted[-1][0], max(counted[-1][1], b))
@@ -310,27 +352,49 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed) -> tuple:
     return rows, skipped, counted
 
 
-def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=()) -> dict:
+def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(), texts=None) -> dict:
     """The counted time of a deadline from `start` to `end` (aware datetimes), day by day in the
     calendar's time zone. `target` is a slapolicy.calendar.Target (elapsed units count every hour, the
-    calendar's hours aside). Days beyond MAX_BREAKDOWN_DAYS are summed in `omitted`."""
+    calendar's hours aside). Days beyond MAX_BREAKDOWN_DAYS are summed in `omitted`. `texts`: (start, end) in
+    the calendar's time zone as isoformat writes them, when the caller has them (a decision's deadline)."""
     tz = calendar.timezone
     t0 = start.timestamp()
     t1 = end.timestamp()
     if t1 < t0:
-        t1 = t0
+        t1, texts = t0, None
     elapsed = target is not None and not target.is_business
-    first = dt.datetime.fromtimestamp(t0, tz).date()
-    until = dt.datetime.fromtimestamp(t1, tz)
-    last = until.date()
-    if t1 > t0 and last > first and until.time() == _MIDNIGHT:
-        last -= _DAY  # an end at midnight closes the previous day
-    held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses) if pauses else []
-    years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
-    if held:
-        rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, years, elapsed, held)
+    if texts is not None and not pauses:  # (the local dates: the texts')
+        iso0, iso1 = texts
+        first, last = _date(iso0[:10]), _date(iso1[:10])
+        if t1 > t0 and last > first and iso1[11:19] == "00:00:00" and iso1[19] != ".":
+            last -= _DAY  # an end at midnight closes the previous day
     else:
-        rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed)
+        texts = None
+        first = dt.datetime.fromtimestamp(t0, tz).date()
+        until = dt.datetime.fromtimestamp(t1, tz)
+        last = until.date()
+        if t1 > t0 and last > first and until.time() == _MIDNIGHT:
+            last -= _DAY  # an end at midnight closes the previous day
+    years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
+    if not pauses:  # (the common case: one span per day, counted spans joined; keys as below)
+        if texts is None:
+            iso0 = _day_iso(_day_info(calendar, first, years, elapsed), t0, tz)
+            iso1 = _day_iso(_day_info(calendar, last, years, elapsed), t1, tz) if last == until.date() else _iso(t1, tz)
+        rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0, iso1)
+        if len(rows) <= MAX_BREAKDOWN_DAYS:
+            total = counted[0][1] - counted[0][0] if len(counted) == 1 else sum(b - a for a, b in counted)
+            return {"from": iso0, "until": iso1, "timezone": tz.key,
+                    "unit": target.unit if target is not None else None, "elapsed": elapsed,
+                    "counted_seconds": round(total), "counted": duration_text(total),
+                    "first_counted": (iso0 if counted[0][0] == t0 else _iso(counted[0][0], tz)) if counted else None,
+                    "days": rows, "skipped": skipped, "pauses": []}
+        held = opened = []
+    else:
+        held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
+        if held:
+            rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, years, elapsed, held)
+        else:
+            rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed)
     omitted = None
     if len(rows) > MAX_BREAKDOWN_DAYS:
         head = MAX_BREAKDOWN_DAYS // 2

@@ -32,12 +32,17 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
     if tier is not None:
         created = ticket["created_at"]
         instants = getattr(run, "instants", None) or {}  # (registration's: the lifecycle's run has none)
+        at = getattr(run, "at", None)  # (registration's: created_at in the policy's time zone, its text)
         for d in tier.deadlines:
             entry = decision["deadlines"].get(d.name)
             if entry and d.kind != "none" and d.target is not None and (entry.get("due") or entry.get("not_before")):
                 end = instants.get(d.name)
-                entry["breakdown"] = breakdown(d.calendar, d.target, created,
-                                               end if end is not None else d.calendar.add(created, d.target))
+                if end is None:
+                    entry["breakdown"] = breakdown(d.calendar, d.target, created, d.calendar.add(created, d.target))
+                else:  # (the texts of start and end the decision has, when they are in the calendar's time zone)
+                    texts = (at, entry["due"] or entry["not_before"]) \
+                        if at is not None and d.calendar.timezone is policy.timezone else None
+                    entry["breakdown"] = breakdown(d.calendar, d.target, created, end, (), texts)
     if with_why_not:
         decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
     if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)

@@ -36,13 +36,13 @@ def _facts(read, mark):
     return out
 
 
-def one_field(expr) -> str | None:
+def one_field(expr, tree=None) -> str | None:
     """the dotted name of the one field a condition reads, when it reads it once and reads no definition, no
     quantifier's variable (stage values aside): its one source of UNKNOWN (the built-ins take known values), so
     that it is unknown exactly when that field is missing, which is then the one missing fact its twin lists
-    (nothing read, no definition memoised); else None"""
+    (nothing read, no definition memoised); else None. (`tree`: a part of the condition instead.)"""
     label = None
-    for node in ast.walk(expr.tree):
+    for node in ast.walk(expr.tree if tree is None else tree):
         if isinstance(node, ast.Quantifier):
             return None
         if isinstance(node, ast.Path):
@@ -54,6 +54,69 @@ def one_field(expr) -> str | None:
             elif kind != "stage":
                 return None
     return label
+
+
+def some_fields(expr) -> tuple | None:
+    """the top-level fields of a condition that is an and / or of operands that each read one of them
+    (one_field), in order; else None. Its value is unknown when no operand decides it (none false for and, none
+    true for or) and one is unknown, and an operand is unknown exactly when its field is missing: the missing
+    facts the closure lists are then the missing ones of these fields (an operand's own, each once), nothing else"""
+    tree = expr.tree
+    if not isinstance(tree, ast.BoolOp):
+        return None
+    if any(isinstance(node, ast.Call) and node.name == "exists" for node in ast.walk(tree)):
+        return None  # (exists(x) is never unknown: an operand of it is not unknown when x is missing)
+    labels = tuple(one_field(expr, node) for node in tree.operands)
+    return labels if all(label is not None and "." not in label for label in labels) else None
+
+
+class _Variant:
+    """a dispatched stage's function for some values of its field, compiled on its first call, which puts it in
+    its places (the dispatch table's entries, the namespace's name) instead of this stub (most tickets meet a
+    few values: an edition compiles the functions it runs)"""
+    __slots__ = ("name", "source", "namespace", "label", "places")
+
+    def __init__(self, name, source, namespace, policy_id):
+        self.name, self.source, self.namespace = name, source, namespace
+        self.label, self.places = f"<slapolicy:{policy_id}:stages>", []
+
+    def __call__(self, *args):
+        exec(compile(self.source, self.label, "exec"), self.namespace)  # generated from the checked tree
+        fn = self.namespace[self.name]
+        for place, key in self.places:
+            place[key] = fn
+        return fn(*args)
+
+
+MIN_DISPATCH = 4  # a stage dispatches on a field that at least this many of its rules guard on
+
+
+def _dispatch(policy, rules, base):
+    """(field, {value: indices of the rules false for it}, indices of the rules false for any other text) of a
+    stage whose rules test one top-level field first (fasttree.guards: `field == "x"`, `field in [...]`, their
+    negations, conjuncts of the top-level `and`), on at least MIN_DISPATCH rules; else None. A rule that uses no
+    definition and whose guard is false for the field's value (a text) is false and leaves no trace (the module
+    docstring): its stage function for that value leaves it out. A ticket without the field (or with another
+    type in it) is tested by the stage's function of all its rules."""
+    from slapolicy.decide.fasttree import guards
+
+    per = {}
+    for k, rule in enumerate(rules):
+        expr = policy.exprs.get(base + (k, "when"))
+        if rule.fn is None or expr is None or expr.defs_used:
+            continue
+        for (kind, where), (positive, values, _) in guards(expr).items():
+            if kind == "field" and len(where) == 1:
+                per.setdefault(where[0], {})[k] = (positive, values)
+    if not per:
+        return None
+    field, guarded = max(per.items(), key=lambda kv: len(kv[1]))
+    if len(guarded) < MIN_DISPATCH:
+        return None
+    values = sorted(set().union(*(values for _, values in guarded.values())))
+    table = {v: frozenset(k for k, (positive, values) in guarded.items() if (v not in values) == positive)
+             for v in values}
+    return field, table, frozenset(k for k, (positive, _) in guarded.items() if positive)
 
 
 def _rule_source(k, rule, expr, plain, twin, names) -> str:
@@ -75,10 +138,17 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
               f'        x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
               f"        return {k}\n")
     label = one_field(expr) if not defs else None
+    labels = some_fields(expr) if not defs and label is None else None
     if label is not None:  # unknown by the generated code: its one field is missing (one_field), the twin not run
         tested = (f"if _w is U:\n"
                   f"    m.append({label!r})\n"
                   f'    x.append({head}"result": "unknown", "missing": [{label!r}]}})\n'
+                  f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
+    elif labels is not None:  # unknown by the generated code: its missing facts are its fields missing (some_fields)
+        tested = (f"if _w is U:\n"
+                  f"    _mm = [_l for _l in {labels!r} if t.get(_l) is None]\n"
+                  f"    m.extend(_mm)\n"
+                  f'    x.append({head}"result": "unknown", "missing": _mm if len(_mm) == 1 else sorted(set(_mm))}})\n'
                   f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
     return f"    if _i <= {k} and not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
 
@@ -101,12 +171,12 @@ def stage_functions(policy, twin_sources, stages) -> dict:
             namespace[consts[key]] = value
         return consts[key]
 
-    functions = []
+    functions, tables = [], {}
     for attr, base in stages:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        lines = [f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"]
+        blocks = []
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
@@ -114,11 +184,28 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                                         or path not in twins):
                 break  # (a rule without generated code: the stage is tested rule by rule)
             names = (const(rule.stage), const(rule.id), const(rule.source))
-            lines.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
-                                      twins[path][1] if expr else None, names))
+            blocks.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
+                                       twins[path][1] if expr else None, names))
         else:
-            lines.append(f"    return {len(rules)}\n")
-            functions.append((attr, "".join(lines)))
+            def function(name, left_out=frozenset()):
+                return (f"def {name}(t, s, m, r, d, x, _i):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
+                        + f"    return {len(rules)}\n")
+            dispatch = _dispatch(policy, rules, base)
+            if dispatch is None:
+                functions.append((attr, function(f"_stage_{attr}")))
+                continue
+            field, table, other = dispatch  # (one function a set of rules left out, compiled on first use; all)
+            variants = {}
+            for left_out in (*table.values(), other):
+                if left_out not in variants:
+                    name = f"_stage_{attr}_{len(variants)}"
+                    variants[left_out] = _Variant(name, function(name, left_out), namespace, policy.id)
+            functions.append((attr, function(f"_stage_{attr}_all")))
+            tables[attr] = ({value: variants[left_out] for value, left_out in table.items()}, variants[other])
+            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"
+                                    f"    _k = t.get({field!r})\n"
+                                    f"    return (_D_{attr}.get(_k, _stage_{attr}_other) if _k.__class__ is str else "
+                                    f"_stage_{attr}_all)(t, s, m, r, d, x, _i)\n"))
     if not functions:
         return {}
     source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
@@ -126,4 +213,10 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                       if key[0] == "definitions")
     source += "\n".join(text for _, text in functions)
     exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
+    for attr, (table, other) in tables.items():  # (the dispatch tables: the value of the field -> its function)
+        namespace[f"_D_{attr}"] = dict(table)
+        namespace[f"_stage_{attr}_other"] = other
+        for value, variant in table.items():
+            variant.places.append((namespace[f"_D_{attr}"], value))
+        other.places.append((namespace, f"_stage_{attr}_other"))
     return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}

@@ -24,7 +24,7 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at")
 
     def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
@@ -33,6 +33,7 @@ class _Run:
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
+        self.at = None  # created_at in the policy's time zone (the deadlines' explanation; their breakdowns too)
         self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
         if scans is not None:  # a stage function's arguments but the first rule's index (explainscan)
             self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation)
@@ -254,7 +255,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     created = ticket["created_at"]
     deadlines = compute_deadlines(tier, created, policy.timezone, run.instants if explain else None)
     if tier is not None and explain:
-        at = _iso(created, policy.timezone)
+        at = run.at = _iso(created, policy.timezone)
         for entry in _deadline_entries(policy, tier):
             run.explanation.append({**entry, "from": at})
     # 6 delay reasons

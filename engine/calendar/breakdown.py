@@ -268,28 +268,36 @@ def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
-def _row(info, mine, cumulative, tz, rows, skipped, whole=False) -> float:
+def _row(info, mine, cumulative, tz, rows, skipped, whole=False, ends=None) -> float:
     """a day's row (and `skipped` entry) of the time counted in it (`info`: the day's _day_info, `mine`: the spans
-    counted in it; `whole`: the day is counted whole, `mine` is its own spans, whose counts are cached); the new
-    cumulative"""
-    _, _, _, date, weekday, hours, tail, skip, got, counts, _, _ = info
+    counted in it; `whole`: the day is counted whole, `mine` is its own spans, and its row is _day_info's but the
+    cumulative time and the intervals' copies; `ends`: (t0, its text, t1, its text), the breakdown's ends, whose
+    texts the caller has); the new cumulative"""
     if whole:
-        seconds, text, intervals = counts[0], counts[1], list(map(list, counts[2]))
-    elif len(mine) == 1:  # (most partial days: one span)
-        (a, b), = mine
-        got = b - a
-        seconds, text, intervals = round(got), duration_text(got), [[_iso(a, tz), _iso(b, tz)]]
+        got = info[8]
+        cumulative += got
+        row = info[10].copy()
+        row["cumulative_seconds"] = round(cumulative)
+        row["intervals"] = list(map(list, info[9][2]))
     else:
-        got = sum(b - a for a, b in mine)
-        seconds, text, intervals = round(got), duration_text(got), [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
-    cumulative += got
-    row = {"date": date, "weekday": weekday, "hours": hours, "counted_seconds": seconds, "counted": text,
-           "cumulative_seconds": round(cumulative), "intervals": intervals}
-    if tail:
-        row.update(tail)
+        if len(mine) == 1:  # (most partial days: one span)
+            (a, b), = mine
+            got = b - a
+            if ends is not None:
+                intervals = [[ends[1] if a == ends[0] else _iso(a, tz), ends[3] if b == ends[2] else _iso(b, tz)]]
+            else:
+                intervals = [[_iso(a, tz), _iso(b, tz)]]
+        else:
+            got = sum(b - a for a, b in mine)
+            intervals = [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
+        cumulative += got
+        row = {"date": info[3], "weekday": info[4], "hours": info[5], "counted_seconds": round(got),
+               "counted": duration_text(got), "cumulative_seconds": round(cumulative), "intervals": intervals}
+        if info[6]:
+            row.update(info[6])
     rows.append(row)
-    if skip is not None and not got:
-        skipped.append(dict(skip))
+    if not got and info[7] is not None:
+        skipped.append(dict(info[7]))
     return cumulative
 
 
@@ -309,40 +317,19 @@ def _paused(calendar, t0, t1, first, last, years, elapsed, held) -> tuple:
 def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=None) -> tuple:
     """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
     own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
-    day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row but the
-    cumulative time and the intervals' copies from _day_info); `counted` is the days' spans joined where they touch, as merging
-    all the days' spans gives them. (`_row`'s rows, inline: most breakdowns are a few days, most days one span;
-    iso0, iso1: _iso of t0 and t1 when the caller has them.)"""
+    day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row from
+    _day_info); `counted` is the days' spans joined where they touch, as merging all the days' spans gives
+    them. iso0, iso1: _iso of t0 and t1 when the caller has them."""
     tz = calendar.timezone
     rows, skipped, counted = [], [], []
-    append, cumulative, day = rows.append, 0.0, first
+    ends = (t0, iso0, t1, iso1) if iso0 is not None and iso1 is not None else None
+    cumulative, day = 0.0, first
     while day <= last:
         info = _day_info(calendar, day, years, elapsed)
         own, r0, r1 = info[0], info[1], info[2]
-        if r0 >= t0 and r1 <= t1:  # (the day wholly inside: its own spans, its row cached but the cumulative)
-            mine, got = own, info[8]
-            cumulative += got
-            row = info[10].copy()
-            row["cumulative_seconds"] = round(cumulative)
-            row["intervals"] = list(map(list, info[9][2]))
-        else:
-            mine = [(a if a > t0 else t0, b if b < t1 else t1) for a, b in own if b > t0 and a < t1]
-            if len(mine) == 1:
-                (a, b), = mine
-                got = b - a
-                intervals = [[iso0 if a == t0 and iso0 is not None else _iso(a, tz),
-                              iso1 if b == t1 and iso1 is not None else _iso(b, tz)]]
-            else:
-                got = sum(b - a for a, b in mine)
-                intervals = [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
-            cumulative += got
-            row = {"date": info[3], "weekday": info[4], "hours": info[5], "counted_seconds": round(got),
-                   "counted": duration_text(got), "cumulative_seconds": round(cumulative), "intervals": intervals}
-            if info[6]:
-                row.update(info[6])
-        append(row)
-        if not got and info[7] is not None:
-            skipped.append(dict(info[7]))
+        whole = r0 >= t0 and r1 <= t1
+        mine = own if whole else clip(own, t0, t1)
+        cumulative = _row(info, mine, cumulative, tz, rows, skipped, whole, ends)
         for a, b in mine:
             if counted and a <= counted[-1][1]:
                 counted[-1] = (counted[-1][0], max(counted[-1][1], b))
@@ -363,6 +350,7 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(),
     if t1 < t0:
         t1, texts = t0, None
     elapsed = target is not None and not target.is_business
+    iso0 = iso1 = None
     if texts is not None and not pauses:  # (the local dates: the texts')
         iso0, iso1 = texts
         first, last = _date(iso0[:10]), _date(iso1[:10])
@@ -376,18 +364,11 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(),
         if t1 > t0 and last > first and until.time() == _MIDNIGHT:
             last -= _DAY  # an end at midnight closes the previous day
     years = (first.year,) if first.year == last.year else tuple(range(first.year, last.year + 1))
-    if not pauses:  # (the common case: one span per day, counted spans joined; keys as below)
+    if not pauses:  # (the common case: one span per day, counted spans joined)
         if texts is None:
             iso0 = _day_iso(_day_info(calendar, first, years, elapsed), t0, tz)
             iso1 = _day_iso(_day_info(calendar, last, years, elapsed), t1, tz) if last == until.date() else _iso(t1, tz)
         rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0, iso1)
-        if len(rows) <= MAX_BREAKDOWN_DAYS:
-            total = counted[0][1] - counted[0][0] if len(counted) == 1 else sum(b - a for a, b in counted)
-            return {"from": iso0, "until": iso1, "timezone": tz.key,
-                    "unit": target.unit if target is not None else None, "elapsed": elapsed,
-                    "counted_seconds": round(total), "counted": duration_text(total),
-                    "first_counted": (iso0 if counted[0][0] == t0 else _iso(counted[0][0], tz)) if counted else None,
-                    "days": rows, "skipped": skipped, "pauses": []}
         held = opened = []
     else:
         held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
@@ -402,12 +383,14 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(),
         omitted = {"days": len(hidden), "from": hidden[0]["date"], "to": hidden[-1]["date"],
                    "counted_seconds": sum(r["counted_seconds"] for r in hidden)}
         rows = rows[:head] + rows[len(rows) - head:]
-    total = sum(b - a for a, b in counted)
+    if iso0 is None:
+        iso0, iso1 = _iso(t0, tz), _iso(t1, tz)
+    total = counted[0][1] - counted[0][0] if len(counted) == 1 else sum(b - a for a, b in counted)
     out = {
-        "from": _iso(t0, tz), "until": _iso(t1, tz), "timezone": tz.key,
+        "from": iso0, "until": iso1, "timezone": tz.key,
         "unit": target.unit if target is not None else None, "elapsed": elapsed,
         "counted_seconds": round(total), "counted": duration_text(total),
-        "first_counted": _iso(counted[0][0], tz) if counted else None,
+        "first_counted": (iso0 if counted[0][0] == t0 else _iso(counted[0][0], tz)) if counted else None,
         "days": rows, "skipped": skipped,
         "pauses": [{"from": _iso(a, tz), "to": _iso(b, tz),
                     "open_seconds": round(sum(y - x for x, y in clip(opened, a, b)))} for a, b in held] if held else [],

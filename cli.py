@@ -121,6 +121,10 @@ def evaluate(policy, policies, jsonl, as_of, edition, explain, backend, engine, 
                         why_not)
         return
     if backend == "durable":
+        if unknown_facts:
+            click.echo("slapolicy: --unknown-facts: the durable backend explains nothing; use --backend python", err=True)
+            sys.exit(BAD_INPUT)
+        why_not = True  # (nothing to leave out: the durable backend's decisions have no why_not)
         compiled = _durable_backend(compiled, policy, policies, when)
     if not jsonl:
         decision = _decide_one(compiled, file, when, edition, explain, unknown_facts, why_not)

@@ -282,6 +282,20 @@ def test_cli_backend_durable_refuses_as_of(cli):
     assert code == 2 and "--as-of" in err and not out
 
 
+def test_cli_backend_durable_and_the_explanation_options(cli):
+    """--no-why-not leaves nothing out (the durable backend explains nothing); --unknown-facts is refused, no traceback"""
+    import json
+
+    code, out, err = cli("evaluate", "--policy", "bitrix-inc", "--backend", "durable", "--no-why-not",
+                         "samples/bitrix-inc.json")
+    assert code == 0, err
+    plain = cli("evaluate", "--policy", "bitrix-inc", "--backend", "durable", "samples/bitrix-inc.json")[1]
+    assert json.loads(out) == json.loads(plain) and "why_not" not in json.loads(out)
+    code, out, err = cli("evaluate", "--policy", "bitrix-inc", "--backend", "durable", "--unknown-facts",
+                         "samples/bitrix-inc.json")
+    assert code == 2 and "--unknown-facts" in err and "Traceback" not in err and not out
+
+
 def test_editions_agree():
     """Each edition is its own ruleset; the edition in force at created_at decides, as in the engine."""
     path = FIXTURES / "editions" / "mini.yaml"

@@ -166,26 +166,33 @@ def test_a_condition_of_one_field_is_unknown_exactly_when_that_field_is_missing(
     unknown), its missing facts then that field alone, nothing read, no definition memoised"""
     from slapolicy.decide.explainscan import one_field
 
+    named, unknown = set(), 0
+    for rule, label, ticket, env in _unknown_runs(policy_id, one_field, named):
+        assert _dotted(ticket, label) is None, (rule.id, label, ticket.get("id"))
+        assert env.missing == [label] and env.read == [] and not env.defs, (rule.id, ticket.get("id"))
+        unknown += 1
+    assert named and unknown  # (the shortcut has rules to take and tickets that reach it)
+
+
+def _unknown_runs(policy_id, pick, named=None):
+    """(rule, pick(its condition), ticket, the closure's environment) of every stage rule that `pick` names
+    something of (added to `named`), run on generated tickets with facts dropped, where the closure is unknown"""
     compiled = load_policy(policy_id).compiled
     tickets = _dropped(generate(load_policy(policy_id), 80, 5), 17)
     stage_of = _stage(compiled)
-    named = unknown = 0
     for attr, base in _STAGES:
         for i, rule in enumerate(getattr(compiled, attr)):
             expr = compiled.exprs.get(base + (i, "when"))
-            label = one_field(expr) if expr is not None and rule.fn is not None else None
-            if label is None:
+            picked = pick(expr) if expr is not None and rule.fn is not None else None
+            if picked is None:
                 continue
-            named += 1
+            if named is not None:
+                named.add(rule.id)
             for ticket in tickets:
                 env = Env(ticket, compiled, True)
                 env.stage.update(stage_of(ticket))
-                value = rule.fn(env)
-                if value is UNKNOWN:
-                    assert _dotted(ticket, label) is None, (rule.id, label, ticket.get("id"))
-                    assert env.missing == [label] and env.read == [] and not env.defs, (rule.id, ticket.get("id"))
-                    unknown += 1
-    assert named and unknown  # (the shortcut has rules to take and tickets that reach it)
+                if rule.fn(env) is UNKNOWN:
+                    yield rule, picked, ticket, env
 
 
 def _dotted(ticket, label):
@@ -203,23 +210,11 @@ def test_an_and_or_of_one_field_operands_lists_its_missing_fields(policy_id):
     those fields (as many times as operands read them), nothing read, no definition memoised"""
     from slapolicy.decide.explainscan import some_fields
 
-    compiled = load_policy(policy_id).compiled
-    tickets = _dropped(generate(load_policy(policy_id), 80, 5), 17)
-    stage_of = _stage(compiled)
     unknown = 0
-    for attr, base in _STAGES:
-        for i, rule in enumerate(getattr(compiled, attr)):
-            expr = compiled.exprs.get(base + (i, "when"))
-            labels = some_fields(expr) if expr is not None and rule.fn is not None else None
-            if labels is None:
-                continue
-            for ticket in tickets:
-                env = Env(ticket, compiled, True)
-                env.stage.update(stage_of(ticket))
-                if rule.fn(env) is UNKNOWN:
-                    assert sorted(env.missing) == sorted(x for x in labels if ticket.get(x) is None), (rule.id, ticket.get("id"))
-                    assert not env.defs, rule.id
-                    unknown += 1
+    for rule, labels, ticket, env in _unknown_runs(policy_id, some_fields):
+        assert sorted(env.missing) == sorted(x for x in labels if ticket.get(x) is None), (rule.id, ticket.get("id"))
+        assert not env.defs, rule.id
+        unknown += 1
     if policy_id in ("bitrix-inc", "bitrix-ua"):
         assert unknown  # (the shortcut has rules to take and tickets that reach it)
 

@@ -34,6 +34,7 @@ from slapolicy.decide import closedform
 from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
+from slapolicy.decide.whywalk import generate
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
@@ -68,6 +69,7 @@ class _Trees:
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
         self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
         self.readers: dict = {}  # id(node) -> fn(ticket) -> the values of its input facts (`inputs`)
+        self.walks: dict = {}  # (condition path, want) -> its generated walk (slapolicy.decide.whywalk) or None
         self.paths = {}
         for stage, base in _STAGE_PATHS.items():
             items = policy.data
@@ -366,8 +368,19 @@ class Analysis:
         return got
 
     def _rule(self, expr, want: bool) -> dict:
-        value = self.ev(expr, expr.tree)
-        failed = self.require(expr, expr.tree, want, [])
+        walks = self.t.walks
+        walk = walks.get((expr.path, want), _UNSHOWN)
+        if walk is _UNSHOWN:
+            walk = walks[(expr.path, want)] = generate(self.t, expr, want, _group, f"<slapolicy:{self.policy.id}:why_not>")
+        if walk is None:  # (the reference: too big a condition for one function)
+            value = self.ev(expr, expr.tree)
+            failed = self.require(expr, expr.tree, want, [])
+        else:
+            env = self._base
+            if env is None:
+                env = self._base = self._env(explain=False)
+            value, failed = walk(env, self._values, self.leaf)
+            del env.missing[:]
         return {"condition": {"text": self.t.text(expr, expr.tree), "span": self.t.span(expr, expr.tree)},
                 "result": "unknown" if value is UNKNOWN else bool(value), "want": want, "failed": failed}
 

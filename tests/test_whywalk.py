@@ -1,0 +1,95 @@
+"""why_not's generated walks (slapolicy.decide.whywalk) against the reference walk (Analysis.require with the
+per-node closures): for every stage rule of the five bundled policies, both wishes, on the policies' test
+tickets and on generated tickets with facts dropped, the value and the failed tree (as JSON, key order
+included) are the reference's; and a condition too big for one function is walked by the reference."""
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+from slapolicy.api import load_policy, policy_ids
+from slapolicy.decide import whywalk
+from slapolicy.decide.registration import _STAGES, register
+from slapolicy.decide.tickets import validate_ticket
+from slapolicy.decide.whynot import Analysis, trees
+from slapolicy.language.compile import UNKNOWN
+from slapolicy.tools.corpus import generate
+from test_explaining import _dropped
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _test_tickets(policy_id):
+    cases = yaml.safe_load((ROOT / "policies" / f"{policy_id}.tests.yaml").read_text("utf-8")) or []
+    out = []
+    for case in cases:
+        try:
+            out.append(validate_ticket(case["ticket"]))
+        except Exception:  # (a case of a ticket the decision refuses: nothing to walk)
+            continue
+    return out
+
+
+def _walks(policy, tickets):
+    """(rule id, want, ticket id, generated (value, failed), reference (value, failed)) of every stage rule"""
+    compiled = policy.compiled
+    t = trees(compiled)
+    for ticket in tickets:
+        _, run, _ = register(compiled, ticket, True, generated=False)
+        stage = {k: v for k, v in run.env.stage.items() if not k.startswith("#")}
+        for attr, base in _STAGES:
+            for i, rule in enumerate(getattr(compiled, attr)):
+                expr = compiled.exprs.get(base + (i, "when"))
+                if expr is None or rule.fn is None:
+                    continue
+                for want in (True, False):
+                    walk = whywalk.generate(t, expr, want, _group(), "<test>")
+                    assert walk is not None, rule.id
+                    a = Analysis(compiled, ticket, stage)
+                    got = walk(a._env(explain=False), a._values, a.leaf)
+                    r = Analysis(compiled, ticket, stage)
+                    ref = (r.ev(expr, expr.tree), r.require(expr, expr.tree, want, []))
+                    yield rule.id, want, ticket.get("id"), got, ref
+
+
+def _group():
+    from slapolicy.decide.whynot import _group as group
+
+    return group
+
+
+def _json(pair):
+    value, failed = pair
+    return orjson.dumps(["unknown" if value is UNKNOWN else value, failed])
+
+
+@pytest.mark.parametrize("policy_id", policy_ids())
+def test_the_generated_walk_is_the_reference_walk(policy_id):
+    policy = load_policy(policy_id)
+    tickets = _test_tickets(policy_id)
+    tickets += _dropped(generate(policy, 60, 3), 29) + [validate_ticket(x) for x in generate(policy, 40, 7)]
+    seen = {"failed": 0, "unknown": 0, "passed": 0}
+    for rule, want, tid, got, ref in _walks(policy, tickets):
+        assert _json(got) == _json(ref), (rule, want, tid)
+        seen["failed"] += ref[1] is not None
+        seen["unknown"] += ref[0] is UNKNOWN
+        seen["passed"] += ref[1] is None
+    assert all(seen.values()), seen  # (the tickets reach failed, unknown and passing conditions)
+
+
+def test_a_condition_too_big_is_left_to_the_reference(monkeypatch):
+    policy = load_policy("bitrix-inc")
+    compiled = policy.compiled
+    expr = next(e for p, e in compiled.exprs.items() if p[0] == "tier_rules" and e.defs_used)
+    t = trees(compiled)
+    monkeypatch.setattr(whywalk, "MAX_NODES", 2)
+    assert whywalk.generate(t, expr, True, _group(), "<test>") is None
+    tickets = generate(policy, 30, 3)
+    t.walks.clear()
+    by_reference = [orjson.dumps(policy.evaluate(x)["why_not"]) for x in tickets]  # (no walk generated)
+    assert None in t.walks.values()
+    monkeypatch.setattr(whywalk, "MAX_NODES", 120)
+    t.walks.clear()
+    assert [orjson.dumps(policy.evaluate(x)["why_not"]) for x in tickets] == by_reference
+    assert all(t.walks.values())
+

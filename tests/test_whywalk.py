@@ -93,3 +93,16 @@ def test_a_condition_too_big_is_left_to_the_reference(monkeypatch):
     assert [orjson.dumps(policy.evaluate(x)["why_not"]) for x in tickets] == by_reference
     assert all(t.walks.values())
 
+
+@pytest.mark.parametrize("ticket", [
+    {}, {"channel": "email"}, {"customer": None}, {"customer": "x", "channel": None},
+    {"customer": {"segment": "partner", "coupon": {"used": 0}}, "channel": False},
+    {"customer": {"coupon": [1]}}, {"customer": {"coupon": {"used": None, "issued_at": "2026-01-01"}}},
+])
+def test_the_generated_reader_reads_what_value_at_reads(ticket):
+    from slapolicy.decide.whynot import _value_at
+
+    fields = [("channel",), ("customer", "segment"), ("customer", "coupon", "used"), ("customer",),
+              ("customer", "coupon", "issued_at"), ("customer", "coupon")]
+    for k in range(1, len(fields) + 1):
+        assert whywalk.reader(fields[:k])(ticket) == [_value_at(ticket, parts) for parts in fields[:k]]

@@ -34,7 +34,7 @@ from slapolicy.decide import closedform
 from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
-from slapolicy.decide.whywalk import generate
+from slapolicy.decide.whywalk import generate, reader
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
@@ -212,7 +212,7 @@ _UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
 
-def _value_at(ticket, parts):
+def _value_at(ticket, parts):  # (the reference of the generated readers: tests/test_whywalk.py)
     value = ticket
     for part in parts:
         value = value.get(part) if isinstance(value, dict) else None
@@ -222,12 +222,8 @@ def _value_at(ticket, parts):
 
 
 def _reader(fields):
-    """fn(ticket) -> [_value_at(ticket, parts) for parts in fields], the facts of the ticket's top level read
-    directly"""
-    if all(len(parts) == 1 for parts in fields):
-        names = [parts[0] for parts in fields]
-        return lambda ticket: [ticket.get(name) for name in names]
-    return lambda ticket: [_value_at(ticket, parts) for parts in fields]
+    """fn(ticket) -> [_value_at(ticket, parts) for parts in fields], generated (slapolicy.decide.whywalk.reader)"""
+    return reader(fields)
 
 
 def _compact(data: bytes) -> bytes:

@@ -221,3 +221,28 @@ def generate(trees, expr, want: bool, group, label: str):
     fn.source = source
     return fn
 
+
+_EMPTY: dict = {}
+
+
+def reader(fields):
+    """fn(ticket) -> [the value at each field path of `fields` (None where absent, or where an object on the
+    way is not an object)], as one generated function reading each object once (whynot's kept-answer keys:
+    `_value_at` for each path is the reference)"""
+    ns, lines, objects, out = {"_E": _EMPTY}, [], {(): "t"}, []
+
+    def key(part):
+        name = f"k{len(ns)}"
+        ns[name] = part
+        return name
+
+    for parts in fields:
+        for k in range(1, len(parts)):
+            if parts[:k] not in objects:
+                o = objects[parts[:k]] = f"o{len(objects)}"
+                lines.append(f"    {o} = {objects[parts[:k - 1]]}.get({key(parts[k - 1])})")
+                lines.append(f"    if not isinstance({o}, dict):\n        {o} = _E")
+        out.append(f"{objects[parts[:-1]]}.get({key(parts[-1])})")
+    source = "def read(t):\n" + "\n".join(lines) + ("\n" if lines else "") + f"    return [{', '.join(out)}]\n"
+    exec(compile(source, "<slapolicy:why_not:reader>", "exec"), ns)  # names and numbers only
+    return ns["read"]

@@ -46,7 +46,7 @@ def _walks(policy, tickets):
                     walk = whywalk.generate(t, expr, want, _group(), "<test>")
                     assert walk is not None, rule.id
                     a = Analysis(compiled, ticket, stage)
-                    got = walk(a._env(explain=False), a._values, a.leaf)
+                    got = walk(a._env(explain=False), a._values, a.leaf, a.once)
                     r = Analysis(compiled, ticket, stage)
                     ref = (r.ev(expr, expr.tree), r.require(expr, expr.tree, want, []))
                     yield rule.id, want, ticket.get("id"), got, ref
@@ -106,3 +106,28 @@ def test_the_generated_reader_reads_what_value_at_reads(ticket):
               ("customer", "coupon", "issued_at"), ("customer", "coupon")]
     for k in range(1, len(fields) + 1):
         assert whywalk.reader(fields[:k])(ticket) == [_value_at(ticket, parts) for parts in fields[:k]]
+
+
+def test_a_leaf_never_kept_is_analysed_once_per_ticket(monkeypatch):
+    """bitrix-ua's coupon_valid (it reads created_at: never kept) in two rules of one ticket: one analysis,
+    each entry its own copy, equal to the analysis the reference makes"""
+    policy = load_policy("bitrix-ua")
+    compiled = policy.compiled
+    t = trees(compiled)
+    expr = compiled.exprs[("definitions", "coupon_valid", "expr")]
+    leaf = expr.tree.operands[0]  # date(created_at) <= customer.license_purchased_at + 1 year
+    assert t.inputs(expr, leaf) is None
+    ticket = validate_ticket({"id": "W-1", "created_at": "2026-03-10T10:00:00Z", "channel": "portal",
+                              "customer": {"segment": "partner", "edition": "enterprise",
+                                           "license_purchased_at": "2024-01-10"},
+                              "special_request": True, "topic": "installation_work"})
+    a = Analysis(compiled, ticket, {})
+    calls = []
+    real = Analysis._leaf
+    monkeypatch.setattr(Analysis, "_leaf", lambda self, *args: calls.append(args) or real(self, *args))
+    value = a.ev(expr, leaf)
+    via = [{"definition": "coupon_valid", "source": "2.4"}]
+    head = ("leaf", expr.path, id(leaf), True, ("coupon_valid",))
+    first, second = a.once(expr, leaf, True, value, via, head), a.once(expr, leaf, True, value, via, head)
+    assert len(calls) == 1 and first == second and first is not second
+    assert orjson.dumps(first) == orjson.dumps(Analysis(compiled, ticket, {}).leaf(expr, leaf, True, value, via))

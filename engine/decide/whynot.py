@@ -281,6 +281,7 @@ class Analysis:
         self._base = None
         self._values: dict = {}  # id(node) -> its value with the ticket as it is
         self.local: dict = {}  # slapolicy.decide.closedform: timestamp fact -> (its text, its local date)
+        self._leaves: dict = {}  # a never-kept leaf's head -> its analysis (`leaf`)
         self._closures = self.t.closures
 
     def _env(self, ticket=None, stage=None, explain=True):
@@ -375,7 +376,7 @@ class Analysis:
             env = self._base
             if env is None:
                 env = self._base = self._env(explain=False)
-            value, failed = walk(env, self._values, self.leaf)
+            value, failed = walk(env, self._values, self.leaf, self.once)
             del env.missing[:]
         return {"condition": {"text": self.t.text(expr, expr.tree), "span": self.t.span(expr, expr.tree)},
                 "result": "unknown" if value is UNKNOWN else bool(value), "want": want, "failed": failed}
@@ -401,9 +402,20 @@ class Analysis:
                 return self.require(d[0], d[0].tree, want, via + [{"definition": d[1], "source": d[2]}])
         return self.leaf(expr, node, want, value, via)
 
-    def leaf(self, expr, node, want, value, via) -> dict:
-        head = ("leaf", expr.path, id(node), want, tuple([v["definition"] for v in via]))
+    def leaf(self, expr, node, want, value, via, head=None) -> dict:
+        if head is None:  # (a generated walk's leaves have theirs: slapolicy.decide.whywalk)
+            head = ("leaf", expr.path, id(node), want, tuple([v["definition"] for v in via]))
         return self._kept(head, expr, node, lambda: self._leaf(expr, node, want, value, via))
+
+    def once(self, expr, node, want, value, via, head) -> dict:
+        """`leaf` of a leaf whose answers are never kept (`_Trees.inputs` None), analysed once per ticket (a
+        definition used by two rules: a generated walk calls this one for such leaves)"""
+        got = self._leaves.get(head)
+        if got is not None:  # (a copy: the caller owns each entry)
+            copy = orjson.loads(orjson.dumps(got))
+            return copy if copy == got else self._leaf(expr, node, want, value, via)
+        got = self._leaves[head] = self._leaf(expr, node, want, value, via)
+        return got
 
     def _leaf(self, expr, node, want, value, via) -> dict:
         got = closedform.leaf(self, expr, node, want, value, via)  # (a comparison of dates or instants)

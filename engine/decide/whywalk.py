@@ -15,9 +15,10 @@ ticket evaluate a definition once; its nodes are evaluated when the walk descend
 values, the failed tree is built as the reference builds it, in the same order: the leaves' analyses
 (`Analysis.leaf`, kept answers and all) are called for the failing leaves only, with the same arguments.
 
-    walk(env, values, leaf) -> (the condition's value, its failed tree or None)
+    walk(env, values, leaf, once) -> (the condition's value, its failed tree or None)
 
-(env: the analysis's environment of the ticket as it is; values: its per-node values; leaf: its `leaf`).
+(env: the analysis's environment of the ticket as it is; values: its per-node values; leaf: its `leaf`; once:
+its `once`, the `leaf` of a leaf whose answers are never kept, analysed once per ticket).
 The source holds only names and numbers: the nodes, closures, via lists and the group builder are constants
 of the namespace, never policy text. A condition of more than MAX_NODES nodes (with its definitions) has no
 generated walk (the reference walks it).
@@ -168,7 +169,9 @@ class _Gen:
         s = self.shape(expr, node)
         if s[0] == "leaf":
             vname = self.name("via", via)
-            lines.append(f"{pad}{rvar} = leaf({self.name('e', expr)}, {self.name('n', node)}, {wish}, {var}, {vname})")
+            head = self.name("h", ("leaf", expr.path, id(node), want, tuple([v["definition"] for v in via])))  # (leaf's)
+            call = "once" if self.t.inputs(expr, node) is None else "leaf"  # (never kept: once per analysis)
+            lines.append(f"{pad}{rvar} = {call}({self.name('e', expr)}, {self.name('n', node)}, {wish}, {var}, {vname}, {head})")
             return lines
         if s[0] == "not":
             cvar = self.var_of(s[1])
@@ -188,7 +191,11 @@ class _Gen:
             self.count += 1
             lines += self.failed(k, want, via, kv, rv, ind)
             rvars.append(rv)
-        lines.append(f"{pad}{rvar} = group({kind!r}, [_r for _r in ({', '.join(rvars)},) if _r])")
+        kids_of = f"list(filter(None, ({', '.join(rvars)},)))"  # (the failing ones: a failed tree is never empty)
+        if all(self.shape(*k)[0] == "leaf" for k in kids):  # leaves' entries: nothing to flatten (_group's result)
+            lines += [f"{pad}_k = {kids_of}", f"{pad}{rvar} = (_k[0] if len(_k) == 1 else {{{kind!r}: _k}}) if _k else None"]
+        else:
+            lines.append(f"{pad}{rvar} = group({kind!r}, {kids_of})")
         return lines
 
     def ensure(self, where, var, ind) -> list:
@@ -211,7 +218,7 @@ def generate(trees, expr, want: bool, group, label: str):
         lines += g.failed(root, want, [], "v_root", "r_root", 1)
     except _TooBig:
         return None
-    source = "def walk(env, values, leaf):\n    t = env.ticket\n" + "\n".join(lines) + "\n    return v_root, r_root\n"
+    source = "def walk(env, values, leaf, once):\n    t = env.ticket\n" + "\n".join(lines) + "\n    return v_root, r_root\n"
     try:
         code = compile(source, label, "exec")
     except (SyntaxError, RecursionError, MemoryError):  # (nested too deep for the parser: the reference walks it)

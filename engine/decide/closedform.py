@@ -112,7 +112,7 @@ def _plan(t, expr, node):
         side = [i for i, s in enumerate(sides) if s.date_node is n]
         if not side:
             return None
-        dates.append((text, side[0]))
+        dates.append((text, side[0], sides[side[0]].steps.index(("date",)) + 1))  # (its value's place in the chain)
     return sides, tuple(dates)
 
 
@@ -220,11 +220,11 @@ def leaf(a, expr, node, want, value, via):
         if s.dotted is not None:
             shown[s.dotted] = text
         chains.append(values)
-    for text, i in dates:
+    for text, i, at in dates:
         if chains[i] is not None:
-            shown[text] = _iso(chains[i][sides[i].steps.index(("date",)) + 1])
+            shown[text] = _iso(chains[i][at])
     changes = [{"fact": m, "from": None, "to": None, "text": f"{_q(m)} is unknown: giving it could change this"}
-               for m in (sorted(set(missing)) if missing else ())]
+               for m in sorted(set(missing))] if missing else []
     ends = [UNKNOWN if c is None else c[-1] for c in chains]
     if not missing:
         left, right = ends
@@ -242,7 +242,7 @@ def leaf(a, expr, node, want, value, via):
     t = a.t
     return {"condition": t.text(expr, node), "span": t.span(expr, node),
             "result": "unknown" if value is UNKNOWN else bool(value), "want": want,
-            "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via],
+            "clause": via[-1]["source"] if via else None, "via": [v["definition"] for v in via] if via else [],
             "facts": shown, "changes": changes,
             "requirement": _requirement(t, expr, node, want, sides, ends, tz)}
 

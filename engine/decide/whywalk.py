@@ -5,7 +5,9 @@ tests/test_whywalk.py holds the two equal).
 The reference evaluates a node's closure, and where the value is not the one wanted evaluates each child's
 closure again on the way down: a closure evaluates its whole subtree, so a node deep in the tree is evaluated
 once per ancestor. The generated function evaluates every node at most once: a leaf (anything but and, or, not
-and a definition the policy has) by its own closure, and the and / or / not / definition nodes from their
+and a definition the policy has) by its own closure, or inline when it tests one fact against literals
+(`customer.segment == "partner"`, `topic in [...]`, a bare fact: the closure's reads and operator), and the
+and / or / not / definition nodes from their
 children's values by the closures' own three-valued rules (slapolicy.language.compile: `v is stop` decides an
 and / or, an unknown operand makes it unknown otherwise; not keeps unknown). An and / or stops at the operand
 that decides it as its closure does; the operands it did not reach are evaluated when the walk descends into
@@ -13,7 +15,8 @@ it (only a node whose value is not the one wanted is descended into). A definiti
 analysis (`Analysis._values`, keyed as the reference keys it: its tree's node), so that the rules of one
 ticket evaluate a definition once; its nodes are evaluated when the walk descends into it. Then, from those
 values, the failed tree is built as the reference builds it, in the same order: the leaves' analyses
-(`Analysis.leaf`, kept answers and all) are called for the failing leaves only, with the same arguments.
+(`Analysis.leaf`, kept answers and all) are called for the failing leaves only, with the same arguments (and
+the kept answers' head, a constant of the walk; a leaf whose answers are never kept through `Analysis.once`).
 
     walk(env, values, leaf, once) -> (the condition's value, its failed tree or None)
 

@@ -308,28 +308,36 @@ class Policy:
             fast_decider(compiled)
 
     def evaluate(self, ticket: Mapping[str, Any], as_of: str | dt.datetime | None = None, explain: bool = True,
-                 edition: str | None = None, unknown_facts: bool = False, why_not: bool = True) -> Decision:
+                 edition: str | None = None, unknown_facts: bool = False, why_not: bool = True, *,
+                 shared: bool = False) -> Decision:
         """Validate a ticket (decoded JSON) and decide it at `as_of` (default: now, for tickets with events).
 
         Raises TicketError (`invalid-ticket`) on a bad ticket, InputError (`invalid-parameter`) on a bad
         `as_of`, PolicyNotFound (`unknown-edition`) on an unknown edition. `unknown_facts` (with `explain`):
         the missing facts ranked by what they could change, which costs a re-decision per value tried.
         `why_not=False` (with `explain`): the explanation without its `why_not` block (its analyses are
-        most of an explained decision's cost); the rest of the decision is the same."""
+        most of an explained decision's cost); the rest of the decision is the same. `shared`: see decide."""
         return self.decide(validate_ticket(ticket, self.compiled.vocabulary), as_of, explain, edition, unknown_facts,
-                           why_not)
+                           why_not, shared=shared)
 
     def evaluate_json(self, data: bytes | str, as_of: str | dt.datetime | None = None, explain: bool = True,
-                      edition: str | None = None, unknown_facts: bool = False, why_not: bool = True) -> Decision:
+                      edition: str | None = None, unknown_facts: bool = False, why_not: bool = True, *,
+                      shared: bool = False) -> Decision:
         """Decode, validate and decide one ticket's JSON (bytes or text) in one step (msgspec when the ticket
         is valid and the vocabulary is the base one). Raises json.JSONDecodeError (with line and column),
-        InputError (an input limit) or TicketError."""
+        InputError (an input limit) or TicketError. `shared`: see decide."""
         return self.decide(parse_ticket(data, self.compiled.vocabulary), as_of, explain, edition, unknown_facts,
-                           why_not)
+                           why_not, shared=shared)
 
     def decide(self, normal: dict, as_of: str | dt.datetime | None = None, explain: bool = True,
-               edition: str | None = None, unknown_facts: bool = False, why_not: bool = True) -> Decision:
-        """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket)."""
+               edition: str | None = None, unknown_facts: bool = False, why_not: bool = True, *,
+               shared: bool = False) -> Decision:
+        """Decide a validated, normalised ticket (slapolicy.decide.tickets.validate_ticket).
+
+        `shared=True` is for a caller that only serialises the decision with orjson and never changes it (the
+        HTTP service, JSON Lines output): parts of the explanation kept from an earlier ticket (why_not's
+        entries) are then orjson.Fragment objects, their JSON shared instead of copied; orjson.dumps gives the
+        same bytes as without it (slapolicy.decide.shared.plain turns them back into plain values)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         if edition is None and len(self.editions) == 1:  # (select's first answer, without the call)
@@ -337,7 +345,7 @@ class Policy:
         else:
             compiled, why = self.select(normal["created_at"], edition)
         decision = evaluate(compiled, normal, as_of=as_of, explain=explain, unknown_facts=unknown_facts,
-                            why_not=why_not)
+                            why_not=why_not, shared=shared)
         if len(self.editions) > 1 or edition is not None:
             decision["policy"]["edition"] = compiled.effective_from or "current"
             decision["policy"]["edition_chosen"] = why
@@ -439,20 +447,22 @@ def load_policy(id_or_path: str | os.PathLike[str], policies_dir: str | os.PathL
 
 
 def decide_line(policy: Policy, item, number: int, origin: str, as_of=None, explain: bool = True,
-                edition: str | None = None, unknown_facts: bool = False, why_not: bool = True) -> tuple:
+                edition: str | None = None, unknown_facts: bool = False, why_not: bool = True,
+                shared: bool = False) -> tuple:
     """One JSON Lines line (bytes or text; None: longer than the input limit) or decoded ticket -> (the record
     `evaluate --jsonl` writes: a decision or {"line", "error"}, the message for stderr or None). Shared by
     the local engine (decide_jsonl) and the Spark engine, so both write the same records. (Nothing is imported
-    in the functions on this path: in Python 3.11 a `from m import x` in a function costs ~0.6 us a call.)"""
+    in the functions on this path: in Python 3.11 a `from m import x` in a function costs ~0.6 us a call.)
+    `shared`: the record is only serialised, by orjson (Policy.decide)."""
     try:
         if item is None:  # longer than the input limit (slapolicy.decide.jsonio.read_lines)
             raise too_large_line()
         if isinstance(item, (bytes, str)):
             item = item.rstrip(b"\r\n" if isinstance(item, bytes) else "\r\n")  # as evaluate_json does:
             return policy.decide(parse_ticket(item, policy.compiled.vocabulary), as_of, explain, edition,
-                                 unknown_facts, why_not), None
+                                 unknown_facts, why_not, shared=shared), None
         return policy.evaluate(item, as_of=as_of, explain=explain, edition=edition, unknown_facts=unknown_facts,
-                               why_not=why_not), None
+                               why_not=why_not, shared=shared), None
     except json.JSONDecodeError as exc:
         return ({"line": number, "error": {"code": "json-syntax", "message": f"{exc.msg} at column {exc.colno}"}},
                 f"{origin}:{number}:{exc.colno}: error: json-syntax: {exc.msg}")
@@ -476,7 +486,7 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
     if explain or as_of is not None or edition is not None or len(policy.editions) != 1:
         for number, line in enumerate(lines, start=first):
             record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts,
-                                          why_not)
+                                          why_not, True)
             if message is not None:
                 err.append(message)
             out.append(dumps_bytes(record))
@@ -506,7 +516,7 @@ def decide_jsonl(policy: Policy, lines, first: int, origin: str, as_of=None, exp
             except Exception:  # (noqa: BLE001) not vouched for, or anything else: decide_line answers
                 pass
         record, message = decide_line(policy, line, number, origin, as_of, explain, edition, unknown_facts,
-                                      why_not)
+                                      why_not, True)
         if message is not None:
             err.append(message)
         append(dumps_bytes(record))

@@ -100,7 +100,7 @@ def test_a_condition_too_big_is_left_to_the_reference(monkeypatch):
     {"customer": {"coupon": [1]}}, {"customer": {"coupon": {"used": None, "issued_at": "2026-01-01"}}},
 ])
 def test_the_generated_reader_reads_what_value_at_reads(ticket):
-    from slapolicy.decide.whynot import _value_at
+    from slapolicy.decide.whywalk import value_at as _value_at
 
     fields = [("channel",), ("customer", "segment"), ("customer", "coupon", "used"), ("customer",),
               ("customer", "coupon", "issued_at"), ("customer", "coupon")]

@@ -22,10 +22,11 @@ def without_explanation(decision: dict) -> dict:
 
 
 def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool = True,
-             with_why_not: bool = True) -> None:
+             with_why_not: bool = True, shared: bool = False) -> None:
     """`with_unknown`: also `unknown_facts` (it decides the ticket again per value tried: asked for by
     `slapolicy explain`, `evaluate --unknown-facts`, HTTP `?unknown_facts=true`); `with_why_not`: the
-    `why_not` block (left out on request: `evaluate --no-why-not`, HTTP `?why_not=false`)."""
+    `why_not` block (left out on request: `evaluate --no-why-not`, HTTP `?why_not=false`); `shared`: the
+    decision is only serialised (slapolicy.decide.whynot.why_not's `shared`)."""
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
     local_facts(policy, ticket, run.explanation, run.env.stage)
@@ -44,7 +45,7 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
                         if at is not None and d.calendar.timezone is policy.timezone else None
                     entry["breakdown"] = breakdown(d.calendar, d.target, created, end, (), texts)
     if with_why_not:
-        decision["why_not"] = why_not(policy, ticket, decision, run.env.stage)
+        decision["why_not"] = why_not(policy, ticket, decision, run.env.stage, shared)
     if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)
         from slapolicy.decide.unknown import unknown_facts
 

@@ -64,13 +64,20 @@ def _warm_fast(policy: CompiledPolicy):
 
 
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True,
-             unknown_facts: bool = False, why_not: bool = True) -> dict:
+             unknown_facts: bool = False, why_not: bool = True, shared: bool = False) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy.
-    `unknown_facts` and `why_not` (explanation on only): the annotate blocks asked for."""
+    `unknown_facts` and `why_not` (explanation on only): the annotate blocks asked for. `shared`: the decision
+    is only serialised by orjson, never changed: parts kept from earlier decisions may be orjson.Fragment
+    (their JSON, shared) instead of copies, and the generated function's constant fragments are shared
+    (slapolicy.api.Policy.decide)."""
     if explain:
         fast = out = None
     else:  # (the generated function read here, not by a call a decision: _warm_fast only until it is built)
         fast = policy.__dict__.get("_fast") or _warm_fast(policy)
+        if fast is not None and shared and as_of is None and not ticket.get("events"):
+            out = fast.shared(ticket)  # (the policy's constant fragments in it, not copies: see fastpath)
+            if out is not None:
+                return out[0]
         out = fast(ticket) if fast is not None else None
         if out is not None and as_of is None and not ticket.get("events"):
             return out[0]  # (its explanation: empty)
@@ -83,7 +90,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
         from slapolicy.decide.annotate import annotate
 
-        annotate(policy, ticket, decision, run, tier, unknown_facts, why_not)
+        annotate(policy, ticket, decision, run, tier, unknown_facts, why_not, shared)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

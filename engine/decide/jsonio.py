@@ -24,6 +24,7 @@ import json
 import math
 import re
 
+from slapolicy.decide.shared import plain
 from slapolicy.language.diagnostics import InputError, TicketError
 
 try:
@@ -244,7 +245,7 @@ def dumps(obj) -> str:
             return orjson.dumps(obj).decode("utf-8")
         except TypeError:  # what orjson refuses (e.g. an integer beyond 64 bits): the standard library
             pass
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(plain(obj), ensure_ascii=False, separators=(",", ":"))
 
 
 def dumps_bytes(obj) -> bytes:
@@ -254,4 +255,4 @@ def dumps_bytes(obj) -> bytes:
             return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
         except TypeError:
             pass
-    return (json.dumps(obj, separators=(",", ":")) + "\n").encode("ascii")  # a lone surrogate as \\udxxx
+    return (json.dumps(plain(obj), separators=(",", ":")) + "\n").encode("ascii")  # a lone surrogate as \\udxxx

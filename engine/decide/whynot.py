@@ -34,7 +34,8 @@ from slapolicy.decide import closedform
 from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
-from slapolicy.decide.whywalk import generate, reader
+from slapolicy.decide.shared import Entries
+from slapolicy.decide.whywalk import reader, walk_of
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
@@ -212,18 +213,7 @@ _UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
 
-def _value_at(ticket, parts):  # (the reference of the generated readers: tests/test_whywalk.py)
-    value = ticket
-    for part in parts:
-        value = value.get(part) if isinstance(value, dict) else None
-        if value is None:
-            return None
-    return value
-
-
-def _reader(fields):
-    """fn(ticket) -> [_value_at(ticket, parts) for parts in fields], generated (slapolicy.decide.whywalk.reader)"""
-    return reader(fields)
+_reader = reader  # fn(ticket) -> [the value at each path of fields], generated (whywalk.value_at per path)
 
 
 def _compact(data: bytes) -> bytes:
@@ -341,10 +331,22 @@ class Analysis:
             return None
         return self._kept(("rule", path, want), expr, expr.tree, lambda: self._rule(expr, want))
 
+    def entry(self, stage: str, rule, want: bool, header: dict):
+        """why_not's entry of `rule`: {**header, **rule(...)} (None as rule gives None), or one kept whole from an
+        earlier ticket as (orjson.Fragment, its JSON): the kept JSON itself (shared, immutable: nothing is
+        copied), for a decision that is only serialised (`why_not(..., shared=True)`)."""
+        path = self.t.paths.get((stage, rule.id))
+        expr = self.t.checked.exprs.get(path) if path else None
+        if expr is None:
+            return None
+        return self._kept(("entry", path, want, header["question"]), expr, expr.tree,
+                          lambda: {**header, **self._rule(expr, want)})
+
     def _kept(self, head, expr, node, compute):
         """compute(), the analysis of `node`: a function of the values of the facts and stage values it reads
         (`_Trees.inputs`), so a ticket that gives them the same values as an earlier one gets a copy of the
-        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision)."""
+        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision), or, for an
+        `entry`, the kept JSON itself as an orjson.Fragment."""
         inputs = self.t.inputs(expr, node)
         if inputs is None:
             return compute()
@@ -357,18 +359,19 @@ class Analysis:
         answers = self.t.answers
         kept = answers.get(key)
         if kept is not None:
-            return orjson.loads(kept) if kept else compute()
+            if not kept:
+                return compute()
+            return kept if head[0] == "entry" else orjson.loads(kept)
         got = compute()
         if len(answers) >= _ANSWERS:
             answers.clear()
-        answers[(head, _compact(key[1]), key[2])] = _compact(_as_json(got))
+        text = _compact(_as_json(got))
+        answers[(head, _compact(key[1]), key[2])] = (orjson.Fragment(text), text) if text and head[0] == "entry" \
+            else text
         return got
 
     def _rule(self, expr, want: bool) -> dict:
-        walks = self.t.walks
-        walk = walks.get((expr.path, want), _UNSHOWN)
-        if walk is _UNSHOWN:
-            walk = walks[(expr.path, want)] = generate(self.t, expr, want, _group, f"<slapolicy:{self.policy.id}:why_not>")
+        walk = walk_of(self.t, expr, want, _group, self.policy.id)
         if walk is None:  # (the reference: too big a condition for one function)
             value = self.ev(expr, expr.tree)
             failed = self.require(expr, expr.tree, want, [])
@@ -546,35 +549,44 @@ def leaves(req) -> list:
 
 
 # -- the decision's why_not block -------------------------------------------------------------------
-def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
+def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = False) -> list:
     """Entries for the tier rules ranked before the chosen one (giving another tier), for each refusal and
-    for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself)."""
+    for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself).
+    `shared`: the decision is only serialised by orjson (`slapolicy.api.Policy.evaluate_json_bytes`): an entry
+    kept from an earlier ticket is its JSON as an orjson.Fragment (`Analysis.entry`) instead of a copy."""
     a = Analysis(policy, ticket, stage)
-    out = []
+    out = Entries() if shared else []
+
+    def add(stage_name, rule, want, header):
+        if shared:
+            got = a.entry(stage_name, rule, want, header)
+            if type(got) is tuple:
+                out.append_kept(*got)
+                return
+        else:
+            got = a.rule(stage_name, rule, want)
+            got = {**header, **got} if got else None
+        if got:
+            out.append(got)
+
     status = decision["eligibility"]["status"]
     if status == "not_accepted":
         fired = {r["rule"] for r in decision["eligibility"]["reasons"]}
         for rule in policy.acceptance:
             if rule.id in fired:
-                got = a.rule("acceptance", rule, False)
-                if got:
-                    out.append({"stage": "acceptance", "rule": rule.id, "source": rule.source,
-                                "verdict": "not_accepted", "question": "why not accepted", **got})
+                add("acceptance", rule, False, {"stage": "acceptance", "rule": rule.id, "source": rule.source,
+                                                "verdict": "not_accepted", "question": "why not accepted"})
         return out
     if status in ("out_of_scope", "consultation_only"):
         chosen = decision["eligibility"]["reasons"][0]["rule"]
         for rule in policy.scope:
             if rule.id == chosen:
-                got = a.rule("scope", rule, False)
-                if got:
-                    out.append({"stage": "scope", "rule": rule.id, "source": rule.source, "verdict": status,
-                                "question": f"why {status}", **got})
+                add("scope", rule, False, {"stage": "scope", "rule": rule.id, "source": rule.source, "verdict": status,
+                                           "question": f"why {status}"})
                 break
             if rule.status == "in_scope":
-                got = a.rule("scope", rule, True)
-                if got:
-                    out.append({"stage": "scope", "rule": rule.id, "source": rule.source, "would_give": "in_scope",
-                                "question": "why not in_scope", **got})
+                add("scope", rule, True, {"stage": "scope", "rule": rule.id, "source": rule.source,
+                                          "would_give": "in_scope", "question": "why not in_scope"})
     tier = (decision.get("tier") or {}).get("id")
     if tier is not None:
         for rule in policy.tier_rules:
@@ -582,8 +594,6 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict) -> list:
                 if a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
                     break
                 continue
-            got = a.rule("tier_rules", rule, True)
-            if got:
-                out.append({"stage": "tier_rules", "rule": rule.id, "source": rule.source, "would_give": rule.tier,
-                            "question": f"why not tier {rule.tier}", **got})
+            add("tier_rules", rule, True, {"stage": "tier_rules", "rule": rule.id, "source": rule.source,
+                                           "would_give": rule.tier, "question": f"why not tier {rule.tier}"})
     return out

@@ -210,6 +210,16 @@ class _TooBig(Exception):
     pass
 
 
+def walk_of(trees, expr, want: bool, group, policy_id: str):
+    """the walk of `expr`'s condition for `want`, generated on first use and kept in whynot's per-policy trees
+    (`trees.walks`; None: the reference walks it)"""
+    key = (expr.path, want)
+    walk = trees.walks.get(key, NA)
+    if walk is NA:
+        walk = trees.walks[key] = generate(trees, expr, want, group, f"<slapolicy:{policy_id}:why_not>")
+    return walk
+
+
 def generate(trees, expr, want: bool, group, label: str):
     """the walk of `expr`'s condition for `want` (module docstring), or None when it is too big"""
     g = _Gen(trees, group)
@@ -235,10 +245,20 @@ def generate(trees, expr, want: bool, group, label: str):
 _EMPTY: dict = {}
 
 
+def value_at(ticket, parts):
+    """the value at a field path of a ticket, None where absent (the reference of `reader`)"""
+    value = ticket
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
+
+
 def reader(fields):
     """fn(ticket) -> [the value at each field path of `fields` (None where absent, or where an object on the
     way is not an object)], as one generated function reading each object once (whynot's kept-answer keys:
-    `_value_at` for each path is the reference)"""
+    `value_at` for each path is the reference)"""
     ns, lines, objects, out = {"_E": _EMPTY}, [], {(): "t"}, []
 
     def key(part):

@@ -136,11 +136,13 @@ class Service:
     # -- evaluation -----------------------------------------------------------------------------
     def decide(self, policy, ticket, options, route, check_text=False, normal=None) -> tuple[dict | None, dict | None]:
         """(decision, None) or (None, error body) for one decoded ticket (`check_text`: an item of a batch,
-        whose strings were not checked yet, slapolicy.decide.jsonio), or one already validated (`normal`)."""
+        whose strings were not checked yet, slapolicy.decide.jsonio), or one already validated (`normal`). The
+        decision is only serialised (encode) and counted: `shared` (slapolicy.api.Policy.decide)."""
         try:
             if check_text:
                 jsonio.check_text_of(ticket)
-            decision = policy.evaluate(ticket, **options) if normal is None else policy.decide(normal, **options)
+            decision = policy.evaluate(ticket, **options, shared=True) if normal is None \
+                else policy.decide(normal, **options, shared=True)
         except TicketError as exc:
             self.metrics.error(route, "invalid-ticket")
             return None, exc.to_json()

@@ -8,6 +8,7 @@ import re
 import orjson
 from slapolicy.api import parse_timestamp
 from slapolicy.decide import jsonio
+from slapolicy.decide.shared import plain
 from slapolicy.language.diagnostics import InputError, TicketError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,7 +50,7 @@ def dumps(obj) -> bytes:
     try:
         return orjson.dumps(obj)
     except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return json.dumps(plain(obj), ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:

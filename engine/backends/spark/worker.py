@@ -93,7 +93,7 @@ def evaluate_batches(sources, options, offsets, batches):
     for batch in batches:
         out = {"line": [], "ticket_id": [], "error": [], "record": []}
         for _, line, item in _rows(batch, offsets):
-            record, _ = decide_line(policy, item, line, "", when, explain, edition, False, why_not)  # as --jsonl does
+            record, _ = decide_line(policy, item, line, "", when, explain, edition, False, why_not, True)  # as --jsonl
             tid = record.get("ticket") if "error" not in record else None
             error = record["error"]["code"] if "error" in record and "ticket" not in record else None
             out["line"].append(line)

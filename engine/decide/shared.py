@@ -1,0 +1,38 @@
+"""Decisions that are only serialised (`shared=True`, slapolicy.api.Policy.decide): parts kept from an earlier
+ticket are handed out as orjson.Fragment, their JSON shared instead of copied (an orjson.loads copy of a
+kept why_not entry of ~1 KB cost ~4 us, more than computing the rest of a kept entry's decision).
+
+`Entries` is the list that holds them, with each fragment's JSON by position, so that `plain` can give plain
+values back for a serialiser that is not orjson (the standard library's, the fallback for what orjson
+refuses) or a caller that wants to read the decision after all."""
+from __future__ import annotations
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency (slapolicy.decide.jsonio reads JSON without it)
+    orjson = None
+
+
+class Entries(list):
+    """a list whose items may be orjson.Fragment; `texts`: position -> the fragment's JSON"""
+    __slots__ = ("texts",)
+
+    def __init__(self):
+        super().__init__()
+        self.texts: dict = {}
+
+    def append_kept(self, fragment, text: bytes) -> None:
+        self.texts[len(self)] = text
+        self.append(fragment)
+
+
+def plain(obj):
+    """obj with every Entries' fragments read back into plain values (lists and dicts copied on the way)"""
+    if isinstance(obj, Entries):
+        texts = obj.texts
+        return [orjson.loads(texts[i]) if i in texts else plain(v) for i, v in enumerate(obj)]
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    return obj

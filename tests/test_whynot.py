@@ -427,7 +427,7 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     8,192 answers held ~70 MB)"""
     import tracemalloc
 
-    from slapolicy.decide import whynot
+    from slapolicy.decide import shared, whynot
     from slapolicy.tools.corpus import generate
 
     policy = load_policy("bitrix-inc")
@@ -439,11 +439,14 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     try:
         for t in tickets:
             policy.evaluate(t)
+            policy.evaluate(t, shared=True)  # (its entries kept whole: (orjson.Fragment, JSON))
         snapshot = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    held = sum(s.size for s in snapshot.filter_traces([tracemalloc.Filter(True, whynot.__file__)]).statistics("filename"))
-    stored = sum(len(k[1]) + len(v) for k, v in trees.answers.items())
+    files = [tracemalloc.Filter(True, whynot.__file__), tracemalloc.Filter(True, shared.__file__)]
+    held = sum(s.size for f in files for s in snapshot.filter_traces([f]).statistics("filename"))
+    stored = sum(len(k[1]) + len(v[1] if isinstance(v, tuple) else v) for k, v in trees.answers.items())
+    assert any(isinstance(v, tuple) for v in trees.answers.values())
     assert len(trees.answers) > 50 and held < 3 * stored + 100_000, (len(trees.answers), held, stored)
     read = [inputs for inputs in trees._inputs.values() if inputs is not None]
     kinds = {getattr(whynot.field_type(".".join(f)), "kind", None) for fields, _ in read for f in fields}

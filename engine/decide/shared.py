@@ -36,3 +36,32 @@ def plain(obj):
     if isinstance(obj, list):
         return [plain(v) for v in obj]
     return obj
+
+
+def compact(data: bytes) -> bytes:
+    """a copy of orjson's output of its own size (orjson's bytes keep their 4 KiB buffer: 8,192 kept answers and
+    keys took ~70 MB instead of ~10)"""
+    return bytes(memoryview(data))
+
+
+def as_json(answer) -> bytes:
+    """a kept answer as JSON when it reads back equal (plain JSON values: the answers are), else b"" (not kept):
+    a copy read back from it is the answer itself"""
+    try:
+        text = orjson.dumps(answer)
+    except TypeError:
+        return b""
+    return text if orjson.loads(text) == answer else b""
+
+
+def keep_entry(answers: dict, key, entry):
+    """(orjson.Fragment, its JSON) of a why_not entry of a shared decision, kept in `answers` under `key`: only
+    serialised, so orjson's bytes are the entry whatever Python types it holds (no read-back check); the entry
+    itself, not kept, when orjson refuses it"""
+    try:
+        text = compact(orjson.dumps(entry))
+    except TypeError:
+        answers[key] = b""
+        return entry
+    kept = answers[key] = (orjson.Fragment(text), text)
+    return kept

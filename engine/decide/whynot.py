@@ -34,7 +34,7 @@ from slapolicy.decide import closedform
 from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
-from slapolicy.decide.shared import Entries
+from slapolicy.decide.shared import Entries, as_json, compact, keep_entry
 from slapolicy.decide.whywalk import reader, walk_of
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
@@ -216,21 +216,6 @@ _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 _reader = reader  # fn(ticket) -> [the value at each path of fields], generated (whywalk.value_at per path)
 
 
-def _compact(data: bytes) -> bytes:
-    """a copy of orjson's output of its own size (orjson's bytes keep their 4 KiB buffer: 8,192 kept answers and
-    keys took ~70 MB instead of ~10)"""
-    return bytes(memoryview(data))
-
-
-def _as_json(answer) -> bytes:
-    """an answer as JSON when it reads back equal (plain JSON values: the answers are), else b"" (not kept)"""
-    try:
-        text = orjson.dumps(answer)
-    except TypeError:
-        return b""
-    return text if orjson.loads(text) == answer else b""
-
-
 def walk_through_definitions(t: "_Trees", path):
     """(checked expression, node) of every node of the condition at `path` and of the definitions it uses,
     each definition once."""
@@ -365,9 +350,10 @@ class Analysis:
         got = compute()
         if len(answers) >= _ANSWERS:
             answers.clear()
-        text = _compact(_as_json(got))
-        answers[(head, _compact(key[1]), key[2])] = (orjson.Fragment(text), text) if text and head[0] == "entry" \
-            else text
+        key = (head, compact(key[1]), key[2])
+        if head[0] == "entry":  # (only serialised: orjson's bytes are all it needs to be the same again)
+            return keep_entry(answers, key, got)
+        answers[key] = compact(as_json(got))
         return got
 
     def _rule(self, expr, want: bool) -> dict:

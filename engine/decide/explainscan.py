@@ -8,11 +8,12 @@ no trace, so its generated code (slapolicy.language.codegen's plain variant) tel
 Any other rule runs its explaining twin (slapolicy.language.explaining), which computes what its closure
 computes. A stage function does both for the rules of a stage in one call:
 
-    stage(t, s, m, r, d, x, i) -> the index of the first rule from i on that fires, or the number of rules
+    stage(t, s, m, r, d, x, f) -> a first-match stage (FIRST_MATCH): the index of the first rule that fires, or
+                                  the number of rules; another: f with the index of each rule that fires appended
 
 (t, s: the ticket and stage values; m, r, d: the run's missing facts, facts read and memoised definitions, as
-the closures leave them; x: the explanation, appended to as `_Run.test` appends), so that a rule that is false
-or unknown costs no call of `_Run.test` and of the rule's function. The bodies are codegen's and the twins'
+the closures leave them; x: the explanation, appended to as `_Run.test` appends; f: a list), so that a rule that
+is false or unknown costs no call of `_Run.test` and of the rule's function, and a stage one call. The bodies are codegen's and the twins'
 (generated from the checked tree; the rules' ids and clauses are constants of the namespace, never source
 text), compiled per policy edition on the edition's second explained decision (as `_pretested`). A stage of
 more rules than MAX_RULES, or with a rule without generated code, has no stage function (its rules tested one
@@ -26,6 +27,7 @@ from slapolicy.language import ast
 from slapolicy.language.runtime import Stub
 
 MAX_RULES = 300
+FIRST_MATCH = ("scope", "tier_rules")  # (registration's first-match stages; the others: every rule that fires)
 
 
 def _facts(read, mark):
@@ -176,15 +178,16 @@ def _dispatch(policy, rules, base):
     return field, table, frozenset(k for k, (positive, _) in guarded.items() if positive)
 
 
-def _rule_source(k, rule, expr, plain, twin, names, absent=None) -> str:
+def _rule_source(k, rule, expr, plain, twin, names, absent=None, first=True) -> str:
     """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names; `absent`:
     (the names of its twin's function and its cache, absent_form of its condition) for the outcome of a ticket
-    that lacks all its fields (`_absent`), kept per stage values)"""
+    that lacks all its fields (`_absent`), kept per stage values; `first`: a first-match stage, which returns the
+    index of the rule that fires, else its index is appended to `f` and the next rules are tested)"""
     stage, rid, src = names
+    done = f"return {k}" if first else f"f.append({k})"
     head = f'{{"stage": {stage}, "rule": {rid}, "source": {src}, '
     if rule.fn is None:  # a rule without `when`: fires (its default entry)
-        return f'    if _i <= {k}:\n        x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n' \
-               f'        return {k}\n'
+        return f'    x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n    {done}\n'
     defs = " and ".join(f"{name!r} in d" for name in sorted(expr.defs_used))
     false = f"(_w := {plain}) is not U and not _w"
     passed = f"({defs}) and {false}" if defs else false
@@ -195,7 +198,7 @@ def _rule_source(k, rule, expr, plain, twin, names, absent=None) -> str:
               f"    del m[_mk:]\n"
               f"    if _w:\n"
               f'        x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
-              f"        return {k}\n")
+              f"        {done}\n")
     label = one_field(expr) if not defs else None
     labels = some_fields(expr) if not defs and label is None else None
     if label is not None:  # unknown by the generated code: its one field is missing (one_field), the twin not run
@@ -220,10 +223,10 @@ def _rule_source(k, rule, expr, plain, twin, names, absent=None) -> str:
                  f'        x.append({head}"result": "unknown", "missing": _o[2][:]}})\n'
                  f"    elif _w:\n"
                  f'        x.append({head}"result": "fired", "facts": {{}}}})\n'
-                 f"        return {k}\n"
+                 f"        {done}\n"
                  f"elif not ({passed}):\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
-        return f"    if _i <= {k}:\n" + "".join(f"        {line}\n" for line in lines.splitlines())
-    return f"    if _i <= {k} and not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
+        return "".join(f"    {line}\n" for line in lines.splitlines())
+    return f"    if not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
 
 
 def stage_functions(policy, twin_sources, stages) -> dict:
@@ -251,7 +254,7 @@ def stage_functions(policy, twin_sources, stages) -> dict:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        blocks = []
+        blocks, first = [], attr in FIRST_MATCH
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
@@ -267,11 +270,11 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                 namespace[f"_A{n}"] = {}
                 absent_fns.append(f"def _xa{n}(t, s, m, r, d):\n    return {twins[path][1]}\n")
             blocks.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
-                                       twins[path][1] if expr else None, names, absent))
+                                       twins[path][1] if expr else None, names, absent, first))
         else:
             def function(name, left_out=frozenset()):
-                return (f"def {name}(t, s, m, r, d, x, _i):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
-                        + f"    return {len(rules)}\n")
+                return (f"def {name}(t, s, m, r, d, x, f):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
+                        + (f"    return {len(rules)}\n" if first else "    return f\n"))
             dispatch = _dispatch(policy, rules, base)
             if dispatch is None:
                 functions.append((attr, function(f"_stage_{attr}")))
@@ -284,10 +287,10 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                     variants[left_out] = _Variant(name, function(name, left_out), namespace, policy.id)
             functions.append((attr, function(f"_stage_{attr}_all")))
             tables[attr] = ({value: variants[left_out] for value, left_out in table.items()}, variants[other])
-            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"
+            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, f):\n"
                                     f"    _k = t.get({field!r})\n"
                                     f"    return (_D_{attr}.get(_k, _stage_{attr}_other) if _k.__class__ is str else "
-                                    f"_stage_{attr}_all)(t, s, m, r, d, x, _i)\n"))
+                                    f"_stage_{attr}_all)(t, s, m, r, d, x, f)\n"))
     if not functions:
         return {}
     source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")

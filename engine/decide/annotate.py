@@ -63,7 +63,8 @@ def _is_timestamp(dotted: str) -> bool:
 
 def local_facts(policy, ticket, explanation, stage) -> None:
     """Timestamps of the matched facts in the policy's time zone, and for a rule that reads `date(x)` the
-    local date it judged (e.g. "date(created_at)": "2026-03-10")."""
+    local date it judged (e.g. "date(created_at)": "2026-03-10"). Only an entry that fired has facts (a rule
+    without `when`: none); what a rule's entry needs is the edition's (`_plan`)."""
     analysis = None
     tz = policy.timezone
     by_rule = policy.__dict__.get("_date_calls")
@@ -71,23 +72,52 @@ def local_facts(policy, ticket, explanation, stage) -> None:
         by_rule = policy.__dict__["_date_calls"] = {}
     for e in explanation:
         facts = e.get("facts")
-        if not facts or e.get("result") != "fired":
+        if not facts:
             continue
-        for k, v in facts.items():
-            timestamp = _TIMESTAMPS.get(k)
-            if timestamp is None:
-                timestamp = _TIMESTAMPS[k] = _is_timestamp(k)
-            if timestamp and isinstance(v, str):
+        key = (e["stage"], e["rule"])
+        plan = by_rule.get(key)
+        if plan is None:
+            plan = by_rule[key] = _plan(policy, key)
+        if plan is _NOTHING:  # (most rules: no timestamp read, no date(x))
+            continue
+        calls, stamps = plan
+        for k in (facts if stamps is None else stamps):
+            v = facts.get(k)
+            if v.__class__ is str and (stamps is not None or _timestamp(k)):
                 facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()  # (a value of a key: no new key)
-        key = (e.get("stage"), e.get("rule"))
-        calls = by_rule.get(key)
-        if calls is None:
-            calls = by_rule[key] = _date_calls(trees(policy), key)
         for expr, n, text in calls:
             analysis = analysis or Analysis(policy, ticket, stage)
             v = analysis.ev(expr, n)
             if not isinstance(v, type(None)) and isinstance(v, dt.date):
                 facts[text] = show(v, tz)
+
+
+_NOTHING = ((), ())
+
+
+def _timestamp(dotted: str) -> bool:
+    timestamp = _TIMESTAMPS.get(dotted)
+    if timestamp is None:
+        timestamp = _TIMESTAMPS[dotted] = _is_timestamp(dotted)
+    return timestamp
+
+
+def _plan(policy, key) -> tuple:
+    """(the date(path) calls of a rule's condition and its definitions, the timestamps among the facts its
+    condition and definitions read (None: not known, each fact's type looked up)) of an explanation entry's
+    (stage, rule); _NOTHING when it has neither"""
+    t = trees(policy)
+    calls = _date_calls(t, key)
+    path = t.paths.get(key)
+    if path is None:
+        return calls, None
+    stamps = []
+    for expr, n in walk_through_definitions(t, path):
+        if isinstance(n, ast.Path):
+            kind, *rest = expr.resolved.get(id(n), ("",))
+            if kind == "field" and _timestamp(dotted := ".".join(rest[0])) and dotted not in stamps:
+                stamps.append(dotted)
+    return (calls, tuple(stamps)) if calls or stamps else _NOTHING
 
 
 def _date_calls(t, key) -> tuple:

@@ -8,11 +8,12 @@ no trace, so its generated code (slapolicy.language.codegen's plain variant) tel
 Any other rule runs its explaining twin (slapolicy.language.explaining), which computes what its closure
 computes. A stage function does both for the rules of a stage in one call:
 
-    stage(t, s, m, r, d, x, i) -> the index of the first rule from i on that fires, or the number of rules
+    stage(t, s, m, r, d, x, f) -> a first-match stage (FIRST_MATCH): the index of the first rule that fires, or
+                                  the number of rules; another: f with the index of each rule that fires appended
 
 (t, s: the ticket and stage values; m, r, d: the run's missing facts, facts read and memoised definitions, as
-the closures leave them; x: the explanation, appended to as `_Run.test` appends), so that a rule that is false
-or unknown costs no call of `_Run.test` and of the rule's function. The bodies are codegen's and the twins'
+the closures leave them; x: the explanation, appended to as `_Run.test` appends; f: a list), so that a rule that
+is false or unknown costs no call of `_Run.test` and of the rule's function, and a stage one call. The bodies are codegen's and the twins'
 (generated from the checked tree; the rules' ids and clauses are constants of the namespace, never source
 text), compiled per policy edition on the edition's second explained decision (as `_pretested`). A stage of
 more rules than MAX_RULES, or with a rule without generated code, has no stage function (its rules tested one
@@ -26,6 +27,7 @@ from slapolicy.language import ast
 from slapolicy.language.runtime import Stub
 
 MAX_RULES = 300
+FIRST_MATCH = ("scope", "tier_rules")  # (registration's first-match stages; the others: every rule that fires)
 
 
 def _facts(read, mark):
@@ -54,6 +56,63 @@ def one_field(expr, tree=None) -> str | None:
             elif kind != "stage":
                 return None
     return label
+
+
+def absent_form(expr, required=frozenset()) -> tuple | None:
+    """(the tests that every field a condition reads is missing, the stage values it reads, the fields tested) of a
+    condition that reads no definition and at least one field, none of them in `required`: a ticket that lacks all
+    of its fields (a part under a missing or non-object part is missing) gives it the value, missing facts and
+    facts read (none) that it has on an empty ticket with the same stage values, one outcome per edition, rule and
+    stage values (`_absent`); else None. The tests are of the fields no other of its fields lies under (source
+    expressions of the ticket `t`)."""
+    fields, stage = set(), set()
+    for node in ast.walk(expr.tree):
+        if isinstance(node, ast.Path):
+            kind, *rest = expr.resolved[id(node)]
+            if kind == "field":
+                fields.add(tuple(rest[0]))
+            elif kind == "stage":
+                stage.add(rest[0])
+            elif kind != "var":
+                return None
+    if not fields or expr.defs_used or fields & required:  # (`required`: the fields a validated ticket has)
+        return None
+    tests, tops = [], []
+    for path in sorted(fields):
+        if any(path[:n] in fields for n in range(1, len(path))):
+            continue  # (missing when the field it lies under is)
+        tops.append(path)
+        code = f"t.get({path[0]!r})"
+        for n, part in enumerate(path[1:]):
+            code = f"(_a{n}.get({part!r}) if isinstance(_a{n} := {code}, dict) else None)"
+        tests.append(f"{code} is None")
+    return tuple(tests), tuple(sorted(stage)), tuple(tops)
+
+
+def _required() -> frozenset:
+    """the field paths a validated ticket always has: required (under required parents) or given a default (as
+    slapolicy.decide.fastpath reads them)"""
+    from slapolicy.decide.tickets import DEFAULTS
+    from slapolicy.language.schema import schema_json
+
+    out, stack = {(k,) for k in DEFAULTS}, [((), schema_json("ticket"))]
+    while stack:
+        base, schema = stack.pop()
+        for key in schema.get("required") or ():
+            out.add(base + (key,))
+            sub = (schema.get("properties") or {}).get(key) or {}
+            if sub.get("type") == "object":
+                stack.append((base + (key,), sub))
+    return frozenset(out)
+
+
+def _absent(cache, key, fn, s) -> tuple:
+    """(value, missing facts as listed, the explanation's list of them) of a rule whose fields are all missing
+    (absent_form), by its twin on an empty ticket with the stage values `s`, kept in `cache` under `key`"""
+    m = []
+    value = fn({}, s, m, [], {})
+    got = cache[key] = (value, tuple(m), [m[-1]] if len(m) == 1 else sorted(set(m)))
+    return got
 
 
 def some_fields(expr) -> tuple | None:
@@ -119,13 +178,16 @@ def _dispatch(policy, rules, base):
     return field, table, frozenset(k for k, (positive, _) in guarded.items() if positive)
 
 
-def _rule_source(k, rule, expr, plain, twin, names) -> str:
-    """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names)"""
+def _rule_source(k, rule, expr, plain, twin, names, absent=None, first=True) -> str:
+    """the lines testing rule k of a stage (see the module docstring; `names`: its constants' names; `absent`:
+    (the names of its twin's function and its cache, absent_form of its condition) for the outcome of a ticket
+    that lacks all its fields (`_absent`), kept per stage values; `first`: a first-match stage, which returns the
+    index of the rule that fires, else its index is appended to `f` and the next rules are tested)"""
     stage, rid, src = names
+    done = f"return {k}" if first else f"f.append({k})"
     head = f'{{"stage": {stage}, "rule": {rid}, "source": {src}, '
     if rule.fn is None:  # a rule without `when`: fires (its default entry)
-        return f'    if _i <= {k}:\n        x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n' \
-               f'        return {k}\n'
+        return f'    x.append({head}"result": "fired", "facts": {{}}, "default": True}})\n    {done}\n'
     defs = " and ".join(f"{name!r} in d" for name in sorted(expr.defs_used))
     false = f"(_w := {plain}) is not U and not _w"
     passed = f"({defs}) and {false}" if defs else false
@@ -136,7 +198,7 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
               f"    del m[_mk:]\n"
               f"    if _w:\n"
               f'        x.append({head}"result": "fired", "facts": _facts(r, _rk)}})\n'
-              f"        return {k}\n")
+              f"        {done}\n")
     label = one_field(expr) if not defs else None
     labels = some_fields(expr) if not defs and label is None else None
     if label is not None:  # unknown by the generated code: its one field is missing (one_field), the twin not run
@@ -150,7 +212,21 @@ def _rule_source(k, rule, expr, plain, twin, names) -> str:
                   f"    m.extend(_mm)\n"
                   f'    x.append({head}"result": "unknown", "missing": _mm if len(_mm) == 1 else sorted(set(_mm))}})\n'
                   f"else:\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
-    return f"    if _i <= {k} and not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
+    if absent is not None and label is None and labels is None:
+        fn, cache, (tests, stage_names, _) = absent
+        key = "None" if not stage_names else "(" + "".join(f"s[{n!r}], " for n in stage_names) + ")" \
+            if len(stage_names) > 1 else f"s[{stage_names[0]!r}]"
+        lines = (f"if {' and '.join(tests)}:\n"
+                 f"    _o = {cache}.get({key}) or _absent({cache}, {key}, {fn}, s)\n"
+                 f"    if (_w := _o[0]) is U:\n"
+                 f"        m.extend(_o[1])\n"
+                 f'        x.append({head}"result": "unknown", "missing": _o[2][:]}})\n'
+                 f"    elif _w:\n"
+                 f'        x.append({head}"result": "fired", "facts": {{}}}})\n'
+                 f"        {done}\n"
+                 f"elif not ({passed}):\n" + "".join(f"    {line}\n" for line in tested.splitlines()))
+        return "".join(f"    {line}\n" for line in lines.splitlines())
+    return f"    if not ({passed}):\n" + "".join(f"        {line}\n" for line in tested.splitlines())
 
 
 def stage_functions(policy, twin_sources, stages) -> dict:
@@ -161,7 +237,9 @@ def stage_functions(policy, twin_sources, stages) -> dict:
         return {}
     plain_ns, plain = policy.sources
     twin_ns, twins = twin_sources
-    namespace = {**plain_ns, **twin_ns, "_facts": _facts}  # (disjoint names but the shared helpers)
+    namespace = {**plain_ns, **twin_ns, "_facts": _facts, "_absent": _absent}  # (disjoint names but the shared helpers)
+    required = _required()
+    absent_fns = []  # (the twins of the rules with an outcome when their fields are all missing: functions of the source)
     consts = {}
 
     def const(value):
@@ -176,7 +254,7 @@ def stage_functions(policy, twin_sources, stages) -> dict:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        blocks = []
+        blocks, first = [], attr in FIRST_MATCH
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
@@ -184,12 +262,19 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                                         or path not in twins):
                 break  # (a rule without generated code: the stage is tested rule by rule)
             names = (const(rule.stage), const(rule.id), const(rule.source))
+            form = absent_form(expr, required) if expr is not None and rule.fn is not None else None
+            absent = None
+            if form is not None and one_field(expr) is None and some_fields(expr) is None:  # (those: cheaper)
+                n = len(absent_fns)
+                absent = (f"_xa{n}", f"_A{n}", form)
+                namespace[f"_A{n}"] = {}
+                absent_fns.append(f"def _xa{n}(t, s, m, r, d):\n    return {twins[path][1]}\n")
             blocks.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
-                                       twins[path][1] if expr else None, names))
+                                       twins[path][1] if expr else None, names, absent, first))
         else:
             def function(name, left_out=frozenset()):
-                return (f"def {name}(t, s, m, r, d, x, _i):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
-                        + f"    return {len(rules)}\n")
+                return (f"def {name}(t, s, m, r, d, x, f):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
+                        + (f"    return {len(rules)}\n" if first else "    return f\n"))
             dispatch = _dispatch(policy, rules, base)
             if dispatch is None:
                 functions.append((attr, function(f"_stage_{attr}")))
@@ -202,15 +287,16 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                     variants[left_out] = _Variant(name, function(name, left_out), namespace, policy.id)
             functions.append((attr, function(f"_stage_{attr}_all")))
             tables[attr] = ({value: variants[left_out] for value, left_out in table.items()}, variants[other])
-            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, _i):\n"
+            functions.append((attr, f"def _stage_{attr}(t, s, m, r, d, x, f):\n"
                                     f"    _k = t.get({field!r})\n"
                                     f"    return (_D_{attr}.get(_k, _stage_{attr}_other) if _k.__class__ is str else "
-                                    f"_stage_{attr}_all)(t, s, m, r, d, x, _i)\n"))
+                                    f"_stage_{attr}_all)(t, s, m, r, d, x, f)\n"))
     if not functions:
         return {}
     source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
     source += "".join(f"def {f}(t, s, m, r, d):\n    return {b}\n" for key, (f, b) in twins.items()
                       if key[0] == "definitions")
+    source += "".join(absent_fns)
     source += "\n".join(text for _, text in functions)
     exec(compile(source, f"<slapolicy:{policy.id}:stages>", "exec"), namespace)  # generated from the checked tree
     for attr, (table, other) in tables.items():  # (the dispatch tables: the value of the field -> its function)

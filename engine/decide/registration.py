@@ -35,7 +35,7 @@ class _Run:
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
         self.at = None  # created_at in the policy's time zone (the deadlines' explanation; their breakdowns too)
         self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
-        if scans is not None:  # a stage function's arguments but the first rule's index (explainscan)
+        if scans is not None:  # a stage function's arguments but its last (explainscan)
             self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation)
 
     def test(self, rule):
@@ -123,19 +123,12 @@ def _pretested(policy):
 def _fired(run, attr, rules) -> list:
     """the rules of a stage (policy.<attr>) that fire, in order, explained: by the stage's generated function when
     it has one (slapolicy.decide.explainscan: it records the entries of the rules that are unknown or fire as
-    `_Run.test` does and comes back at each rule that fires), else by `_Run.test` rule by rule"""
+    `_Run.test` does and lists the indices of those that fire), else by `_Run.test` rule by rule"""
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
         return [rule for rule in rules if run.test(rule)]
-    args = run.args
-    i, n = stage(*args, 0), len(rules)
-    if i >= n:  # (most stages of most tickets: none fires)
-        return []
-    out = []
-    while i < n:
-        out.append(rules[i])
-        i = stage(*args, i + 1)
-    return out
+    hits = stage(*run.args, [])
+    return [rules[i] for i in hits] if hits else hits  # (most stages of most tickets: none fires)
 
 
 def _first_fired(run, attr, rules):
@@ -143,7 +136,7 @@ def _first_fired(run, attr, rules):
     stage = run.scans.get(attr) if run.scans is not None else None
     if stage is None:
         return _first_tested(run.test, attr, rules)
-    i = stage(*run.args, 0)
+    i = stage(*run.args, None)
     return rules[i] if i < len(rules) else None
 
 

@@ -336,8 +336,9 @@ class Policy:
 
         `shared=True` is for a caller that only serialises the decision with orjson and never changes it (the
         HTTP service, JSON Lines output): parts of the explanation kept from an earlier ticket (why_not's
-        entries) are then orjson.Fragment objects, their JSON shared instead of copied; orjson.dumps gives the
-        same bytes as without it (slapolicy.decide.shared.plain turns them back into plain values)."""
+        entries) are then orjson.Fragment objects, their JSON shared instead of copied, and an unexplained
+        decision holds the policy's constant parts themselves, not copies; orjson.dumps gives the same bytes as
+        without it (slapolicy.decide.shared.plain turns the fragments back into plain values)."""
         if isinstance(as_of, str):
             as_of = parse_timestamp(as_of)
         if edition is None and len(self.editions) == 1:  # (select's first answer, without the call)

@@ -74,13 +74,10 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         fast = out = None
     else:  # (the generated function read here, not by a call a decision: _warm_fast only until it is built)
         fast = policy.__dict__.get("_fast") or _warm_fast(policy)
-        if fast is not None and shared and as_of is None and not ticket.get("events"):
-            out = fast.shared(ticket)  # (the policy's constant fragments in it, not copies: see fastpath)
-            if out is not None:
-                return out[0]
-        out = fast(ticket) if fast is not None else None
-        if out is not None and as_of is None and not ticket.get("events"):
-            return out[0]  # (its explanation: empty)
+        whole = as_of is None and not ticket.get("events")  # (its decision is the generated function's as it is)
+        out = None if fast is None else fast.shared(ticket) if shared and whole else fast(ticket)
+        if out is not None and whole:
+            return out[0]  # (its explanation: empty; shared: the policy's constant fragments in it, not copies)
     if out is None:  # (the first unexplained decision: by the closures, see _warm_fast)
         decision, run, tier = register(policy, ticket, explain, generated=fast is not None)
     else:

@@ -538,7 +538,7 @@ def leaves(req) -> list:
 def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = False) -> list:
     """Entries for the tier rules ranked before the chosen one (giving another tier), for each refusal and
     for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself).
-    `shared`: the decision is only serialised by orjson (`slapolicy.api.Policy.evaluate_json_bytes`): an entry
+    `shared`: the decision is only serialised by orjson (`shared=True`, slapolicy.api.Policy.decide): an entry
     kept from an earlier ticket is its JSON as an orjson.Fragment (`Analysis.entry`) instead of a copy."""
     a = Analysis(policy, ticket, stage)
     out = Entries() if shared else []

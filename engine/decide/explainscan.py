@@ -90,20 +90,10 @@ def absent_form(expr, required=frozenset()) -> tuple | None:
 
 
 def _required() -> frozenset:
-    """the field paths a validated ticket always has: required (under required parents) or given a default (as
-    slapolicy.decide.fastpath reads them)"""
-    from slapolicy.decide.tickets import DEFAULTS
-    from slapolicy.language.schema import schema_json
+    """the field paths a validated ticket always has: required (under required parents) or given a default"""
+    from slapolicy.decide.tickets import DEFAULTS, required_fields
 
-    out, stack = {(k,) for k in DEFAULTS}, [((), schema_json("ticket"))]
-    while stack:
-        base, schema = stack.pop()
-        for key in schema.get("required") or ():
-            out.add(base + (key,))
-            sub = (schema.get("properties") or {}).get(key) or {}
-            if sub.get("type") == "object":
-                stack.append((base + (key,), sub))
-    return frozenset(out)
+    return frozenset(required_fields()[0] | {(k,) for k in DEFAULTS})
 
 
 def _absent(cache, key, fn, s) -> tuple:

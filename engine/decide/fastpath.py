@@ -22,6 +22,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from slapolicy.decide.fasttree import LAZY_ABOVE, Builder, Fused, LazyLeaf, every_firing, first_firing, guards
+from slapolicy.decide.tickets import required_fields
 from slapolicy.language.runtime import UNKNOWN
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -34,26 +35,6 @@ def _lit(value, const) -> str:
     return const(value)
 
 
-def _required() -> tuple:
-    """(the field paths a validated ticket always has (required, under required parents), those of them that
-    hold a datetime (format date-time))"""
-    from slapolicy.language.schema import schema_json
-
-    out, instants = set(), set()
-    stack = [((), schema_json("ticket"))]
-    while stack:
-        base, schema = stack.pop()
-        for key in schema.get("required") or ():
-            path = base + (key,)
-            out.add(path)
-            sub = (schema.get("properties") or {}).get(key) or {}
-            if sub.get("type") == "object":
-                stack.append((path, sub))
-            if sub.get("format") == "date-time":
-                instants.add(path)
-    return out, instants
-
-
 def builder(policy, cls=Builder, label="fast") -> tuple:
     """(a `cls` (slapolicy.decide.fasttree.Builder) for generating the policy edition's code, the field paths of
     a validated ticket that hold a datetime): the fast path's variant of the generator, the definitions'
@@ -61,7 +42,7 @@ def builder(policy, cls=Builder, label="fast") -> tuple:
     from slapolicy.decide.tickets import DEFAULTS
     from slapolicy.language.codegen import fast_generator
 
-    required, instants = _required()
+    required, instants = required_fields()
     required |= {(k,) for k in DEFAULTS}  # validated tickets have them (else: the reference)
     gen = fast_generator(policy.checked, policy.timezone, required, instants=instants)
     b = cls(policy, gen)

@@ -178,6 +178,25 @@ def _fast_validator():
 DEFAULTS = {"escalation": "none"}  # CONTRACT section 2: `escalation` is `none` by default
 
 
+def required_fields() -> tuple:
+    """(the field paths a validated ticket always has: required, under required parents; those of them that hold
+    a datetime: format date-time), from the ticket schema (the generated code reads them by subscript:
+    slapolicy.decide.fastpath, explainscan)"""
+    out, instants = set(), set()
+    stack = [((), schema_json("ticket"))]
+    while stack:
+        base, schema = stack.pop()
+        for key in schema.get("required") or ():
+            path = base + (key,)
+            out.add(path)
+            sub = (schema.get("properties") or {}).get(key) or {}
+            if sub.get("type") == "object":
+                stack.append((path, sub))
+            if sub.get("format") == "date-time":
+                instants.add(path)
+    return out, instants
+
+
 def validate_ticket(obj, vocabulary=None) -> dict:
     """Check a decoded JSON ticket against the vocabulary; return it normalised. `vocabulary` is a policy's
     (CompiledPolicy.vocabulary); None or the contract's own takes the path below, an extended one its own."""

@@ -213,7 +213,6 @@ _UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
 
 
-_reader = reader  # fn(ticket) -> [the value at each path of fields], generated (whywalk.value_at per path)
 
 
 def walk_through_definitions(t: "_Trees", path):
@@ -338,7 +337,7 @@ class Analysis:
         readers = self.t.readers
         read = readers.get(id(node))
         if read is None:
-            read = readers[id(node)] = _reader(inputs[0])
+            read = readers[id(node)] = reader(inputs[0])  # (generated: whywalk)
         stage = self.stage
         key = (head, orjson.dumps(read(self.ticket), default=repr), tuple([stage.get(name) for name in inputs[1]]))
         answers = self.t.answers

@@ -51,6 +51,7 @@ class _Gen:
         self.ns = {"U": UNKNOWN, "NA": NA, "group": group, "E": {}}
         self.nodes = 0
         self.count = 0
+        self._vars: dict = {}  # (id(expr), id(node)) -> the node's variable name
 
     def name(self, prefix, value) -> str:
         self.count += 1
@@ -155,7 +156,7 @@ class _Gen:
         return []
 
     def var_of(self, where) -> str:
-        key = (id(where[0]), id(where[1]), self._scope)
+        key = (id(where[0]), id(where[1]))
         got = self._vars.get(key)
         if got is None:
             got = self._vars[key] = f"v{len(self._vars)}"
@@ -223,7 +224,6 @@ def walk_of(trees, expr, want: bool, group, policy_id: str):
 def generate(trees, expr, want: bool, group, label: str):
     """the walk of `expr`'s condition for `want` (module docstring), or None when it is too big"""
     g = _Gen(trees, group)
-    g._vars, g._scope = {}, 0
     try:
         root = (expr, expr.tree)
         lines = g.value(*root, "v_root", 1)

@@ -319,24 +319,67 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=Non
     own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
     day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row from
     _day_info); `counted` is the days' spans joined where they touch, as merging all the days' spans gives
-    them. iso0, iso1: _iso of t0 and t1 when the caller has them."""
+    them. iso0, iso1: _iso of t0 and t1 when the caller has them. (`_row`'s work, inline: every explained
+    decision with a deadline runs this loop, a few days a breakdown.)"""
     tz = calendar.timezone
     rows, skipped, counted = [], [], []
-    ends = (t0, iso0, t1, iso1) if iso0 is not None and iso1 is not None else None
-    cumulative, day = 0.0, first
-    while day <= last:
-        info = _day_info(calendar, day, years, elapsed)
-        own, r0, r1 = info[0], info[1], info[2]
-        whole = r0 >= t0 and r1 <= t1
-        mine = own if whole else clip(own, t0, t1)
-        cumulative = _row(info, mine, cumulative, tz, rows, skipped, whole, ends)
+    ends = iso0 is not None and iso1 is not None
+    infos = _infos(calendar, years, elapsed)
+    cumulative = 0.0
+    day, end = first.toordinal(), last.toordinal()
+    while day <= end:
+        info = infos.get(day)
+        if info is None:
+            info = _info_at(infos, calendar, day, years, elapsed)
+        own = info[0]
+        if info[1] >= t0 and info[2] <= t1:  # counted whole: the day's row but its cumulative time and intervals
+            got = info[8]
+            cumulative += got
+            row = info[10].copy()
+            row["cumulative_seconds"] = round(cumulative)
+            row["intervals"] = list(map(list, info[9][2]))
+            mine = own
+        else:  # (clip: max and min, the first of equal values)
+            mine = [(a if a >= t0 else t0, b if b <= t1 else t1) for a, b in own if b > t0 and a < t1]
+            if len(mine) == 1:  # (most partial days: one span)
+                (a, b), = mine
+                got = b - a
+                if ends:
+                    intervals = [[iso0 if a == t0 else _iso(a, tz), iso1 if b == t1 else _iso(b, tz)]]
+                else:
+                    intervals = [[_iso(a, tz), _iso(b, tz)]]
+            else:
+                got = sum(b - a for a, b in mine)
+                intervals = [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
+            cumulative += got
+            row = {"date": info[3], "weekday": info[4], "hours": info[5], "counted_seconds": round(got),
+                   "counted": duration_text(got), "cumulative_seconds": round(cumulative), "intervals": intervals}
+            if info[6]:
+                row.update(info[6])
+        rows.append(row)
+        if not got and info[7] is not None:
+            skipped.append(dict(info[7]))
         for a, b in mine:
             if counted and a <= counted[-1][1]:
                 counted[-1] = (counted[-1][0], max(counted[-1][1], b))
             else:
                 counted.append((a, b))
-        day += _DAY
+        day += 1
     return rows, skipped, counted
+
+
+@functools.lru_cache(maxsize=256)
+def _infos(calendar, years: tuple, elapsed: bool) -> dict:
+    """the proleptic ordinal of a day -> its _day_info, of a calendar, the years named and the time counted (filled
+    by `_info_at`; ints hash at once, where _day_info's key of date and tuple hashes anew each call)"""
+    return {}
+
+
+def _info_at(infos: dict, calendar, ordinal: int, years: tuple, elapsed: bool) -> tuple:
+    if len(infos) >= 4096:  # (a cap: dates far apart, e.g. a corpus over years)
+        infos.clear()
+    info = infos[ordinal] = _day_info(calendar, dt.date.fromordinal(ordinal), years, elapsed)
+    return info
 
 
 def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(), texts=None) -> dict:

@@ -340,7 +340,11 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=Non
             row["intervals"] = list(map(list, info[9][2]))
             mine = own
         else:  # (clip: max and min, the first of equal values)
-            mine = [(a if a >= t0 else t0, b if b <= t1 else t1) for a, b in own if b > t0 and a < t1]
+            if len(own) == 1:  # (most days: one span; no comprehension's frame)
+                (a, b), = own
+                mine = ((a if a >= t0 else t0, b if b <= t1 else t1),) if b > t0 and a < t1 else ()
+            else:
+                mine = [(a if a >= t0 else t0, b if b <= t1 else t1) for a, b in own if b > t0 and a < t1]
             if len(mine) == 1:  # (most partial days: one span)
                 (a, b), = mine
                 got = b - a

@@ -24,19 +24,21 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at",
+                 "fired")
 
     def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
         self.explain = explain
         self.explanation = []
+        self.fired = []  # the explanation's entries of the rules that fired with facts read (annotate.local_facts)
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
         self.at = None  # created_at in the policy's time zone (the deadlines' explanation; their breakdowns too)
         self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
         if scans is not None:  # a stage function's arguments but its last (explainscan)
-            self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation)
+            self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation, self.fired)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
@@ -71,8 +73,9 @@ class _Run:
         del env.missing[mark:]
         if value and self.explain:
             facts = {k: _jsonable(v) for k, v in env.read[read_mark:]}
-            self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
-                                     "result": "fired", "facts": facts})
+            entry = {"stage": rule.stage, "rule": rule.id, "source": rule.source, "result": "fired", "facts": facts}
+            self.explanation.append(entry)
+            self.fired.append(entry)
         return bool(value)
 
     def rely(self, ids):

@@ -27,6 +27,7 @@ import datetime as dt
 
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN as U
+from slapolicy.decide.stagememo import Memo, Table, key_parts, miss
 from slapolicy.language.runtime import Stub
 
 MAX_RULES = 300
@@ -304,15 +305,63 @@ def _plain_facts(policy, expr) -> bool:
     return True
 
 
+MIN_RUN = 2  # consecutive rules a memo keeps the outcome of, at least (slapolicy.decide.stagememo)
+
+
+def _runs(keys) -> list:
+    """(start, end) of each run of at least MIN_RUN consecutive rules a memo may keep the outcome of (`keys`: each
+    rule's stagememo.key_parts, None for one it may not), reading something"""
+    runs, start = [], None
+    for k, key in enumerate([*keys, None]):
+        if key is not None and start is None:
+            start = k
+        elif key is None and start is not None:
+            if k - start >= MIN_RUN and any(keys[start:k]):
+                runs.append((start, k))
+            start = None
+    return runs
+
+
+def _memo_lines(memo, run, keys, first) -> str:
+    """a stage function's lines for a run of rules through its memo (the key: the values its rules read)"""
+    parts, seen, n = [], set(), 0
+    for part in (p for key in keys for p in key):
+        code = part if isinstance(part, str) else part[0]
+        if code in seen:
+            continue
+        seen.add(code)
+        if isinstance(part, str) or not part[1]:
+            parts.append(code)
+        else:  # (an int or number field: its value's class too)
+            parts.append(f"(_q{n} := {code}), _q{n}.__class__")
+            n += 1
+    got = "_i = " if first else ""
+    lines = (f"    if {memo}.off:\n"
+             f"        {got}{run}(t, s, m, r, d, x, y, f)\n"
+             f"    elif (_o := {memo}.get(_k := ({', '.join(parts)},))) is None:\n"
+             f"        {got}_miss({memo}, _k, {run}, t, s, m, r, d, x, y, f)\n"
+             f"    else:\n"
+             f"        {memo}.hits += 1\n"
+             f"        if _o[0]:  # (entries; then missing facts, indices fired: only with entries)\n"
+             f"            x += _o[0]\n"
+             f"            if _o[1]:\n"
+             f"                m += _o[1]\n"
+             + ("" if first else f"            if _o[3]:\n                f += _o[3]\n")
+             + f"        if _o[2]:  # (facts read: a false rule's twin leaves them too)\n"
+             f"            r += _o[2]\n"
+             + ("        _i = _o[4]\n" if first else ""))
+    return lines + ("    if _i is not None:\n        return _i\n" if first else "")
+
+
 def stage_functions(policy, twin_sources, stages) -> dict:
     """{stage attribute: its stage function} of a compiled policy edition ({} without generated sources);
     `twin_sources`: slapolicy.language.explaining.sources of the edition (None without its checked trees);
     `stages`: (attribute, key path of its rules) of each stage (registration's)"""
     if policy._sources is None or not policy.exprs or twin_sources is None:
-        return {}
+        return {}, Table()
     plain_ns, plain = policy.sources
     twin_ns, twins = twin_sources
-    namespace = {**plain_ns, **twin_ns, "_facts": _facts, "_absent": _absent}  # (disjoint names but the shared helpers)
+    namespace = {**plain_ns, **twin_ns, "_facts": _facts, "_absent": _absent, "_miss": miss}  # (disjoint names but the shared helpers)
     required = _required()
     absent_fns = []  # (the twins of the rules with an outcome when their fields are all missing: functions of the source)
     consts = {}
@@ -324,12 +373,12 @@ def stage_functions(policy, twin_sources, stages) -> dict:
             namespace[consts[key]] = value
         return consts[key]
 
-    functions, tables = [], {}
+    functions, tables, memos, memoised = [], {}, [], []  # (memos: (stage attribute, name of a run's Memo))
     for attr, base in stages:
         rules = getattr(policy, attr)
         if not rules or len(rules) > MAX_RULES:
             continue
-        blocks, first = [], attr in FIRST_MATCH
+        blocks, keys, first = [], [], attr in FIRST_MATCH
         for k, rule in enumerate(rules):
             path = base + (k, "when")
             expr = policy.exprs.get(path)
@@ -356,16 +405,32 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                     outcome = _kept(namespace, plain[path][1], twins[path][1], labels if one is None else one)
                     if outcome is not None:
                         absent = (None, None, form, outcome, _present(labels))
+            keys.append(key_parts(policy, rule, expr))
             blocks.append(_rule_source(k, rule, expr, plain[path][1] if expr else None,
                                        twins[path][1] if expr else None, names, absent, first,
                                        expr is not None and _plain_facts(policy, expr)))
         else:
-            def function(name, left_out=frozenset()):
-                return (f"def {name}(t, s, m, r, d, x, y, f):\n" + "".join(b for k, b in enumerate(blocks) if k not in left_out)
+            def function(name, left_out=frozenset(), body=None):
+                return (f"def {name}(t, s, m, r, d, x, y, f):\n"
+                        + (body or "".join(b for k, b in enumerate(blocks) if k not in left_out))
                         + (f"    return {len(rules)}\n" if first else "    return f\n"))
             dispatch = _dispatch(policy, rules, base)
             if dispatch is None:
                 functions.append((attr, function(f"_stage_{attr}")))
+                runs = _runs(keys)
+                if not runs:
+                    continue
+                body, at = [], 0  # (a shared decision's stage function: through its runs' memos)
+                for j, (start, end) in enumerate(runs):
+                    body += blocks[at:start]
+                    at, name = end, f"_run_{attr}_{j}"
+                    memos.append((attr, f"_M_{attr}_{j}"))
+                    functions.append((attr, f"def {name}(t, s, m, r, d, x, y, f):\n" + "".join(blocks[start:end])
+                                      + "    return None\n"))
+                    body.append(_memo_lines(f"_M_{attr}_{j}", name, keys[start:end], first))
+                body += blocks[at:]
+                memoised.append(attr)
+                functions.append((attr, function(f"_stage_{attr}_memo", body="".join(body))))
                 continue
             field, table, other = dispatch  # (one function a set of rules left out, compiled on first use; all)
             variants = {}
@@ -380,7 +445,7 @@ def stage_functions(policy, twin_sources, stages) -> dict:
                                     f"    return (_D_{attr}.get(_k, _stage_{attr}_other) if _k.__class__ is str else "
                                     f"_stage_{attr}_all)(t, s, m, r, d, x, y, f)\n"))
     if not functions:
-        return {}
+        return {}, Table()
     source = "".join(f"def {f}(t, s):\n    return {b}\n" for key, (f, b) in plain.items() if key[0] == "definitions")
     source += "".join(f"def {f}(t, s, m, r, d):\n    return {b}\n" for key, (f, b) in twins.items()
                       if key[0] == "definitions")
@@ -393,4 +458,9 @@ def stage_functions(policy, twin_sources, stages) -> dict:
         for value, variant in table.items():
             variant.places.append((namespace[f"_D_{attr}"], value))
         other.places.append((namespace, f"_stage_{attr}_other"))
-    return {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}
+    out = {attr: namespace[f"_stage_{attr}"] for attr, _ in functions}
+    shared = Table(out)
+    shared.update((attr, namespace[f"_stage_{attr}_memo"]) for attr in memoised)
+    for attr, name in memos:
+        namespace[name] = Memo(shared)
+    return out, shared

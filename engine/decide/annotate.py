@@ -29,7 +29,7 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
     decision is only serialised (slapolicy.decide.whynot.why_not's `shared`)."""
     if policy.checked is None:  # a policy compiled without its trees: nothing to analyse
         return
-    local_facts(policy, ticket, run.explanation, run.env.stage)
+    local_facts(policy, ticket, run.fired, run.env.stage)  # (registration's entries that fired with facts)
     if tier is not None:
         created = ticket["created_at"]
         instants = getattr(run, "instants", None) or {}  # (registration's: the lifecycle's run has none)

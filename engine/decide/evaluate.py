@@ -79,7 +79,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         if out is not None and whole:
             return out[0]  # (its explanation: empty; shared: the policy's constant fragments in it, not copies)
     if out is None:  # (the first unexplained decision: by the closures, see _warm_fast)
-        decision, run, tier = register(policy, ticket, explain, generated=fast is not None)
+        decision, run, tier = register(policy, ticket, explain, generated=fast is not None, shared=shared)
     else:
         decision, relied, tier = out
         del decision["explanation"]  # (set again below, after the lifecycle stage's keys)

@@ -24,19 +24,21 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 
 class _Run:
-    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at")
+    __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at",
+                 "fired")
 
     def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
         self.explain = explain
         self.explanation = []
+        self.fired = []  # the explanation's entries of the rules that fired with facts read (annotate.local_facts)
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
         self.at = None  # created_at in the policy's time zone (the deadlines' explanation; their breakdowns too)
         self.scans = scans  # stage attribute -> its generated function (slapolicy.decide.explainscan), with `pretested`
         if scans is not None:  # a stage function's arguments but its last (explainscan)
-            self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation)
+            self.args = (env.ticket, env.stage, env.missing, env.read, env.defs, self.explanation, self.fired)
 
     def test(self, rule):
         """True / False / None (unknown) for a rule, through the closures (or their explaining twins); records the
@@ -71,8 +73,9 @@ class _Run:
         del env.missing[mark:]
         if value and self.explain:
             facts = {k: _jsonable(v) for k, v in env.read[read_mark:]}
-            self.explanation.append({"stage": rule.stage, "rule": rule.id, "source": rule.source,
-                                     "result": "fired", "facts": facts})
+            entry = {"stage": rule.stage, "rule": rule.id, "source": rule.source, "result": "fired", "facts": facts}
+            self.explanation.append(entry)
+            self.fired.append(entry)
         return bool(value)
 
     def rely(self, ids):
@@ -115,7 +118,7 @@ def _pretested(policy):
                                         lazy.stub(path) if lazy is not None else None)
             from slapolicy.decide.explainscan import stage_functions
 
-            policy.__dict__["_scans"] = stage_functions(policy, twin_sources, _STAGES)
+            policy.__dict__["_scans"], policy.__dict__["_scans_shared"] = stage_functions(policy, twin_sources, _STAGES)
         policy.__dict__["_pretested"] = got
     return got or None
 
@@ -195,13 +198,16 @@ def compute_deadlines(tier, created: dt.datetime, tz, instants: dict | None = No
     return deadlines
 
 
-def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generated: bool = True) -> tuple:
+def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generated: bool = True,
+             shared: bool = False) -> tuple:
     """Stages 1-8 (acceptance .. billing) of a validated ticket: (decision without lifecycle and
     explanation, the run that collected the explanation and assumptions, the chosen tier or None).
     Without explanation the rules run as generated code (each rule's function compiled on its first
     call), unless `generated` is false: then by the closures, the same decision (a process that decides
     one ticket does not compile the functions it runs once). The decision's constant parts (reasons, tier,
-    policy head, assumptions, each rule's relied assumptions) are the edition's (`_glue`), copied."""
+    policy head, assumptions, each rule's relied assumptions) are the edition's (`_glue`), copied. `shared`: the
+    decision is only serialised (slapolicy.api.Policy.decide): the explanation's entries a stage kept
+    (slapolicy.decide.stagememo) are handed out themselves, not copies."""
     env = Env(ticket, policy, explain)
     glue = policy.__dict__.get("_glue") or _glue(policy)
     entries = glue.entries
@@ -209,7 +215,10 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
         pretested = policy.__dict__.get("_pretested")
         if pretested is None:
             pretested = _pretested(policy)
-        run = _Run(env, True, pretested or None, policy.__dict__.get("_scans") if pretested else None)
+        scans = policy.__dict__.get("_scans_shared" if shared else "_scans") if pretested else None
+        if shared and scans is not None and scans.off:  # (memos that missed too often: slapolicy.decide.stagememo)
+            scans.tick()
+        run = _Run(env, True, pretested or None, scans)
         fired, first, by = _fired, _first_fired, run
     else:  # (unknown_facts and the lifecycle decide again this way: plain loops)
         run = _Run(env, False)

@@ -395,6 +395,9 @@ def test_explained_decisions_are_the_same_without_the_kept_answers_and_the_gener
         assert whynot.trees(p.compiled).answers
         assert registration._pretested(p.compiled), p.id
     monkeypatch.setattr(whynot._Trees, "inputs", lambda self, expr, node: None)  # no answer kept
+    for p in policies:  # (nor a key function made before; they are back after the test)
+        monkeypatch.setattr(whynot.trees(p.compiled), "keys", {})
+        monkeypatch.setattr(whynot.trees(p.compiled), "plans", {})
     monkeypatch.setattr(registration, "_pretested", lambda policy: None)  # every condition by its closure
     plain = [p.evaluate(t, as_of="2026-06-01T00:00:00Z") for p in policies for t in tickets[p.id]]
     assert sum(len(d.get("why_not") or []) for d in plain) > 300
@@ -427,7 +430,7 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     8,192 answers held ~70 MB)"""
     import tracemalloc
 
-    from slapolicy.decide import shared, whynot
+    from slapolicy.decide import shared, whynot, whytrees
     from slapolicy.tools.corpus import generate
 
     policy = load_policy("bitrix-inc")
@@ -443,9 +446,11 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
         snapshot = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    files = [tracemalloc.Filter(True, whynot.__file__), tracemalloc.Filter(True, shared.__file__)]
+    files = [tracemalloc.Filter(True, name) for name in (whynot.__file__, whytrees.__file__, shared.__file__,
+                                                          "<slapolicy:why_not:key>")]  # (the generated keys)
     held = sum(s.size for f in files for s in snapshot.filter_traces([f]).statistics("filename"))
-    stored = sum(len(k[1]) + len(v[1] if isinstance(v, tuple) else v) for k, v in trees.answers.items())
+    stored = sum(sum(len(x) for x in k if isinstance(x, (bytes, str))) + len(v[1] if isinstance(v, tuple) else v)
+                 for k, v in trees.answers.items())
     assert any(isinstance(v, tuple) for v in trees.answers.values())
     assert len(trees.answers) > 50 and held < 3 * stored + 100_000, (len(trees.answers), held, stored)
     read = [inputs for inputs in trees._inputs.values() if inputs is not None]

@@ -2,6 +2,7 @@
 per-node closures): for every stage rule of the five bundled policies, both wishes, on the policies' test
 tickets and on generated tickets with facts dropped, the value and the failed tree (as JSON, key order
 included) are the reference's; and a condition too big for one function is walked by the reference."""
+import pickle
 from pathlib import Path
 
 import orjson
@@ -98,14 +99,43 @@ def test_a_condition_too_big_is_left_to_the_reference(monkeypatch):
     {}, {"channel": "email"}, {"customer": None}, {"customer": "x", "channel": None},
     {"customer": {"segment": "partner", "coupon": {"used": 0}}, "channel": False},
     {"customer": {"coupon": [1]}}, {"customer": {"coupon": {"used": None, "issued_at": "2026-01-01"}}},
+    {"customer": {"segment": "partner", "coupon": {"used": 1.0, "issued_at": [True]}}, "channel": "email"},
 ])
-def test_the_generated_reader_reads_what_value_at_reads(ticket):
+def test_the_generated_key_holds_what_value_at_reads(ticket):
+    """the key of a kept answer: the head, the values value_at reads (as themselves when each is of its field's
+    classes, else as JSON after the mark SLOW), the stage values"""
+    from slapolicy.decide.whytrees import _INTS, _PLAIN, _as_key
     from slapolicy.decide.whywalk import value_at as _value_at
 
     fields = [("channel",), ("customer", "segment"), ("customer", "coupon", "used"), ("customer",),
               ("customer", "coupon", "issued_at"), ("customer", "coupon")]
+    classes = [_PLAIN, _PLAIN, _INTS, _PLAIN, _PLAIN, _PLAIN]
     for k in range(1, len(fields) + 1):
-        assert whywalk.reader(fields[:k])(ticket) == [_value_at(ticket, parts) for parts in fields[:k]]
+        for stages in ((), ("tier", "accepted")):
+            key = whywalk.keyer(fields[:k], classes[:k], stages, _as_key)(ticket, {"tier": "vip"}, ("h",))
+            values = [_value_at(ticket, parts) for parts in fields[:k]]
+            tail = tuple({"tier": "vip"}.get(s) for s in stages)
+            if all(v.__class__ in c for v, c in zip(values, classes)):
+                assert key == (("h",), *values, *tail)
+            else:
+                assert key == (("h",), whywalk.SLOW, pickle.dumps(values, 5), *tail)
+
+
+def test_keys_of_values_that_python_holds_equal_and_json_does_not_differ():
+    """1, 1.0 and True (and 0, 0.0, False) are equal in Python and have one hash; a date and its text, a list of
+    1 and one of true: no two of them share a key in a field of either kind, and each value keeps its key"""
+    import datetime as dt
+
+    from slapolicy.decide.whytrees import _INTS, _PLAIN, _as_key
+
+    values = [1, 1.0, True, 0, 0.0, False, None, "1", "", dt.date(2026, 1, 1), "2026-01-01", [1], [True], [1.0],
+              {"a": 1}, {"a": True}, 2 ** 70]
+    for classes in (_INTS, _PLAIN):
+        key = whywalk.keyer([("f",)], [classes], (), _as_key)
+        keys = [key({"f": v}, {}, "h") for v in values]
+        assert len(set(keys)) == len(values), classes
+        assert keys == [key({"f": v}, {}, "h") for v in values]
+        assert key({}, {}, "h") == key({"f": None}, {}, "h")  # (absent is null: unknown either way)
 
 
 def test_a_leaf_never_kept_is_analysed_once_per_ticket(monkeypatch):

@@ -26,210 +26,21 @@ on anything here.
 """
 from __future__ import annotations
 
-import operator
-
 import orjson
 
 from slapolicy.decide import closedform
 from slapolicy.decide.closedform import field_type
-from slapolicy.decide.dated import by_local_date, dated_only, through_definitions
+from slapolicy.decide.dated import by_local_date, dated_only
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.decide.shared import Entries, as_json, compact, keep_entry
-from slapolicy.decide.whywalk import reader, walk_of
+from slapolicy.decide.whytrees import _Trees, trees, walk_through_definitions  # noqa: F401 (imported from here)
+from slapolicy.decide.whywalk import NA, walk_of
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
-from slapolicy.language.compile import UNKNOWN, Compiler, Env, compile_expressions
-
-_STAGE_PATHS = {"acceptance": ("acceptance",), "scope": ("scope",), "tier_rules": ("tier_rules",),
-                "delay_reasons": ("delay_reasons",), "notices": ("notices",), "billing": ("billing", "rates")}
-_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-            ">": operator.gt, ">=": operator.ge}
-
-
-# -- per policy: the trees, their closures, the rule paths -----------------------------------------------
-class _Trees:
-    def __init__(self, policy):
-        checked = policy.checked
-        self.checked = checked
-        self.fns = policy.closures or compile_expressions(checked)  # (the policy's own, compiled with it)
-        self.definitions = {p[1]: f for p, f in self.fns.items() if p[0] == "definitions"}
-        self.compiler = Compiler(checked, self.definitions)
-        self.closures: dict = {}
-        # everything below depends on the policy only: computed once per (expression, node)
-        self._texts: dict = {}
-        self._spans: dict = {}
-        self._lines: dict = {}
-        self._statics: dict = {}
-        self._tests: dict = {}
-        self._definitions: dict = {}
-        self.dated: dict = {}  # slapolicy.decide.dated: (path, node, fact) -> read only by its local date?
-        self.shapes: dict = {}  # slapolicy.decide.nearest: (path, node, fact) -> a comparison solved directly
-        self.closed: dict = {}  # slapolicy.decide.closedform: id(node) -> a comparison of dates answered directly
-        self.date_calls: dict = {}  # slapolicy.decide.annotate: rule path -> its date(path) calls
-        self.enum_held: dict = {}  # (path, node, enum fact, want) -> the values a direct test holds for
-        self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
-        self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
-        self.readers: dict = {}  # id(node) -> fn(ticket) -> the values of its input facts (`inputs`)
-        self.walks: dict = {}  # (condition path, want) -> its generated walk (slapolicy.decide.whywalk) or None
-        self.paths = {}
-        for stage, base in _STAGE_PATHS.items():
-            items = policy.data
-            for key in base:
-                items = (items or {}).get(key) or []
-            for i, r in enumerate(items):
-                self.paths[(stage, r["id"])] = base + (i, "when")
-
-    def closure(self, expr, node):
-        key = id(node)  # (the checked trees' nodes live as long as the policy: one id, one node)
-        fn = self.closures.get(key)
-        if fn is None:
-            self.compiler.expr = expr
-            fn = self.closures[key] = self.compiler.c(node)
-        return fn
-
-    def text(self, expr, node) -> str:
-        key = id(node)
-        got = self._texts.get(key)
-        if got is None:
-            got = self._texts[key] = self._text(expr, node)
-        return got
-
-    def _text(self, expr, node) -> str:
-        lines = self._lines.get(expr.path)
-        if lines is None:
-            src = self.checked.data
-            for key in expr.path:
-                src = src[key]
-            lines = self._lines[expr.path] = str(src).splitlines() or [""]
-        line, col, end_line, end_col = node.pos
-        if line == end_line:
-            return lines[line - 1][col - 1:end_col - 1]
-        parts = [lines[line - 1][col - 1:]] + lines[line:end_line - 1] + [lines[end_line - 1][:end_col - 1]]
-        return " ".join(p.strip() for p in parts)
-
-    def span(self, expr, node) -> dict:
-        key = id(node)
-        got = self._spans.get(key)
-        if got is None:
-            from slapolicy.language.files import expr_span  # (not language.check: it brings the parser)
-
-            s = expr_span(self.checked.loaded, expr.path, node.pos)
-            got = self._spans[key] = {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line,
-                                      "end_col": s.end_col}
-        return dict(got)
-
-    def statics(self, expr, node) -> tuple:
-        """(the stage values and definitions it names, in tree order: ("stage", name) or ("def", checked
-        expression), its `date(path)` calls with their texts, its string literals) of a sub-expression."""
-        key = id(node)
-        got = self._statics.get(key)
-        if got is None:
-            names, dates, strings = [], [], []
-            for n in ast.walk(node):
-                res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-                if res and res[0] == "stage":
-                    names.append(("stage", res[1]))
-                elif res and res[0] == "def":
-                    d = self.checked.exprs.get(("definitions", res[1], "expr"))
-                    if d is not None:
-                        names.append(("def", d))
-                if isinstance(n, ast.Call) and n.name == "date" and n.args and isinstance(n.args[0], ast.Path):
-                    dates.append((n, self.text(expr, n)))
-                if isinstance(n, ast.Literal) and n.type == "string":
-                    strings.append(n.value)
-            got = self._statics[key] = (names, dates, strings)
-        return got
-
-    def definition(self, expr, node):
-        """For a path naming a definition the policy has: (its checked expression, its name, its clause); else None."""
-        key = id(node)
-        got = self._definitions.get(key, self)
-        if got is self:
-            res = expr.resolved.get(id(node))
-            got = None
-            if res and res[0] == "def":
-                d = self.checked.exprs.get(("definitions", res[1], "expr"))
-                info = (self.checked.data.get("definitions") or {}).get(res[1]) or {}
-                if d is not None:
-                    got = (d, res[1], str(info.get("source", "")))
-            self._definitions[key] = got
-        return got
-
-    def direct_test(self, expr, node):
-        """For a comparison or constant membership of one fact with literals (`customer.coupon.used < 15`,
-        `channel in ["email", "portal"]`, `exists(topic)`): (dotted, fn(value) -> the node's value with the fact set to a
-        non-null value), the very operation the node's closure does; else None."""
-        key = id(node)
-        if key in self._tests:
-            return self._tests[key]
-        got = None
-
-        def field(n):
-            res = expr.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-            return ".".join(res[1]) if res and res[0] == "field" else None
-
-        if isinstance(node, ast.Compare):
-            op = _COMPARE[node.op]
-            if field(node.left) and isinstance(node.right, ast.Literal):
-                lit = node.right.value
-                got = (field(node.left), lambda v: op(v, lit))
-            elif field(node.right) and isinstance(node.left, ast.Literal):
-                lit = node.left.value
-                got = (field(node.right), lambda v: op(lit, v))
-        elif isinstance(node, ast.Membership) and field(node.item) and isinstance(node.container, ast.ListExpr) \
-                and all(isinstance(i, ast.Literal) for i in node.container.items):
-            values, negated = frozenset(i.value for i in node.container.items), node.negated
-            got = (field(node.item), lambda v: (v in values) != negated)
-        elif isinstance(node, ast.Call) and node.name == "exists" and field(node.args[0]):
-            got = (field(node.args[0]), lambda v: True)  # any value given exists
-        self._tests[key] = got
-        return got
-
-
-    def inputs(self, expr, node):
-        """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
-        ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None (not kept)
-        when it uses a definition the policy lacks or reads a timestamp."""
-        key = id(node)
-        got = self._inputs.get(key, self)
-        if got is self:
-            fields, stages = {}, {}
-            for e, n in through_definitions(self.checked, expr, node):
-                if e is None:
-                    fields = None
-                    break
-                res = e.resolved.get(id(n)) if isinstance(n, ast.Path) else None
-                if res and res[0] == "field":
-                    fields[tuple(res[1])] = True
-                elif res and res[0] == "stage":
-                    stages[res[1]] = True
-            if fields is not None and any((typ := field_type(".".join(f))) is not None and typ.kind == "timestamp"
-                                          for f in fields):
-                fields = None  # an instant: no two tickets share one (its answers would fill memory, not hit)
-            got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
-        return got
+from slapolicy.language.compile import UNKNOWN, Env
 
 _UNSHOWN = object()
 _ANSWERS = 8192  # answers kept per policy edition (all dropped when full)
-
-
-
-
-def walk_through_definitions(t: "_Trees", path):
-    """(checked expression, node) of every node of the condition at `path` and of the definitions it uses,
-    each definition once."""
-    expr = t.checked.exprs.get(path)
-    if expr is not None:
-        for e, n in through_definitions(t.checked, expr, expr.tree):
-            if e is not None:
-                yield e, n
-
-
-def trees(policy) -> _Trees:
-    got = policy.__dict__.get("_whynot_trees")
-    if got is None:  # (one read from the compile cache has the positions too: slapolicy.language.cache)
-        got = policy.__dict__["_whynot_trees"] = _Trees(policy)
-    return got
 
 
 def patched(ticket: dict, dotted: str, value) -> dict:
@@ -246,8 +57,9 @@ def patched(ticket: dict, dotted: str, value) -> dict:
 
 # -- one analysis: a ticket, its stage values ----------------------------------------------------------
 class Analysis:
-    def __init__(self, policy, ticket: dict, stage: dict):
+    def __init__(self, policy, ticket: dict, stage: dict, shared: bool = False):
         self.policy = policy
+        self.shared = shared  # only serialised (why_not's `shared`): a kept leaf is its JSON, an orjson.Fragment
         self.t = trees(policy)
         self.ticket = ticket
         self.stage = dict(stage)
@@ -315,45 +127,46 @@ class Analysis:
             return None
         return self._kept(("rule", path, want), expr, expr.tree, lambda: self._rule(expr, want))
 
-    def entry(self, stage: str, rule, want: bool, header: dict):
-        """why_not's entry of `rule`: {**header, **rule(...)} (None as rule gives None), or one kept whole from an
-        earlier ticket as (orjson.Fragment, its JSON): the kept JSON itself (shared, immutable: nothing is
-        copied), for a decision that is only serialised (`why_not(..., shared=True)`)."""
-        path = self.t.paths.get((stage, rule.id))
-        expr = self.t.checked.exprs.get(path) if path else None
-        if expr is None:
-            return None
-        return self._kept(("entry", path, want, header["question"]), expr, expr.tree,
-                          lambda: {**header, **self._rule(expr, want)})
-
     def _kept(self, head, expr, node, compute):
         """compute(), the analysis of `node`: a function of the values of the facts and stage values it reads
         (`_Trees.inputs`), so a ticket that gives them the same values as an earlier one gets a copy of the
-        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision), or, for an
-        `entry`, the kept JSON itself as an orjson.Fragment."""
-        inputs = self.t.inputs(expr, node)
-        if inputs is None:
+        earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision; for a decision
+        only serialised, `shared`, the kept JSON itself as an orjson.Fragment)."""
+        key_of = self.t.keys.get(id(node), NA)
+        if key_of is NA:
+            key_of = self.t.key_of(expr, node)
+        if key_of is None:
             return compute()
-        readers = self.t.readers
-        read = readers.get(id(node))
-        if read is None:
-            read = readers[id(node)] = reader(inputs[0])  # (generated: whywalk)
-        stage = self.stage
-        key = (head, orjson.dumps(read(self.ticket), default=repr), tuple([stage.get(name) for name in inputs[1]]))
+        key = key_of(self.ticket, self.stage, head)
         answers = self.t.answers
         kept = answers.get(key)
         if kept is not None:
             if not kept:
                 return compute()
-            return kept if head[0] == "entry" else orjson.loads(kept)
+            return orjson.Fragment(kept) if self.shared else orjson.loads(kept)
         got = compute()
         if len(answers) >= _ANSWERS:
             answers.clear()
-        key = (head, compact(key[1]), key[2])
-        if head[0] == "entry":  # (only serialised: orjson's bytes are all it needs to be the same again)
-            return keep_entry(answers, key, got)
         answers[key] = compact(as_json(got))
         return got
+
+    def entry(self, key, kept, expr, want: bool, header: dict):
+        """why_not's entry {**header, **rule(...)} of a shared decision, kept under `key` (None: never kept; `kept`:
+        b"", the entry is not kept) as (orjson.Fragment, its JSON), which is what it gives back (or the entry
+        itself, when orjson refuses it); one that holds kept leaves (orjson.Fragment) always is that pair."""
+        got = {**header, **self._rule(expr, want)}
+        if key is not None and kept is None:
+            answers = self.t.answers
+            if len(answers) >= _ANSWERS:
+                answers.clear()
+            got = keep_entry(answers, key, got)
+            if type(got) is tuple:
+                return got
+        try:
+            text = orjson.dumps(got)
+        except TypeError:  # (what orjson refuses: a plain entry, as the standard library's fallback needs)
+            return {**header, **Analysis(self.policy, self.ticket, self.stage)._rule(expr, want)}
+        return orjson.Fragment(text), text
 
     def _rule(self, expr, want: bool) -> dict:
         walk = walk_of(self.t, expr, want, _group, self.policy.id)
@@ -399,7 +212,9 @@ class Analysis:
         """`leaf` of a leaf whose answers are never kept (`_Trees.inputs` None), analysed once per ticket (a
         definition used by two rules: a generated walk calls this one for such leaves)"""
         got = self._leaves.get(head)
-        if got is not None:  # (a copy: the caller owns each entry)
+        if got is not None:  # (a copy: the caller owns each entry; a shared decision is only serialised)
+            if self.shared:
+                return got
             copy = orjson.loads(orjson.dumps(got))
             return copy if copy == got else self._leaf(expr, node, want, value, via)
         got = self._leaves[head] = self._leaf(expr, node, want, value, via)
@@ -538,47 +353,88 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = Fa
     """Entries for the tier rules ranked before the chosen one (giving another tier), for each refusal and
     for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself).
     `shared`: the decision is only serialised by orjson (`shared=True`, slapolicy.api.Policy.decide): an entry
-    kept from an earlier ticket is its JSON as an orjson.Fragment (`Analysis.entry`) instead of a copy."""
-    a = Analysis(policy, ticket, stage)
-    out = Entries() if shared else []
-
-    def add(stage_name, rule, want, header):
-        if shared:
-            got = a.entry(stage_name, rule, want, header)
-            if type(got) is tuple:
-                out.append_kept(*got)
-                return
+    kept from an earlier ticket is its JSON as an orjson.Fragment (`Analysis.entry`) instead of a copy, found
+    by its key alone (its header is made only for an entry computed)."""
+    a = Analysis(policy, ticket, stage, shared)
+    plan = _plan(a, policy, decision)
+    if not shared:
+        out = []
+        for _, _, expr, want, header in plan:
+            out.append({**header, **a._kept(("rule", expr.path, want), expr, expr.tree, lambda: a._rule(expr, want))})
+        return out
+    out = Entries()
+    texts, append, answers, stage = out.texts, out.append, a.t.answers, a.stage
+    for key_of, head, expr, want, header in plan:
+        key = kept = None
+        if key_of is not None:
+            kept = answers.get(key := key_of(ticket, stage, head))
+            if kept:
+                texts[len(out)] = kept[1]
+                append(kept[0])
+                continue
+        got = a.entry(key, kept, expr, want, header)
+        if type(got) is tuple:
+            texts[len(out)] = got[1]
+            append(got[0])
         else:
-            got = a.rule(stage_name, rule, want)
-            got = {**header, **got} if got else None
-        if got:
-            out.append(got)
+            append(got)
+    return out
 
+
+def _plan(a: Analysis, policy, decision: dict) -> list:
+    """why_not's entries for `decision`, in order: (key function or None: never kept, head, expr, want, header)
+    each, the lists kept per edition (`_Trees.plans`) by what they depend on (the refusals, the scope rule
+    chosen and the verdict, the tier: of its rules, the first that fires ends the list)"""
+    plans = a.t.plans
     status = decision["eligibility"]["status"]
     if status == "not_accepted":
-        fired = {r["rule"] for r in decision["eligibility"]["reasons"]}
-        for rule in policy.acceptance:
-            if rule.id in fired:
-                add("acceptance", rule, False, {"stage": "acceptance", "rule": rule.id, "source": rule.source,
-                                                "verdict": "not_accepted", "question": "why not accepted"})
-        return out
+        fired = frozenset(r["rule"] for r in decision["eligibility"]["reasons"])
+        got = plans.get(fired)
+        if got is None:
+            got = plans[fired] = _entries(a.t, [
+                ("acceptance", rule, False, {"stage": "acceptance", "rule": rule.id, "source": rule.source,
+                                             "verdict": "not_accepted", "question": "why not accepted"})
+                for rule in policy.acceptance if rule.id in fired])
+        return got
+    out = []
     if status in ("out_of_scope", "consultation_only"):
         chosen = decision["eligibility"]["reasons"][0]["rule"]
-        for rule in policy.scope:
-            if rule.id == chosen:
-                add("scope", rule, False, {"stage": "scope", "rule": rule.id, "source": rule.source, "verdict": status,
-                                           "question": f"why {status}"})
-                break
-            if rule.status == "in_scope":
-                add("scope", rule, True, {"stage": "scope", "rule": rule.id, "source": rule.source,
-                                          "would_give": "in_scope", "question": "why not in_scope"})
+        got = plans.get(("scope", chosen, status))
+        if got is None:
+            items = []
+            for rule in policy.scope:
+                if rule.id == chosen:
+                    items.append(("scope", rule, False, {"stage": "scope", "rule": rule.id, "source": rule.source,
+                                                         "verdict": status, "question": f"why {status}"}))
+                    break
+                if rule.status == "in_scope":
+                    items.append(("scope", rule, True, {"stage": "scope", "rule": rule.id, "source": rule.source,
+                                                        "would_give": "in_scope", "question": "why not in_scope"}))
+            got = plans[("scope", chosen, status)] = _entries(a.t, items)
+        out += got
     tier = (decision.get("tier") or {}).get("id")
     if tier is not None:
-        for rule in policy.tier_rules:
-            if rule.tier == tier:
-                if a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
-                    break
-                continue
-            add("tier_rules", rule, True, {"stage": "tier_rules", "rule": rule.id, "source": rule.source,
-                                           "would_give": rule.tier, "question": f"why not tier {rule.tier}"})
+        got = plans.get(("tier_rules", tier))
+        if got is None:
+            got = plans[("tier_rules", tier)] = [
+                (rule, None) if rule.tier == tier else (None, _entries(a.t, [(
+                    "tier_rules", rule, True, {"stage": "tier_rules", "rule": rule.id, "source": rule.source,
+                                               "would_give": rule.tier, "question": f"why not tier {rule.tier}"})]))
+                for rule in policy.tier_rules]
+        for rule, entries in got:
+            if rule is None:
+                out += entries
+            elif a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
+                break
+    return out
+
+
+def _entries(t: _Trees, items) -> list:
+    """(key function, head, expr, want, header) of each (stage, rule, want, header) that has a condition"""
+    out = []
+    for stage, rule, want, header in items:
+        path = t.paths.get((stage, rule.id))
+        expr = t.checked.exprs.get(path) if path else None
+        if expr is not None:
+            out.append((t.key_of(expr, expr.tree), ("entry", path, want, header["question"]), expr, want, header))
     return out

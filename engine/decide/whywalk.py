@@ -243,6 +243,7 @@ def generate(trees, expr, want: bool, group, label: str):
 
 
 _EMPTY: dict = {}
+SLOW = object()  # (a key's mark: its values as JSON follow)
 
 
 def value_at(ticket, parts):
@@ -255,24 +256,37 @@ def value_at(ticket, parts):
     return value
 
 
-def reader(fields):
-    """fn(ticket) -> [the value at each field path of `fields` (None where absent, or where an object on the
-    way is not an object)], as one generated function reading each object once (whynot's kept-answer keys:
-    `value_at` for each path is the reference)"""
-    ns, lines, objects, out = {"_E": _EMPTY}, [], {(): "t"}, []
+def keyer(fields, classes, stages, slow):
+    """fn(ticket, stage values, head) -> the key of a kept answer (whynot's `_kept`): (head, the value at each
+    field path of `fields` (None where absent, or where an object on the way is not an object; `value_at` for
+    each path is the reference), the stage value of each name of `stages`), when each value's class is one of
+    its field's `classes` (a set of classes no two of which have equal values: str, bool, None and date, or int
+    and None: 1, 1.0 and True never share a key); else (head, SLOW, slow(the values), the stage values). One
+    generated function reading each object once."""
+    ns, lines, objects, out = {"_E": _EMPTY, "_SLOW": SLOW, "_slow": slow}, [], {(): "t"}, []
 
-    def key(part):
-        name = f"k{len(ns)}"
-        ns[name] = part
+    def const(prefix, value):
+        name = f"{prefix}{len(ns)}"
+        ns[name] = value
         return name
 
-    for parts in fields:
+    for i, parts in enumerate(fields):
         for k in range(1, len(parts)):
             if parts[:k] not in objects:
                 o = objects[parts[:k]] = f"o{len(objects)}"
-                lines.append(f"    {o} = {objects[parts[:k - 1]]}.get({key(parts[k - 1])})")
+                lines.append(f"    {o} = {objects[parts[:k - 1]]}.get({const('k', parts[k - 1])})")
                 lines.append(f"    if not isinstance({o}, dict):\n        {o} = _E")
-        out.append(f"{objects[parts[:-1]]}.get({key(parts[-1])})")
-    source = "def read(t):\n" + "\n".join(lines) + ("\n" if lines else "") + f"    return [{', '.join(out)}]\n"
-    exec(compile(source, "<slapolicy:why_not:reader>", "exec"), ns)  # names and numbers only
-    return ns["read"]
+        lines.append(f"    a{i} = {objects[parts[:-1]]}.get({const('k', parts[-1])})")
+        out.append(f"a{i}")
+    tail = "".join(f", s.get({const('s', name)})" for name in stages)
+    if out:
+        test = " and ".join(f"{v}.__class__ in {const('c', frozenset(c))}" for v, c in zip(out, classes))
+        lines.append(f"    if {test}:\n        return (h, {', '.join(out)}{tail})")
+        lines.append(f"    return (h, _SLOW, _slow([{', '.join(out)}]){tail})")
+    else:
+        lines.append(f"    return (h{tail},)")
+    source = "def key(t, s, h):\n" + "\n".join(lines) + "\n"
+    exec(compile(source, "<slapolicy:why_not:key>", "exec"), ns)  # names and numbers only
+    fn = ns["key"]
+    fn.source = source
+    return fn

@@ -1,5 +1,5 @@
 """A breakdown without pauses is counted day by day from each day's own open spans (slapolicy.calendar.breakdown
-_unpaused); with a pause every day is clipped from the merged, counted spans of all the days (_paused, the
+_rows without `spans`); with a pause every day is clipped from the merged, counted spans of all the days (_paused, the
 reference). A pause that holds nothing (before the start) must give the same breakdown, keys in order, for
 every calendar of the bundled policies and extra ones (24x7, hours to midnight, DST changes, holidays), with
 starts at midnight, on the minute, between minutes, on weekends and holidays, and every kind of target."""

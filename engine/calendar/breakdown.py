@@ -268,59 +268,23 @@ def _iso(t: float, tz) -> str:
     return dt.datetime.fromtimestamp(t, tz).isoformat()
 
 
-def _row(info, mine, cumulative, tz, rows, skipped, whole=False, ends=None) -> float:
-    """a day's row (and `skipped` entry) of the time counted in it (`info`: the day's _day_info, `mine`: the spans
-    counted in it; `whole`: the day is counted whole, `mine` is its own spans, and its row is _day_info's but the
-    cumulative time and the intervals' copies; `ends`: (t0, its text, t1, its text), the breakdown's ends, whose
-    texts the caller has); the new cumulative"""
-    if whole:
-        got = info[8]
-        cumulative += got
-        row = info[10].copy()
-        row["cumulative_seconds"] = round(cumulative)
-        row["intervals"] = list(map(list, info[9][2]))
-    else:
-        if len(mine) == 1:  # (most partial days: one span)
-            (a, b), = mine
-            got = b - a
-            if ends is not None:
-                intervals = [[ends[1] if a == ends[0] else _iso(a, tz), ends[3] if b == ends[2] else _iso(b, tz)]]
-            else:
-                intervals = [[_iso(a, tz), _iso(b, tz)]]
-        else:
-            got = sum(b - a for a, b in mine)
-            intervals = [[_iso(a, tz), _iso(b, tz)] for a, b in mine]
-        cumulative += got
-        row = {"date": info[3], "weekday": info[4], "hours": info[5], "counted_seconds": round(got),
-               "counted": duration_text(got), "cumulative_seconds": round(cumulative), "intervals": intervals}
-        if info[6]:
-            row.update(info[6])
-    rows.append(row)
-    if not got and info[7] is not None:
-        skipped.append(dict(info[7]))
-    return cumulative
-
-
 def _paused(calendar, t0, t1, first, last, years, elapsed, held) -> tuple:
     """(rows, skipped, opened, counted) of a breakdown with pauses: every day clipped from the counted spans"""
-    tz = calendar.timezone
     days = calendar_days(calendar, first, last)
     opened = [(t0, t1)] if elapsed else clip(open_spans(calendar, days), t0, t1)
     counted = subtract(opened, held)
-    rows, skipped, cumulative = [], [], 0.0
-    for d in days:
-        info = _day_info(calendar, d["date"], years, elapsed)
-        cumulative = _row(info, clip(counted, info[1], info[2]), cumulative, tz, rows, skipped)
+    rows, skipped, _ = _rows(calendar, t0, t1, first, last, years, elapsed, spans=counted)
     return rows, skipped, opened, counted
 
 
-def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=None) -> tuple:
-    """(rows, skipped, counted) of a breakdown without pauses, day by day: the spans counted in a day are its
-    own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the day, are the
-    day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row from
-    _day_info); `counted` is the days' spans joined where they touch, as merging all the days' spans gives
-    them. iso0, iso1: _iso of t0 and t1 when the caller has them. (`_row`'s work, inline: every explained
-    decision with a deadline runs this loop, a few days a breakdown.)"""
+def _rows(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=None, spans=None) -> tuple:
+    """(rows, skipped, counted) of a breakdown, day by day. Without pauses (`spans` None) the spans counted in a
+    day are its own open spans clipped to [t0, t1] (the open spans of all the days, merged and clipped to the
+    day, are the day's own: days touch at midnight only), a day wholly inside [t0, t1] counted whole (its row
+    from _day_info); `counted` is the days' spans joined where they touch, as merging all the days' spans gives
+    them. With pauses, `spans` are the breakdown's counted spans, each day's clipped to the day (no day counted
+    whole; `counted`: empty). iso0, iso1: _iso of t0 and t1 when the caller has them. (Every explained decision
+    with a deadline runs this loop, a few days a breakdown: a day's row is made inline.)"""
     tz = calendar.timezone
     rows, skipped, counted = [], [], []
     ends = iso0 is not None and iso1 is not None
@@ -332,19 +296,24 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=Non
         if info is None:
             info = _info_at(infos, calendar, day, years, elapsed)
         own = info[0]
-        if info[1] >= t0 and info[2] <= t1:  # counted whole: the day's row but its cumulative time and intervals
+        if spans is not None:  # (with pauses)
+            whole, mine = False, clip(spans, info[1], info[2])
+        else:
+            whole = info[1] >= t0 and info[2] <= t1
+        if whole:  # counted whole: the day's row but its cumulative time and intervals
             got = info[8]
             cumulative += got
             row = info[10].copy()
             row["cumulative_seconds"] = round(cumulative)
             row["intervals"] = list(map(list, info[9][2]))
             mine = own
-        else:  # (clip: max and min, the first of equal values)
-            if len(own) == 1:  # (most days: one span; no comprehension's frame)
-                (a, b), = own
-                mine = ((a if a >= t0 else t0, b if b <= t1 else t1),) if b > t0 and a < t1 else ()
-            else:
-                mine = [(a if a >= t0 else t0, b if b <= t1 else t1) for a, b in own if b > t0 and a < t1]
+        else:
+            if spans is None:  # (clip: max and min, the first of equal values)
+                if len(own) == 1:  # (most days: one span; no comprehension's frame)
+                    (a, b), = own
+                    mine = ((a if a >= t0 else t0, b if b <= t1 else t1),) if b > t0 and a < t1 else ()
+                else:
+                    mine = [(a if a >= t0 else t0, b if b <= t1 else t1) for a, b in own if b > t0 and a < t1]
             if len(mine) == 1:  # (most partial days: one span)
                 (a, b), = mine
                 got = b - a
@@ -363,11 +332,12 @@ def _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0=None, iso1=Non
         rows.append(row)
         if not got and info[7] is not None:
             skipped.append(dict(info[7]))
-        for a, b in mine:
-            if counted and a <= counted[-1][1]:
-                counted[-1] = (counted[-1][0], max(counted[-1][1], b))
-            else:
-                counted.append((a, b))
+        if spans is None:
+            for a, b in mine:
+                if counted and a <= counted[-1][1]:
+                    counted[-1] = (counted[-1][0], max(counted[-1][1], b))
+                else:
+                    counted.append((a, b))
         day += 1
     return rows, skipped, counted
 
@@ -415,14 +385,14 @@ def breakdown(calendar, target, start: dt.datetime, end: dt.datetime, pauses=(),
         if texts is None:
             iso0 = _day_iso(_day_info(calendar, first, years, elapsed), t0, tz)
             iso1 = _day_iso(_day_info(calendar, last, years, elapsed), t1, tz) if last == until.date() else _iso(t1, tz)
-        rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed, iso0, iso1)
+        rows, skipped, counted = _rows(calendar, t0, t1, first, last, years, elapsed, iso0, iso1)
         held = opened = []
     else:
         held = merge((p[0].timestamp(), p[1].timestamp()) for p in pauses)
         if held:
             rows, skipped, opened, counted = _paused(calendar, t0, t1, first, last, years, elapsed, held)
         else:
-            rows, skipped, counted = _unpaused(calendar, t0, t1, first, last, years, elapsed)
+            rows, skipped, counted = _rows(calendar, t0, t1, first, last, years, elapsed)
     omitted = None
     if len(rows) > MAX_BREAKDOWN_DAYS:
         head = MAX_BREAKDOWN_DAYS // 2

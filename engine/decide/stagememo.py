@@ -102,8 +102,13 @@ def key_parts(policy, rule, expr) -> list | None:
         return []  # (a rule without `when`: fires, reads nothing)
     if expr is None or expr.defs_used:
         return None
-    vocabulary = getattr(policy, "vocabulary", None)
-    root = vocabulary.type if vocabulary is not None else None
+    vocabulary = getattr(policy, "vocabulary", None)  # (None: the base vocabulary, as tickets.parse_ticket reads it;
+    if vocabulary is None:                          # a policy from the compile cache has no other)
+        from slapolicy.language.types import vocabulary as base
+
+        root = base()
+    else:
+        root = vocabulary.type
     if root is None:
         return None
     parts = {}

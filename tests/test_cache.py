@@ -161,3 +161,37 @@ def test_why_not_spans_from_the_cache_in_every_yaml_style(cache_dir):
         lines.update(leaf["span"]["line"] for leaf in _why_not_leaves(evaluate(warm, ticket)))
     block_lines = {i for i, line in enumerate(text.splitlines(), 1) if line.startswith(("      ", "        and"))}
     assert lines & block_lines  # spans inside the blocks, not only at their first line
+
+
+def _memo_names(policy, tickets):
+    """the stage memos (slapolicy.decide.stagememo) a policy's shared decisions of `tickets` build, by name, and
+    how many hit"""
+    import copy
+
+    from slapolicy.decide.registration import register
+    from slapolicy.decide.stagememo import Memo
+    from slapolicy.decide.tickets import validate_ticket
+
+    compiled = policy.compiled
+    for t in tickets:
+        register(compiled, validate_ticket(copy.deepcopy(t)), True, shared=True)
+    stage = next(iter(compiled.__dict__["_scans_shared"].values()))
+    memos = {k: v for k, v in stage.__globals__.items() if isinstance(v, Memo)}
+    return sorted(memos), sum(bool(m.hits) for m in memos.values())
+
+
+@pytest.mark.parametrize("policy_id", api.policy_ids())
+def test_a_warm_load_keeps_the_stage_memos_of_a_cold_one(cache_dir, policy_id, monkeypatch):
+    """a policy from the compile cache carries no vocabulary of its own: its stage memos are keyed by the base
+    vocabulary, as its tickets are parsed, and it builds the memos a cold load builds (before, none at all)"""
+    from slapolicy.decide import stagememo
+
+    monkeypatch.setattr(stagememo, "HIT_SHARE", 0)  # (no memo stops)
+    cold = _load(policy_id)
+    tickets = generate(cold, 20, 5)
+    warm = _load(policy_id)
+    assert warm is not cold and warm.compiled is not cold.compiled
+    want, want_hits = _memo_names(cold, tickets * 2)
+    got, got_hits = _memo_names(warm, tickets * 2)
+    assert got == want and got_hits == want_hits
+    assert want and want_hits

@@ -24,3 +24,11 @@ def cli():
 
 BASE_TICKET = {"id": "T-1", "created_at": "2026-03-10T11:00:00+02:00", "channel": "portal",
                "customer": {"segment": "commercial"}}
+
+
+def stage_memos(scans) -> dict:
+    """the stage memos (slapolicy.decide.stagememo.Memo) of an edition's stage functions (`scans`: its
+    `_scans_shared`), by their global name"""
+    from slapolicy.decide.stagememo import Memo
+
+    return {k: v for k, v in next(iter(scans.values())).__globals__.items() if isinstance(v, Memo)}

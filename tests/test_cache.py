@@ -168,15 +168,14 @@ def _memo_names(policy, tickets):
     how many hit"""
     import copy
 
+    from conftest import stage_memos
     from slapolicy.decide.registration import register
-    from slapolicy.decide.stagememo import Memo
     from slapolicy.decide.tickets import validate_ticket
 
     compiled = policy.compiled
     for t in tickets:
         register(compiled, validate_ticket(copy.deepcopy(t)), True, shared=True)
-    stage = next(iter(compiled.__dict__["_scans_shared"].values()))
-    memos = {k: v for k, v in stage.__globals__.items() if isinstance(v, Memo)}
+    memos = stage_memos(compiled.__dict__["_scans_shared"])
     return sorted(memos), sum(bool(m.hits) for m in memos.values())
 
 

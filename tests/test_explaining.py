@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BASE_TICKET, FIXTURES
+from conftest import BASE_TICKET, FIXTURES, stage_memos
 from facts import drop
 from slapolicy.api import _compile_text, load_policy, policy_ids
 from slapolicy.decide.registration import _STAGES, register
@@ -291,12 +291,6 @@ def test_a_rule_whose_fields_are_all_missing_explains_as_the_closures(policy_id)
     assert kept and any(kept.values())  # (the stage functions took the kept outcomes)
 
 
-def _memos(scans):
-    from slapolicy.decide.stagememo import Memo
-
-    return {k: v for k, v in next(iter(scans.values())).__globals__.items() if isinstance(v, Memo)}
-
-
 @pytest.mark.parametrize("policy_id", POLICIES)
 def test_a_shared_decision_through_the_stages_memos_explains_as_the_closures(policy_id, monkeypatch):
     """a decision only serialised (shared) runs each run of rules that read no definition, date, timestamp or list
@@ -309,7 +303,7 @@ def test_a_shared_decision_through_the_stages_memos_explains_as_the_closures(pol
     compiled = load_policy(policy_id).compiled
     tickets = _dropped(generate(load_policy(policy_id), 30, 43), 47)
     scans = _decisions_agree(compiled, tickets * 2 + tickets[::-1], shared=True)
-    memos = _memos(scans)
+    memos = stage_memos(scans)
     if policy_id != "martinsoft-b24":
         assert memos and all(m.hits for m in memos.values()) and all(len(m) for m in memos.values())
 
@@ -332,7 +326,7 @@ def test_a_memo_key_tells_1_from_1_0_and_true():
     try:
         register(compiled, copy.deepcopy(base), True)
         register(compiled, copy.deepcopy(base), True)
-        memos = _memos(compiled.__dict__["_scans_shared"])
+        memos = stage_memos(compiled.__dict__["_scans_shared"])
         sizes = {k: len(m) for k, m in memos.items()}
         for value in (1, 1.0, True, 1, 1.0, True):
             t = {**copy.deepcopy(base), "severity": value}
@@ -366,7 +360,7 @@ def test_a_full_memo_is_cleared_and_a_missing_one_stops_then_tries_again(monkeyp
     try:
         register(compiled, copy.deepcopy(fresh[0]), True)
         register(compiled, copy.deepcopy(fresh[0]), True)
-        memos = _memos(compiled.__dict__["_scans_shared"])
+        memos = stage_memos(compiled.__dict__["_scans_shared"])
         memo = memos["_M_delay_reasons_0"]  # (twelve facts read: tickets made apart seldom share them)
         stopped = []
         for t in fresh:

@@ -50,9 +50,9 @@ def split(query: str) -> tuple[str, str]:
 
 
 def answered(port, request: bytes) -> bool:
-    """one request on its own connection: was it answered with 200?"""
+    """one request on its own connection (closed after the answer's first bytes): was it answered with 200?"""
     with socket.create_connection((load.HOST, port), timeout=30) as conn:
-        conn.sendall(request.replace(b"keep-alive", b"close"))
+        conn.sendall(request)
         head = conn.recv(64)
     return head.startswith(b"HTTP/1.1 200 ")
 
@@ -72,6 +72,9 @@ def main() -> None:
     args = parser.parse_args()
     base = args.base.resolve()
     sides = {"this": (sys.executable, ROOT / "cli.py"), "base": (base / ".venv" / "bin" / "python", base / "cli.py")}
+    missing = [str(p) for p in sides["base"] if not Path(p).exists()]
+    if missing:
+        sys.exit(f"--base {base}: {', '.join(missing)} not found (a checkout with its own .venv; see this script's docstring)")
     work = Path(tempfile.mkdtemp(prefix="slapolicy-load-ab-"))
     servers = {}
     try:

@@ -45,9 +45,12 @@ FALLBACK_TICKETS = [
 
 
 # -- the server -----------------------------------------------------------------------------------
+SERVING = r"Uvicorn running on http://127\.0\.0\.1:(\d+)"  # the server's log line with the port it listens on
+
+
 def start_server(args_list, log_path: Path):
     cmd = [sys.executable, str(ROOT / "cli.py")] + args_list  # this checkout, whatever is on PATH
-    return _start(cmd, log_path, r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+    return _start(cmd, log_path, SERVING)
 
 
 def _start(cmd, log_path: Path, pattern):
@@ -210,6 +213,11 @@ def tickets_for(policy_id, policies_dir):
     return good
 
 
+def interleaved(tickets: dict) -> list[tuple]:
+    """(policy id, ticket) pairs, the policies in turn: each one's first ticket, then each one's second, ..."""
+    return [(pid, ts[i]) for i in range(max(map(len, tickets.values()))) for pid, ts in tickets.items() if i < len(ts)]
+
+
 def fresh_requests(ids, policies_dir, count, seed=29):
     """`count` evaluate requests of generated tickets (slapolicy corpus generate), the policies interleaved, no
     ticket twice: what a server meets that has not seen its tickets before (the test-file tickets above are
@@ -241,8 +249,7 @@ def main_service(args):
     proc, port = start_server(serve_args, work / "serve.log")
     rows = []
     try:
-        pairs = [(pid, t) for i in range(max(map(len, tickets.values())))
-                 for pid, ts in tickets.items() if i < len(ts) for t in [ts[i]]]  # interleaved policies
+        pairs = interleaved(tickets)
         singles = [request_bytes(f"/v1/policies/{pid}/evaluate", json.dumps(t).encode()) for pid, t in pairs]
         singles_nx = [request_bytes(f"/v1/policies/{pid}/evaluate?explain=false", json.dumps(t).encode())
                       for pid, t in pairs]
@@ -317,7 +324,7 @@ def main_frameworks(args):
     for round_ in range(args.rounds):
         for kind in ("starlette", "fastapi"):
             cmd = [sys.executable, __file__, "--serve-framework", kind, "--policy-file", str(directory / f"{policy_id}.yaml")]
-            proc, port = _start(cmd, work / f"{kind}.log", r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+            proc, port = _start(cmd, work / f"{kind}.log", SERVING)
             try:
                 reqs = [request_bytes(f"/v1/policies/{policy_id}/evaluate", json.dumps(t).encode()) for t in tickets]
                 rows.append(run_scenario(port, proc.pid, f"{kind} (round {round_ + 1})", reqs, 1, args))

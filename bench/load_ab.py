@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import socket
 import statistics
 import sys
@@ -31,15 +32,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402  (bench/load.py: the server start, the client, the tickets)
 
-PATTERN = r"Uvicorn running on http://127\.0\.0\.1:(\d+)"
-
 
 def requests_for(query: str) -> list[bytes]:
     """the evaluate requests with the query, every policy's tickets interleaved as bench/load.py sends them"""
     ids, pdir = load.pick_policies(None, None)
-    tickets = {pid: t for pid in ids if (t := load.tickets_for(pid, pdir))}
-    pairs = [(pid, t) for i in range(max(map(len, tickets.values())))
-             for pid, ts in tickets.items() if i < len(ts) for t in [ts[i]]]
+    pairs = load.interleaved({pid: t for pid in ids if (t := load.tickets_for(pid, pdir))})
     return [load.request_bytes(f"/v1/policies/{pid}/evaluate{query}", json.dumps(t).encode()) for pid, t in pairs]
 
 
@@ -57,10 +54,11 @@ def answered(port, request: bytes) -> bool:
     return head.startswith(b"HTTP/1.1 200 ")
 
 
-def per_request(proc, port, requests, count) -> tuple[float, dict]:
+def per_request(proc, port, requests, count) -> float:
+    """the server's CPU us per request over `count` requests"""
     before = load.cpu_seconds(proc.pid)
-    _, _, statuses = asyncio.run(load.drive(port, requests, count, 600, 8))
-    return (load.cpu_seconds(proc.pid) - before) / count * 1e6, statuses
+    asyncio.run(load.drive(port, requests, count, 600, 8))
+    return (load.cpu_seconds(proc.pid) - before) / count * 1e6
 
 
 def main() -> None:
@@ -80,7 +78,7 @@ def main() -> None:
     try:
         for name, (python, cli) in sides.items():
             servers[name] = load._start([str(python), str(cli), "serve", "--host", load.HOST, "--port", "0",
-                                         "--log-level", "info"], work / f"{name}.log", PATTERN)
+                                         "--log-level", "info"], work / f"{name}.log", load.SERVING)
         print(f"this: {ROOT}   base: {base}   {args.rounds} alternating rounds of {args.requests} requests")
         for query in args.queries:
             asked = dict(zip(("this", "base"), split(query)))
@@ -97,7 +95,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name in figures:
                     proc, port = servers[name]
-                    figures[name].append(per_request(proc, port, sent[name], args.requests)[0])
+                    figures[name].append(per_request(proc, port, sent[name], args.requests))
             medians = {name: statistics.median(v) for name, v in figures.items()}
             line = "  ".join(f"{name} {medians[name]:6.1f} us (rounds {min(v):.0f}-{max(v):.0f})"
                              for name, v in figures.items())
@@ -109,6 +107,7 @@ def main() -> None:
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait(60)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

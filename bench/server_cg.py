@@ -42,11 +42,10 @@ def total_instructions(query: str, count: int, fresh: bool, work: Path) -> int:
                     for r in load.fresh_requests(ids, pdir, count)]
     else:
         tickets = {pid: t for pid in ids if (t := load.tickets_for(pid, pdir))}
-        pairs = [(pid, t) for i in range(max(map(len, tickets.values())))
-                 for pid, ts in tickets.items() if i < len(ts) for t in [ts[i]]]
+        pairs = load.interleaved(tickets)
         warm = measured = [load.request_bytes(f"/v1/policies/{pid}/evaluate{query}", json.dumps(t).encode())
                            for pid, t in pairs]
-    proc, port = load._start(cmd + SLOW, work / "serve.log", r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+    proc, port = load._start(cmd + SLOW, work / "serve.log", load.SERVING)
     try:
         asyncio.run(load.drive(port, warm, len(warm) * (1 if fresh else 2), 900, 8))
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)

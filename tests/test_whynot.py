@@ -249,6 +249,38 @@ def test_unknown_facts_equal_the_straightforward_computation_on_every_policy_tes
     assert compared > 250 and with_effects > 100, (compared, with_effects)
 
 
+def test_why_not_given_registrations_tier_rule_equals_why_not_testing_the_tier_rules_again():
+    """why_not lists the tier rules ranked before the one that fired: told which one by registration (its run's
+    `tier_rule`, what an explained decision does) or finding it by testing the chosen tier's rules again, the
+    entries are the same, on every policy test ticket and on generated tickets; some stop before the last rule"""
+    from slapolicy.api import policy_ids
+    from slapolicy.decide.registration import register
+    from slapolicy.decide.tickets import validate_ticket
+    from slapolicy.decide.whynot import why_not
+    from slapolicy.language.diagnostics import TicketError
+    from slapolicy.tools.corpus import generate
+
+    items = [(pid, ticket) for pid, _, ticket in _policy_test_tickets()]
+    items += [(pid, t) for pid in policy_ids() for t in generate(load_policy(pid), 150, 17)]
+    compared = told = early = 0
+    for pid, ticket in items:
+        policy = load_policy(pid).compiled
+        try:
+            normal = validate_ticket(ticket, policy.vocabulary)
+        except TicketError:
+            continue
+        decision, run, tier = register(policy, normal, True)
+        if tier is None:
+            continue
+        assert run.tier_rule is not None and run.tier_rule.tier == tier.id
+        got = why_not(policy, normal, decision, run.env.stage, False, run.tier_rule)
+        assert got == why_not(policy, normal, decision, run.env.stage, False), (pid, ticket.get("id"))
+        compared += 1
+        told += any(e["stage"] == "tier_rules" for e in got)
+        early += run.tier_rule is not policy.tier_rules[-1]
+    assert compared > 500 and told > 100 and early > 100, (compared, told, early)
+
+
 def test_a_condition_read_by_local_date_has_one_value_a_date_and_is_evaluated_once_a_date():
     """why_not's search evaluates a condition once per local date when it reads `created_at` only through
     date() / days_between() (slapolicy.decide.dated): every such condition of the bundled policies has the

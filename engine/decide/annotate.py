@@ -45,7 +45,8 @@ def annotate(policy, ticket: dict, decision: dict, run, tier, with_unknown: bool
                         if at is not None and d.calendar.timezone is policy.timezone else None
                     entry["breakdown"] = breakdown(d.calendar, d.target, created, end, (), texts)
     if with_why_not:
-        decision["why_not"] = why_not(policy, ticket, decision, run.env.stage, shared)
+        decision["why_not"] = why_not(policy, ticket, decision, run.env.stage, shared,
+                                     getattr(run, "tier_rule", None))
     if with_unknown:  # (imported here: a start that does not ask for them does not compile the module)
         from slapolicy.decide.unknown import unknown_facts
 

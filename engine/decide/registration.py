@@ -25,13 +25,14 @@ def _iso(instant: dt.datetime | None, tz) -> str | None:
 
 class _Run:
     __slots__ = ("env", "explain", "explanation", "assumptions", "pretested", "instants", "scans", "args", "at",
-                 "fired")
+                 "fired", "tier_rule")
 
     def __init__(self, env, explain, pretested=None, scans=None):
         self.env = env
         self.explain = explain
         self.explanation = []
         self.fired = []  # the explanation's entries of the rules that fired with facts read (annotate.local_facts)
+        self.tier_rule = None  # the tier rule that fired (why_not's list of the tier rules before it)
         self.assumptions = {}
         self.pretested = pretested  # the rules tested first by their generated code (`_pretested`)
         self.instants = {}  # deadline name -> its instant (compute_deadlines; the breakdowns count up to them)
@@ -247,7 +248,7 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
     # 3 tier
     tier = tier_out = None
     if accepted:
-        rule = first(by, "tier_rules", policy.tier_rules)
+        rule = run.tier_rule = first(by, "tier_rules", policy.tier_rules)
         if rule is not None:
             tier, tier_out, ids = entries[id(rule)]  # (the rule's, its tier's and its deadlines' assumptions)
             tier_out = dict(tier_out)

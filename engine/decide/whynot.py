@@ -349,14 +349,15 @@ def leaves(req) -> list:
 
 
 # -- the decision's why_not block -------------------------------------------------------------------
-def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = False) -> list:
+def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = False, tier_rule=None) -> list:
     """Entries for the tier rules ranked before the chosen one (giving another tier), for each refusal and
     for an out-of-scope or consultation-only verdict (the in-scope rules before it, and the verdict itself).
     `shared`: the decision is only serialised by orjson (`shared=True`, slapolicy.api.Policy.decide): an entry
     kept from an earlier ticket is its JSON as an orjson.Fragment (`Analysis.entry`) instead of a copy, found
-    by its key alone (its header is made only for an entry computed)."""
+    by its key alone (its header is made only for an entry computed). `tier_rule`: the tier rule that fired, when
+    the caller knows it (registration's run; else each rule of the chosen tier is tested until one fires)."""
     a = Analysis(policy, ticket, stage, shared)
-    plan = _plan(a, policy, decision)
+    plan = _plan(a, policy, decision, tier_rule)
     if not shared:
         out = []
         for _, _, expr, want, header in plan:
@@ -381,7 +382,7 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = Fa
     return out
 
 
-def _plan(a: Analysis, policy, decision: dict) -> list:
+def _plan(a: Analysis, policy, decision: dict, tier_rule=None) -> list:
     """why_not's entries for `decision`, in order: (key function or None: never kept, head, expr, want, header)
     each, the lists kept per edition (`_Trees.plans`) by what they depend on (the refusals, the scope rule
     chosen and the verdict, the tier: of its rules, the first that fires ends the list)"""
@@ -424,8 +425,8 @@ def _plan(a: Analysis, policy, decision: dict) -> list:
         for rule, entries in got:
             if rule is None:
                 out += entries
-            elif a.rule_fired(rule):  # the chosen one (the first that fires: a rule of another tier did not)
-                break
+            elif rule is tier_rule if tier_rule is not None else a.rule_fired(rule):
+                break  # the chosen one (the first that fires: a rule of another tier did not)
     return out
 
 

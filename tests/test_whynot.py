@@ -225,22 +225,29 @@ def _policy_test_tickets():
                 yield tests.name.split(".tests.")[0], line, case["ticket"]
 
 
-def test_unknown_facts_equal_the_straightforward_computation_on_every_policy_test_ticket():
-    """The optimised unknown_facts (readers of the changed facts, stages decided again from the generated
-    functions only when one of them moves) gives what deciding every value tried again in full gives."""
+def _registered(items):
+    """(policy id, where, compiled policy, normalised ticket, registration's decision, run, tier) of each
+    (policy id, where, ticket) the policy accepts as a ticket"""
     from slapolicy.decide.registration import register
     from slapolicy.decide.tickets import validate_ticket
-    from slapolicy.decide.unknown import unknown_facts, unknown_facts_reference
     from slapolicy.language.diagnostics import TicketError
 
-    compared = with_effects = 0
-    for pid, line, ticket in _policy_test_tickets():
+    for pid, where, ticket in items:
         policy = load_policy(pid).compiled
         try:
             normal = validate_ticket(ticket, policy.vocabulary)
         except TicketError:
             continue
-        decision, run, _ = register(policy, normal, True)
+        yield (pid, where, policy, normal, *register(policy, normal, True))
+
+
+def test_unknown_facts_equal_the_straightforward_computation_on_every_policy_test_ticket():
+    """The optimised unknown_facts (readers of the changed facts, stages decided again from the generated
+    functions only when one of them moves) gives what deciding every value tried again in full gives."""
+    from slapolicy.decide.unknown import unknown_facts, unknown_facts_reference
+
+    compared = with_effects = 0
+    for pid, line, policy, normal, decision, run, _ in _registered(_policy_test_tickets()):
         decision = {**decision, "explanation": run.explanation}
         got = unknown_facts(policy, normal, decision, run.env.stage)
         assert got == unknown_facts_reference(policy, normal, decision, run.env.stage), f"{pid} case at line {line}"
@@ -254,27 +261,18 @@ def test_why_not_given_registrations_tier_rule_equals_why_not_testing_the_tier_r
     `tier_rule`, what an explained decision does) or finding it by testing the chosen tier's rules again, the
     entries are the same, on every policy test ticket and on generated tickets; some stop before the last rule"""
     from slapolicy.api import policy_ids
-    from slapolicy.decide.registration import register
-    from slapolicy.decide.tickets import validate_ticket
     from slapolicy.decide.whynot import why_not
-    from slapolicy.language.diagnostics import TicketError
     from slapolicy.tools.corpus import generate
 
-    items = [(pid, ticket) for pid, _, ticket in _policy_test_tickets()]
-    items += [(pid, t) for pid in policy_ids() for t in generate(load_policy(pid), 150, 17)]
+    items = list(_policy_test_tickets())
+    items += [(pid, i, t) for pid in policy_ids() for i, t in enumerate(generate(load_policy(pid), 150, 17))]
     compared = told = early = 0
-    for pid, ticket in items:
-        policy = load_policy(pid).compiled
-        try:
-            normal = validate_ticket(ticket, policy.vocabulary)
-        except TicketError:
-            continue
-        decision, run, tier = register(policy, normal, True)
+    for pid, where, policy, normal, decision, run, tier in _registered(items):
         if tier is None:
             continue
         assert run.tier_rule is not None and run.tier_rule.tier == tier.id
         got = why_not(policy, normal, decision, run.env.stage, False, run.tier_rule)
-        assert got == why_not(policy, normal, decision, run.env.stage, False), (pid, ticket.get("id"))
+        assert got == why_not(policy, normal, decision, run.env.stage, False), (pid, where)
         compared += 1
         told += any(e["stage"] == "tier_rules" for e in got)
         early += run.tier_rule is not policy.tier_rules[-1]
@@ -357,7 +355,8 @@ def _solver_against_probe(monkeypatch, policies, n):
 
     monkeypatch.setattr(whynot, "solve", held_to_the_probe)
     monkeypatch.setattr(closedform, "leaf", lambda *args: None)  # (it answers most of these shapes first)
-    for policy in policies:
+    for policy in policies:  # (every answer computed: none kept from an earlier ticket)
+        monkeypatch.setattr(whynot.trees(policy.compiled), "answers", _NeverKeeps())
         for ticket in generate(policy, n, 5):
             policy.evaluate(ticket, as_of="2026-06-01T00:00:00Z")
     return seen, wrong
@@ -457,9 +456,10 @@ def test_a_breakdowns_whole_days_are_the_days_counted_one_by_one(spec, target):
 
 
 def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_instant():
-    """why_not keeps no answer of a condition that reads a timestamp (no two tickets share an instant: such
-    answers only fill memory), and what it keeps takes about its own size (orjson's bytes keep a 4 KiB buffer:
-    8,192 answers held ~70 MB)"""
+    """why_not keys no answer by an instant (no two tickets share one: such answers would only fill memory): a
+    condition that reads created_at by its local date only is keyed by that date (its answers templates of the
+    instant's text), any other condition on a timestamp is never kept; what it keeps takes about its own size
+    (orjson's bytes keep a 4 KiB buffer: 8,192 answers held ~70 MB)"""
     import tracemalloc
 
     from slapolicy.decide import shared, whynot, whytrees
@@ -470,6 +470,8 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     policy.evaluate(tickets[0])
     trees = whynot.trees(policy.compiled)
     trees.answers.clear()
+    for use in trees.dated_use.values():  # (an earlier test's tickets may have turned the templates off)
+        use[:] = [0, 0, 0]
     tracemalloc.start()
     try:
         for t in tickets:
@@ -486,6 +488,115 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     assert any(isinstance(v, tuple) for v in trees.answers.values())
     assert len(trees.answers) > 50 and held < 3 * stored + 100_000, (len(trees.answers), held, stored)
     read = [inputs for inputs in trees._inputs.values() if inputs is not None]
-    kinds = {getattr(whynot.field_type(".".join(f)), "kind", None) for fields, _ in read for f in fields}
+    kinds = {getattr(whynot.field_type(".".join(f)), "kind", None) for inputs in read for f in inputs[0]}
     assert kinds and "timestamp" not in kinds
-    assert None in trees._inputs.values()  # bitrix-inc's conditions on created_at are analysed each time
+    dated = {".".join(inputs[2]) for inputs in read if len(inputs) > 2}  # (keyed by the local date instead)
+    assert dated == {"created_at"}, dated
+
+    def instants(value):
+        if isinstance(value, tuple):
+            return any(instants(v) for v in value)
+        return isinstance(value, dt.datetime)
+    assert not any(instants(k) for k in trees.answers)
+    assert any(isinstance(v, whynot.Dated) for v in trees.answers.values())
+
+
+def test_an_answer_kept_under_a_local_date_is_what_each_instant_of_that_date_gets_computed():
+    """A condition that reads created_at by its local date only (bitrix-ua's and bitrix-inc's coupon validity)
+    keeps its why_not answers under that date, as templates of the instant's text: the tickets of one date at
+    other instants get the same decisions, byte for byte, as with no answer kept; and templates were used"""
+    import orjson
+
+    from slapolicy.decide import whynot
+
+    zone = {"bitrix-ua": "+02:00", "bitrix-inc": "+03:00"}
+    times = ("T00:00:00", "T06:15:00", "T12:00:00.250000", "T18:30:00.250000", "T23:59:59")
+    variants = []
+    for pid, _, ticket in _policy_test_tickets():
+        if pid in zone and isinstance(ticket.get("created_at"), str) and not ticket.get("events"):
+            day = ticket["created_at"][:10]
+            variants += [(pid, {**ticket, "created_at": day + t + zone[pid]}) for t in times]
+    policies = {pid: load_policy(pid) for pid in zone}
+
+    def decide_all():
+        out = []
+        for pid, t in variants:
+            for shared in (True, False):
+                try:
+                    out.append(orjson.dumps(policies[pid].evaluate(t, shared=shared)))
+                except Exception as e:  # (a ticket the policy refuses: refused alike both times)
+                    out.append(repr(e).encode())
+        return out
+
+    for p in policies.values():
+        whynot.trees(p.compiled).answers.clear()
+        for use in whynot.trees(p.compiled).dated_use.values():  # (on again, whatever earlier tests did)
+            use[:] = [0, 0, 0]
+    kept = decide_all()
+    checked = sum(isinstance(v, whynot.Dated) and v.checked for p in policies.values()
+                  for v in whynot.trees(p.compiled).answers.values())
+    for p in policies.values():
+        whynot.trees(p.compiled).answers = _NeverKeeps()
+    try:
+        computed = decide_all()
+    finally:
+        for p in policies.values():
+            whynot.trees(p.compiled).answers = {}
+    assert len(variants) > 100 and checked > 20, (len(variants), checked)
+    assert kept == computed
+
+
+class _NeverKeeps(dict):
+    """an answers dict that keeps nothing (every why_not answer computed)"""
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_a_template_whose_instant_shows_elsewhere_is_not_kept():
+    """Dated: the same instant gets the answer as it is; another instant only once a computation for one such
+    instant equals the filled template; a computation that differs (the text in a place that is not the instant's)
+    makes the key's answers never kept"""
+    from slapolicy.decide.whynot import Dated
+
+    use = [0, 0, 0]
+    kept = Dated(b'{"facts":{"created_at":"X"},"text":"from X"}', b"X", use)
+    assert kept.known(b"X") == b'{"facts":{"created_at":"X"},"text":"from X"}' and kept.known(b"Y") is None
+    answers = {"k": kept}
+    kept.check(answers, "k", b"Y", b'{"facts":{"created_at":"Y"},"text":"from Y"}')
+    assert kept.checked and kept.known(b"Z") == b'{"facts":{"created_at":"Z"},"text":"from Z"}'
+    other = Dated(b'{"a":"X","b":"X"}', b"X", use)  # (the second X: a value that is not the instant's)
+    answers = {"k": other}
+    other.check(answers, "k", b"Y", b'{"a":"Y","b":"X"}')
+    assert answers["k"] == b"" and not other.checked
+    assert use == [2, 3, 0]  # (made 2; given 3: X as it is, Y checked, Z filled)
+
+
+def test_templates_seldom_used_are_turned_off_and_their_answers_computed():
+    """On tickets that share no local date (generated over years), a node's Dated templates are turned off
+    after a trial of DATED_TRIAL of them (its key function gives None: not kept), for DATED_OFF calls, then
+    tried again; on the same tickets again and again they stay on. The decisions are the same either way."""
+    import orjson
+
+    from slapolicy.decide import whynot
+    from slapolicy.tools.corpus import generate
+
+    policy = load_policy("bitrix-ua")
+    tickets = generate(policy, 400, 31)
+    trees = whynot.trees(policy.compiled)
+    trees.answers.clear()
+    for use in trees.dated_use.values():
+        use[:] = [0, 0, 0]
+    fresh = [orjson.dumps(policy.evaluate(t, shared=True)) for t in tickets]
+    assert trees.dated_use and any(use[2] for use in trees.dated_use.values()), trees.dated_use
+    trees.answers = _NeverKeeps()
+    try:
+        assert fresh == [orjson.dumps(policy.evaluate(t, shared=True)) for t in tickets]
+    finally:
+        trees.answers = {}
+    for use in trees.dated_use.values():
+        use[:] = [0, 0, 0]
+    few = [t for t in _policy_test_tickets() if t[0] == "bitrix-ua" and not t[2].get("events")][:20]
+    for _ in range(10):
+        for _, _, t in few:
+            policy.evaluate(t, shared=True)
+    assert not any(use[2] for use in trees.dated_use.values()) and any(use[1] for use in trees.dated_use.values())

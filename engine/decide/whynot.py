@@ -33,8 +33,8 @@ from slapolicy.decide.closedform import field_type
 from slapolicy.decide.dated import by_local_date, dated_only
 from slapolicy.decide.nearest import SEARCH_STEPS, UNSOLVED, probe, shape, show, solve
 from slapolicy.decide.shared import Entries, as_json, compact, keep_entry
-from slapolicy.decide.whytrees import _Trees, trees, walk_through_definitions  # noqa: F401 (imported from here)
-from slapolicy.decide.whywalk import NA, walk_of
+from slapolicy.decide.whytrees import DATED, _Trees, trees, walk_through_definitions  # noqa: F401 (imported here)
+from slapolicy.decide.whywalk import NA, value_at, walk_of
 from slapolicy.decide.wording import _lit, _q, requirement
 from slapolicy.language import ast
 from slapolicy.language.compile import UNKNOWN, Env
@@ -131,29 +131,51 @@ class Analysis:
         """compute(), the analysis of `node`: a function of the values of the facts and stage values it reads
         (`_Trees.inputs`), so a ticket that gives them the same values as an earlier one gets a copy of the
         earlier answer (kept as JSON: a fresh copy is one loads; the caller owns its decision; for a decision
-        only serialised, `shared`, the kept JSON itself as an orjson.Fragment)."""
+        only serialised, `shared`, the kept JSON itself as an orjson.Fragment). A node that reads a timestamp
+        by its local date only is keyed by that date, its answer kept as a template of the timestamp's text
+        (`Dated`, filled with this ticket's)."""
         key_of = self.t.keys.get(id(node), NA)
         if key_of is NA:
             key_of = self.t.key_of(expr, node)
         if key_of is None:
             return compute()
         key = key_of(self.ticket, self.stage, head)
+        if key is None:  # (a Dated key function turned off: analysed once per ticket, as `once` does)
+            return self._once(head, compute)
         answers = self.t.answers
         kept = answers.get(key)
         if kept is not None:
             if not kept:
                 return compute()
+            if kept.__class__ is Dated:
+                token = self.token(self.t.stamps[id(node)])
+                text = kept.known(token)
+                if text is None:  # (not yet checked against another instant of the date: this one)
+                    got = compute()
+                    kept.check(answers, key, token, compact(as_json(got)))
+                    return got
+                kept = text
             return orjson.Fragment(kept) if self.shared else orjson.loads(kept)
         got = compute()
         if len(answers) >= _ANSWERS:
             answers.clear()
-        answers[key] = compact(as_json(got))
+        text = compact(as_json(got))
+        parts = self.t.stamps.get(id(node)) if text else None
+        answers[key] = Dated(text, self.token(parts), self.t.dated_use[id(node)]) \
+            if parts is not None and key[1] is DATED else text
         return got
+
+    def token(self, parts) -> bytes:
+        """the text of the timestamp at `parts` as an answer shows it, a fact's value or within a sentence (a
+        Dated template's blank; JSON escapes none of its characters)"""
+        text = show(self.ticket.get(parts[0]) if len(parts) == 1 else value_at(self.ticket, parts), self.tz)
+        return text.encode() if text.__class__ is str else orjson.dumps(text)
 
     def entry(self, key, kept, expr, want: bool, header: dict):
         """why_not's entry {**header, **rule(...)} of a shared decision, kept under `key` (None: never kept; `kept`:
         b"", the entry is not kept) as (orjson.Fragment, its JSON), which is what it gives back (or the entry
-        itself, when orjson refuses it); one that holds kept leaves (orjson.Fragment) always is that pair."""
+        itself, when orjson refuses it); one that holds kept leaves (orjson.Fragment) always is that pair. Under a
+        key with a local date (DATED): kept as a Dated template, or, `kept` a Dated not yet checked, checked."""
         got = {**header, **self._rule(expr, want)}
         if key is not None and kept is None:
             answers = self.t.answers
@@ -161,11 +183,18 @@ class Analysis:
                 answers.clear()
             got = keep_entry(answers, key, got)
             if type(got) is tuple:
+                parts = self.t.stamps.get(id(expr.tree))
+                if parts is not None and key[1] is DATED:  # (a template of the instant's text: `_kept`)
+                    answers[key] = Dated(got[1], self.token(parts), self.t.dated_use[id(expr.tree)])
                 return got
         try:
             text = orjson.dumps(got)
         except TypeError:  # (what orjson refuses: a plain entry, as the standard library's fallback needs)
+            if kept.__class__ is Dated:
+                self.t.answers[key] = b""
             return {**header, **Analysis(self.policy, self.ticket, self.stage)._rule(expr, want)}
+        if kept.__class__ is Dated:  # (checked against this instant of the date: `_kept`)
+            kept.check(self.t.answers, key, self.token(self.t.stamps[id(expr.tree)]), text)
         return orjson.Fragment(text), text
 
     def _rule(self, expr, want: bool) -> dict:
@@ -211,13 +240,16 @@ class Analysis:
     def once(self, expr, node, want, value, via, head) -> dict:
         """`leaf` of a leaf whose answers are never kept (`_Trees.inputs` None), analysed once per ticket (a
         definition used by two rules: a generated walk calls this one for such leaves)"""
+        return self._once(head, lambda: self._leaf(expr, node, want, value, via))
+
+    def _once(self, head, compute) -> dict:
         got = self._leaves.get(head)
         if got is not None:  # (a copy: the caller owns each entry; a shared decision is only serialised)
             if self.shared:
                 return got
             copy = orjson.loads(orjson.dumps(got))
-            return copy if copy == got else self._leaf(expr, node, want, value, via)
-        got = self._leaves[head] = self._leaf(expr, node, want, value, via)
+            return copy if copy == got else compute()
+        got = self._leaves[head] = compute()
         return got
 
     def _leaf(self, expr, node, want, value, via) -> dict:
@@ -321,6 +353,53 @@ class Analysis:
         return requirement(self, expr, node, want, value)
 
 
+DATED_TRIAL = 64  # templates of a node in a trial: to stay on, they must give half as many answers
+DATED_OFF = 4096  # key calls a node's templates are then off for (its answers computed, none kept), until a new trial
+
+
+class Dated:
+    """A kept answer of a node that reads a timestamp only by its local date (`_Trees.inputs`), kept under that
+    date (`_Trees.key_of`): its JSON cut at the timestamp's text (`Analysis.token`). A ticket of the same instant gets the answer
+    as it is (the same inputs); a ticket of another instant of the date gets it filled with its own text once the
+    template is `checked`: the first such ticket's answer is computed and compared with the filled template
+    (equal: checked; else the key's answers are never kept: the answer shows more of the instant than its text).
+    So no template is filled for an instant before a computation for another instant of its key (date,
+    microseconds, UTC offset: `_Trees.key_of`) has shown it right. `use`: the node's [templates made, answers
+    given from them, key calls left off]; a node whose templates are seldom used (tickets that share no date and
+    inputs: a corpus over years) is turned off at the end of a trial of DATED_TRIAL templates for DATED_OFF key
+    calls (its answers computed once per ticket, none kept, as before), then tried again."""
+    __slots__ = ("pieces", "token", "checked", "use")
+
+    def __init__(self, text: bytes, token: bytes, use: list):
+        self.pieces = text.split(token)
+        self.token = token
+        self.checked = False
+        self.use = use
+        use[0] += 1
+        if use[0] >= DATED_TRIAL:  # (a trial's end: off for a while when its templates gave less than half as many)
+            if use[1] * 2 < use[0]:
+                use[2] = DATED_OFF
+            use[0] = use[1] = 0
+
+    def known(self, token: bytes):
+        """the answer's JSON for a ticket whose timestamp shows as `token`, or None: to be computed and checked"""
+        if self.checked or token == self.token:
+            self.use[1] += 1
+            return token.join(self.pieces)
+        return None
+
+    def check(self, answers: dict, key, token: bytes, text: bytes) -> None:
+        """`text`: the answer computed for an instant shown as `token`, of the date of the template's key"""
+        if text and token.join(self.pieces) == text:
+            self.checked = True
+            self.use[1] += 1
+        elif answers.get(key) is self:
+            answers[key] = b""
+
+    def __len__(self):  # (its size; never 0: JSON)
+        return sum(map(len, self.pieces))
+
+
 def _string_candidates(literals, current):
     out = [v for v in literals if v != current]
     out += [v for v in ("x", "", " ") if v != current]
@@ -370,9 +449,16 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = Fa
         if key_of is not None:
             kept = answers.get(key := key_of(ticket, stage, head))
             if kept:
-                texts[len(out)] = kept[1]
-                append(kept[0])
-                continue
+                if kept.__class__ is Dated:  # (this ticket's instant in the template, once checked: Analysis._kept)
+                    text = kept.known(a.token(a.t.stamps[id(expr.tree)]))
+                    if text is not None:
+                        texts[len(out)] = text
+                        append(orjson.Fragment(text))
+                        continue
+                else:
+                    texts[len(out)] = kept[1]
+                    append(kept[0])
+                    continue
         got = a.entry(key, kept, expr, want, header)
         if type(got) is tuple:
             texts[len(out)] = got[1]

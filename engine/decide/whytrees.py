@@ -9,8 +9,8 @@ import operator
 import pickle
 
 from slapolicy.decide.closedform import field_type
-from slapolicy.decide.dated import through_definitions
-from slapolicy.decide.whywalk import NA, keyer
+from slapolicy.decide.dated import dated_only, through_definitions
+from slapolicy.decide.whywalk import NA, keyer, value_at
 from slapolicy.language import ast
 from slapolicy.language.compile import Compiler, compile_expressions
 
@@ -44,6 +44,9 @@ class _Trees:
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
         self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
         self.keys: dict = {}  # id(node) -> fn(ticket, stage, head) -> its answers' key (`key_of`), or None
+        self.stamps: dict = {}  # id(node) -> the timestamp it reads by its local date only (`inputs`, DATED)
+        self.dated_use: dict = {}  # id(node) -> [Dated templates made, answers given from them, calls off] (whynot)
+        self.tz = policy.timezone
         self.plans: dict = {}  # why_not's candidates (`_plan`) -> their entries' (key, head, expr, want, header)
         self.walks: dict = {}  # (condition path, want) -> its generated walk (slapolicy.decide.whywalk) or None
         self.paths = {}
@@ -164,7 +167,10 @@ class _Trees:
     def inputs(self, expr, node):
         """(the fact paths, the stage names) a sub-expression reads, with the definitions it uses: all of the
         ticket and the stage values that its analysis (Analysis.rule, Analysis.leaf) depends on; None (not kept)
-        when it uses a definition the policy lacks or reads a timestamp."""
+        when it uses a definition the policy lacks or reads a timestamp, unless that is one timestamp read only
+        by its local date (`date(created_at) <= customer.license_purchased_at + 1 year`): then (the other fact
+        paths, the stage names, the timestamp's path), its answers keyed by the local date and kept as
+        templates of the timestamp's text (`DATED`, slapolicy.decide.whynot `Dated`)."""
         key = id(node)
         got = self._inputs.get(key, self)
         if got is self:
@@ -178,27 +184,68 @@ class _Trees:
                     fields[tuple(res[1])] = True
                 elif res and res[0] == "stage":
                     stages[res[1]] = True
-            if fields is not None and any((typ := field_type(".".join(f))) is not None and typ.kind == "timestamp"
-                                          for f in fields):
-                fields = None  # an instant: no two tickets share one (its answers would fill memory, not hit)
-            got = self._inputs[key] = None if fields is None else (tuple(fields), tuple(stages))
+            stamps = [] if fields is None else [
+                f for f in fields if (typ := field_type(".".join(f))) is not None and typ.kind == "timestamp"]
+            if fields is None:
+                got = None
+            elif not stamps:
+                got = (tuple(fields), tuple(stages))
+            elif len(stamps) == 1 and dated_only(self, expr, node, ".".join(stamps[0])):
+                del fields[stamps[0]]
+                got = (tuple(fields), tuple(stages), stamps[0])
+            else:
+                got = None  # an instant: no two tickets share one (its answers would fill memory, not hit)
+            self._inputs[key] = got
         return got
 
     def key_of(self, expr, node):
         """fn(ticket, stage values, head) -> the key of `node`'s kept answers: its `inputs`' values (generated:
         whywalk.keyer; an int or a number as itself only among ints, anything else as itself only when it is a
-        string, a bool, None or a date, else the values pickled: `_as_key`), or None (never kept)"""
+        string, a bool, None or a date, else the values pickled: `_as_key`), or None (never kept); with a
+        timestamp read by its local date (`inputs`): (that key, DATED, the local date, ...), an answer kept under it
+        being a template of the timestamp's text (or, for a value that is not an instant, (that key, EXACT, the
+        value pickled), an answer as it is)"""
         key = id(node)
         got = self.keys.get(key, NA)
         if got is NA:
             inputs = self.inputs(expr, node)
-            got = self.keys[key] = None if inputs is None else keyer(
+            got = None if inputs is None else keyer(
                 inputs[0], [_INTS if getattr(field_type(".".join(f)), "kind", None) in ("int", "number") else _PLAIN
                             for f in inputs[0]], inputs[1], _as_key)
+            if got is not None and len(inputs) > 2:
+                self.stamps[key] = inputs[2]
+                use = self.dated_use[key] = [0, 0, 0]
+                got = _dated_keyer(got, inputs[2], self.tz, use)
+            self.keys[key] = got
         return got
 
 _PLAIN = (str, bool, type(None), dt.date)  # (no value of one of these classes equals one of another)
 _INTS = (int, type(None))
+
+
+DATED, EXACT = object(), object()  # (the marks of a key with a timestamp read by its local date: `key_of`)
+
+
+def _dated_keyer(base, parts, tz, use):
+    """key_of's key function of a sub-expression that reads the timestamp at `parts` by its local date only: its
+    local date, and the instant's microseconds and UTC offset there (a nearest change searched from the instant in
+    whole seconds keeps its fraction: `created_at` at the latest 2026-03-10T23:59:59.250000+02:00); None (not
+    kept) for the calls its templates are turned off for (`use`: whynot.Dated)"""
+    one = parts[0] if len(parts) == 1 else None
+
+    def key(t, s, h):
+        if use[2]:  # (off: its next calls give None, then its templates get another trial)
+            use[2] -= 1
+            return None
+        v = t.get(one) if one is not None else value_at(t, parts)
+        if v.__class__ is dt.datetime:
+            try:
+                local = v.astimezone(tz)
+                return base(t, s, h), DATED, (local.date(), local.microsecond, local.utcoffset())
+            except (OverflowError, ValueError):
+                pass
+        return base(t, s, h), EXACT, _as_key([v])
+    return key
 
 
 def _as_key(values):

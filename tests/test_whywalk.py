@@ -139,14 +139,15 @@ def test_keys_of_values_that_python_holds_equal_and_json_does_not_differ():
 
 
 def test_a_leaf_never_kept_is_analysed_once_per_ticket(monkeypatch):
-    """bitrix-ua's coupon_valid (it reads created_at: never kept) in two rules of one ticket: one analysis,
-    each entry its own copy, equal to the analysis the reference makes"""
+    """`once`, the analysis of a leaf not kept (one that reads an instant, or whose templates by local date are
+    turned off: whynot.Dated): bitrix-ua's coupon_valid in two rules of one ticket: one analysis, each entry
+    its own copy, equal to the analysis the reference makes"""
     policy = load_policy("bitrix-ua")
     compiled = policy.compiled
     t = trees(compiled)
     expr = compiled.exprs[("definitions", "coupon_valid", "expr")]
     leaf = expr.tree.operands[0]  # date(created_at) <= customer.license_purchased_at + 1 year
-    assert t.inputs(expr, leaf) is None
+    assert t.inputs(expr, leaf) == ((("customer", "license_purchased_at"),), (), ("created_at",))  # (by its date)
     ticket = validate_ticket({"id": "W-1", "created_at": "2026-03-10T10:00:00Z", "channel": "portal",
                               "customer": {"segment": "partner", "edition": "enterprise",
                                            "license_purchased_at": "2024-01-10"},

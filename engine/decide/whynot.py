@@ -359,10 +359,11 @@ DATED_OFF = 4096  # key calls a node's templates are then off for (its answers c
 
 class Dated:
     """A kept answer of a node that reads a timestamp only by its local date (`_Trees.inputs`), kept under that
-    date (`_Trees.key_of`): its JSON cut at the timestamp's text (`Analysis.token`). A ticket of the same instant gets the answer
-    as it is (the same inputs); a ticket of another instant of the date gets it filled with its own text once the
-    template is `checked`: the first such ticket's answer is computed and compared with the filled template
-    (equal: checked; else the key's answers are never kept: the answer shows more of the instant than its text).
+    date (`_Trees.key_of`): its JSON cut at the timestamp's text (`Analysis.token`). A ticket of the same
+    instant gets the answer as it is (the same inputs); a ticket of another instant of the date gets it filled
+    with its own text once the template is `checked`: the first such ticket's answer is computed and compared
+    with the filled template (equal: checked; else the key's answers are never kept: the answer shows more of
+    the instant than its text).
     So no template is filled for an instant before a computation for another instant of its key (date,
     microseconds, UTC offset: `_Trees.key_of`) has shown it right. `use`: the node's [templates made, answers
     given from them, key calls left off]; a node whose templates are seldom used (tickets that share no date and

@@ -470,7 +470,7 @@ def test_the_kept_answers_are_stored_at_their_own_size_and_none_is_keyed_by_an_i
     policy.evaluate(tickets[0])
     trees = whynot.trees(policy.compiled)
     trees.answers.clear()
-    for use in trees.dated_use.values():  # (an earlier test's tickets may have turned the templates off)
+    for _, use in trees.stamps.values():  # (an earlier test's tickets may have turned the templates off)
         use[:] = [0, 0, 0]
     tracemalloc.start()
     try:
@@ -530,7 +530,7 @@ def test_an_answer_kept_under_a_local_date_is_what_each_instant_of_that_date_get
 
     for p in policies.values():
         whynot.trees(p.compiled).answers.clear()
-        for use in whynot.trees(p.compiled).dated_use.values():  # (on again, whatever earlier tests did)
+        for _, use in whynot.trees(p.compiled).stamps.values():  # (on again, whatever earlier tests did)
             use[:] = [0, 0, 0]
     kept = decide_all()
     checked = sum(isinstance(v, whynot.Dated) and v.checked for p in policies.values()
@@ -584,19 +584,19 @@ def test_templates_seldom_used_are_turned_off_and_their_answers_computed():
     tickets = generate(policy, 400, 31)
     trees = whynot.trees(policy.compiled)
     trees.answers.clear()
-    for use in trees.dated_use.values():
+    for _, use in trees.stamps.values():
         use[:] = [0, 0, 0]
     fresh = [orjson.dumps(policy.evaluate(t, shared=True)) for t in tickets]
-    assert trees.dated_use and any(use[2] for use in trees.dated_use.values()), trees.dated_use
+    assert trees.stamps and any(use[2] for _, use in trees.stamps.values()), trees.stamps
     trees.answers = _NeverKeeps()
     try:
         assert fresh == [orjson.dumps(policy.evaluate(t, shared=True)) for t in tickets]
     finally:
         trees.answers = {}
-    for use in trees.dated_use.values():
+    for _, use in trees.stamps.values():
         use[:] = [0, 0, 0]
     few = [t for t in _policy_test_tickets() if t[0] == "bitrix-ua" and not t[2].get("events")][:20]
     for _ in range(10):
         for _, _, t in few:
             policy.evaluate(t, shared=True)
-    assert not any(use[2] for use in trees.dated_use.values()) and any(use[1] for use in trees.dated_use.values())
+    assert not any(use[2] for _, use in trees.stamps.values()) and any(use[1] for _, use in trees.stamps.values())

@@ -148,7 +148,7 @@ class Analysis:
             if not kept:
                 return compute()
             if kept.__class__ is Dated:
-                token = self.token(self.t.stamps[id(node)])
+                token = self.token(self.t.stamps[id(node)][0])
                 text = kept.known(token)
                 if text is None:  # (not yet checked against another instant of the date: this one)
                     got = compute()
@@ -160,15 +160,14 @@ class Analysis:
         if len(answers) >= _ANSWERS:
             answers.clear()
         text = compact(as_json(got))
-        parts = self.t.stamps.get(id(node)) if text else None
-        answers[key] = Dated(text, self.token(parts), self.t.dated_use[id(node)]) \
-            if parts is not None and key[1] is DATED else text
+        stamp = self.t.stamps.get(id(node)) if text else None
+        answers[key] = Dated(text, self.token(stamp[0]), stamp[1]) if stamp is not None and key[1] is DATED else text
         return got
 
     def token(self, parts) -> bytes:
         """the text of the timestamp at `parts` as an answer shows it, a fact's value or within a sentence (a
         Dated template's blank; JSON escapes none of its characters)"""
-        text = show(self.ticket.get(parts[0]) if len(parts) == 1 else value_at(self.ticket, parts), self.tz)
+        text = show(value_at(self.ticket, parts), self.tz)
         return text.encode() if text.__class__ is str else orjson.dumps(text)
 
     def entry(self, key, kept, expr, want: bool, header: dict):
@@ -183,9 +182,9 @@ class Analysis:
                 answers.clear()
             got = keep_entry(answers, key, got)
             if type(got) is tuple:
-                parts = self.t.stamps.get(id(expr.tree))
-                if parts is not None and key[1] is DATED:  # (a template of the instant's text: `_kept`)
-                    answers[key] = Dated(got[1], self.token(parts), self.t.dated_use[id(expr.tree)])
+                stamp = self.t.stamps.get(id(expr.tree))
+                if stamp is not None and key[1] is DATED:  # (a template of the instant's text: `_kept`)
+                    answers[key] = Dated(got[1], self.token(stamp[0]), stamp[1])
                 return got
         try:
             text = orjson.dumps(got)
@@ -194,7 +193,7 @@ class Analysis:
                 self.t.answers[key] = b""
             return {**header, **Analysis(self.policy, self.ticket, self.stage)._rule(expr, want)}
         if kept.__class__ is Dated:  # (checked against this instant of the date: `_kept`)
-            kept.check(self.t.answers, key, self.token(self.t.stamps[id(expr.tree)]), text)
+            kept.check(self.t.answers, key, self.token(self.t.stamps[id(expr.tree)][0]), text)
         return orjson.Fragment(text), text
 
     def _rule(self, expr, want: bool) -> dict:
@@ -451,7 +450,7 @@ def why_not(policy, ticket: dict, decision: dict, stage: dict, shared: bool = Fa
             kept = answers.get(key := key_of(ticket, stage, head))
             if kept:
                 if kept.__class__ is Dated:  # (this ticket's instant in the template, once checked: Analysis._kept)
-                    text = kept.known(a.token(a.t.stamps[id(expr.tree)]))
+                    text = kept.known(a.token(a.t.stamps[id(expr.tree)][0]))
                     if text is not None:
                         texts[len(out)] = text
                         append(orjson.Fragment(text))

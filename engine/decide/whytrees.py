@@ -44,8 +44,9 @@ class _Trees:
         self._inputs: dict = {}  # condition path -> the facts and stage values it reads (`inputs`)
         self.answers: dict = {}  # (what, its inputs' values) -> Analysis.rule's / .leaf's answer as JSON
         self.keys: dict = {}  # id(node) -> fn(ticket, stage, head) -> its answers' key (`key_of`), or None
-        self.stamps: dict = {}  # id(node) -> the timestamp it reads by its local date only (`inputs`, DATED)
-        self.dated_use: dict = {}  # id(node) -> [Dated templates made, answers given from them, calls off] (whynot)
+        # id(node) -> (the timestamp it reads by its local date only (`inputs`, DATED), [Dated templates made,
+        # answers given from them, key calls left off] (whynot.Dated))
+        self.stamps: dict = {}
         self.tz = policy.timezone
         self.plans: dict = {}  # why_not's candidates (`_plan`) -> their entries' (key, head, expr, want, header)
         self.walks: dict = {}  # (condition path, want) -> its generated walk (slapolicy.decide.whywalk) or None
@@ -213,8 +214,8 @@ class _Trees:
                 inputs[0], [_INTS if getattr(field_type(".".join(f)), "kind", None) in ("int", "number") else _PLAIN
                             for f in inputs[0]], inputs[1], _as_key)
             if got is not None and len(inputs) > 2:
-                self.stamps[key] = inputs[2]
-                use = self.dated_use[key] = [0, 0, 0]
+                use = [0, 0, 0]
+                self.stamps[key] = (inputs[2], use)
                 got = _dated_keyer(got, inputs[2], self.tz, use)
             self.keys[key] = got
         return got
@@ -231,13 +232,11 @@ def _dated_keyer(base, parts, tz, use):
     local date, and the instant's microseconds and UTC offset there (a nearest change searched from the instant in
     whole seconds keeps its fraction: `created_at` at the latest 2026-03-10T23:59:59.250000+02:00); None (not
     kept) for the calls its templates are turned off for (`use`: whynot.Dated)"""
-    one = parts[0] if len(parts) == 1 else None
-
     def key(t, s, h):
         if use[2]:  # (off: its next calls give None, then its templates get another trial)
             use[2] -= 1
             return None
-        v = t.get(one) if one is not None else value_at(t, parts)
+        v = value_at(t, parts)
         if v.__class__ is dt.datetime:
             try:
                 local = v.astimezone(tz)

@@ -63,6 +63,20 @@ def _warm_fast(policy: CompiledPolicy):
     return fast
 
 
+_annotate = None  # slapolicy.decide.annotate.annotate, imported by the first explained decision
+
+
+def _import_annotate():
+    """annotate, imported once: a start that decides unexplained does not import it (nor whynot), and an
+    explained decision does not pay a function-local import each time (in Python 3.11 ~7 k instructions:
+    the import machinery's module lookups and two AttributeErrors formatted and dropped)"""
+    global _annotate
+    from slapolicy.decide.annotate import annotate
+
+    _annotate = annotate
+    return annotate
+
+
 def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = None, explain: bool = True,
              unknown_facts: bool = False, why_not: bool = True, shared: bool = False) -> dict:
     """Decide a validated ticket (slapolicy.decide.tickets.validate_ticket) with a compiled policy.
@@ -85,9 +99,7 @@ def evaluate(policy: CompiledPolicy, ticket: dict, as_of: dt.datetime | None = N
         del decision["explanation"]  # (set again below, after the lifecycle stage's keys)
         run = _Relied(relied)
     if explain:  # why_not, unknown_facts, deadline breakdowns (slapolicy.decide.annotate); explanation only
-        from slapolicy.decide.annotate import annotate
-
-        annotate(policy, ticket, decision, run, tier, unknown_facts, why_not, shared)
+        (_annotate or _import_annotate())(policy, ticket, decision, run, tier, unknown_facts, why_not, shared)
     tz = policy.timezone
     deadlines = decision["deadlines"]
     if as_of is not None or ticket.get("events"):

@@ -466,3 +466,31 @@ def _add_elapsed(t: float, remaining: float, merged) -> float:
             remaining -= ps - t
         t = pe
     return t + remaining
+
+
+_ISO_DATES: dict = {}  # proleptic ordinal -> the date as isoformat writes it ("2026-03-10")
+_ISO_OFFSETS: dict = {}  # UTC offset (timedelta) -> as isoformat writes it ("+02:00")
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
+
+
+def local_iso(instant: dt.datetime, tz) -> str:
+    """instant.astimezone(tz).isoformat(), the same text, from the local fields with the date's and the offset's
+    texts kept (isoformat formats each number through PyUnicode_FromFormat: ~6 k instructions, ~1.4 us, a call;
+    every explained decision writes a few instants). An instant with microseconds, or a date or offset not seen
+    yet, is written by isoformat itself (which also fills the two tables)."""
+    local = instant.astimezone(tz)
+    if not local.microsecond:
+        day = _ISO_DATES.get(local.toordinal())
+        if day is not None:
+            offset = _ISO_OFFSETS.get(local.utcoffset())
+            if offset is not None:
+                two = _TWO_DIGITS
+                return f"{day}T{two[local.hour]}:{two[local.minute]}:{two[local.second]}{offset}"
+        text = local.isoformat()
+        if len(_ISO_DATES) >= 8192:  # (dates far apart: a corpus over years)
+            _ISO_DATES.clear()
+        _ISO_DATES[local.toordinal()] = text[:10]
+        if len(_ISO_OFFSETS) < 1024:
+            _ISO_OFFSETS[local.utcoffset()] = text[19:]  # (no fraction: the offset follows the seconds)
+        return text
+    return local.isoformat()

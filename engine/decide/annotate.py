@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from slapolicy.calendar.breakdown import breakdown
+from slapolicy.calendar.core import local_iso
 from slapolicy.decide.whynot import Analysis, field_type, show, trees, walk_through_definitions, why_not
 from slapolicy.language import ast
 
@@ -85,7 +86,7 @@ def local_facts(policy, ticket, explanation, stage) -> None:
         for k in (facts if stamps is None else stamps):
             v = facts.get(k)
             if v.__class__ is str and (stamps is not None or _timestamp(k)):
-                facts[k] = dt.datetime.fromisoformat(v).astimezone(tz).isoformat()  # (a value of a key: no new key)
+                facts[k] = local_iso(dt.datetime.fromisoformat(v), tz)  # (a value of a key: no new key)
         for expr, n, text in calls:
             analysis = analysis or Analysis(policy, ticket, stage)
             v = analysis.ev(expr, n)

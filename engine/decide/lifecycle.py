@@ -27,6 +27,7 @@ import heapq
 import itertools
 
 from slapolicy.calendar import Calendar, Target
+from slapolicy.calendar.core import local_iso
 from slapolicy.decide.registration import register
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
 
@@ -34,7 +35,7 @@ ESCALATION_FACT = {"development": "development", "consulting": "consulting", "en
 
 
 def _iso(instant, tz):
-    return None if instant is None else instant.astimezone(tz).isoformat()
+    return None if instant is None else local_iso(instant, tz)
 
 
 def status_and_tier(policy: CompiledPolicy, facts: dict) -> tuple | None:

@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import operator
 
+from slapolicy.calendar.core import local_iso
 from slapolicy.decide.dated import through_definitions
 from slapolicy.language import ast
 from slapolicy.language.builtins import add_months, arith, functions
@@ -46,7 +47,7 @@ def show(value, tz):
     if type(value) in _PLAIN:
         return value
     if isinstance(value, dt.datetime):
-        return value.astimezone(tz).isoformat()
+        return local_iso(value, tz)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, ast.Duration):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from slapolicy.calendar.core import local_iso
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
 from slapolicy.language.runtime import Stub
 
 
 def _iso(instant: dt.datetime | None, tz) -> str | None:
-    return None if instant is None else instant.astimezone(tz).isoformat()
+    return None if instant is None else local_iso(instant, tz)
 
 
 class _Run:
@@ -191,9 +192,9 @@ def compute_deadlines(tier, created: dt.datetime, tz, instants: dict | None = No
             if instants is not None:
                 instants[d.name] = instant
             if d.kind == "within":
-                due = instant.astimezone(tz).isoformat()
+                due = local_iso(instant, tz)
             else:
-                not_before = instant.astimezone(tz).isoformat()
+                not_before = local_iso(instant, tz)
         deadlines[d.name] = {"due": due, "not_before": not_before, "target": d.text, "calendar": d.calendar_name,
                              "source": d.source}
     return deadlines

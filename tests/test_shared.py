@@ -29,8 +29,8 @@ def _tickets(path):
             if not (case.get("expect") or {}).get("error")]
 
 
-def _fragments(decision) -> int:
-    entries = decision.get("why_not")
+def _fragments(decision, key="why_not") -> int:
+    entries = decision.get(key)
     return sum(isinstance(e, orjson.Fragment) for e in entries) if isinstance(entries, Entries) else 0
 
 
@@ -43,7 +43,7 @@ def test_a_shared_decision_serialises_to_the_plain_decisions_bytes(path, monkeyp
     monkeypatch.chdir(ROOT)
     policy = load_policy(path.name.split(".")[0])
     tickets = _tickets(path)
-    kept = 0
+    kept = assumed = 0
     for round_ in range(2):  # the second round meets the why_not entries the first one kept
         for ticket, as_of in tickets:
             body = json.dumps(ticket)
@@ -52,12 +52,17 @@ def test_a_shared_decision_serialises_to_the_plain_decisions_bytes(path, monkeyp
                 mine = policy.evaluate(ticket, **options)
                 shared = policy.evaluate_json(body, **options, shared=True)
                 assert _now_masked(orjson.dumps(shared)) == _now_masked(orjson.dumps(mine)), (ticket.get("id"), options)
+                if options.get("explain", True):  # (an explained decision's assumptions: their kept JSON)
+                    assumed += _fragments(shared, "assumptions")
+                    assert _fragments(shared, "assumptions") == len(mine["assumptions"]) or options.get("as_of") \
+                        or ticket.get("events"), (ticket.get("id"), options)  # (a life's are listed anew)
                 if options.get("explain", True) and options.get("why_not", True):
                     kept += _fragments(shared)
                     thawed = plain(shared)
-                    assert not _fragments(thawed)
+                    assert not _fragments(thawed) and not _fragments(thawed, "assumptions")
                     assert _now_masked(orjson.dumps(thawed)) == _now_masked(orjson.dumps(mine))
     assert kept, "no why_not entry was handed out kept: the comparison did not reach the shared path"
+    assert assumed, "no assumption was handed out as kept JSON"
 
 
 def test_what_orjson_refuses_still_goes_through_the_standard_library_with_fragments_in(monkeypatch):

@@ -289,13 +289,38 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
                                "rates": rates}
     missing = env.missing
     decision["missing_facts"] = sorted(set(missing)) if missing else []
-    decision["assumptions"] = list(map(dict.copy, map(glue.assumptions.__getitem__, relied))) if relied else []
+    if not relied:
+        decision["assumptions"] = []
+    elif shared:  # (only serialised: the list of these assumptions' entries as JSON, kept per edition)
+        key = tuple(relied)
+        kept = glue.kept.get(key)
+        decision["assumptions"] = kept if kept is not None else _keep_assumptions(glue, key)
+    else:
+        decision["assumptions"] = list(map(dict.copy, map(glue.assumptions.__getitem__, relied)))
     return decision, run, tier
+
+
+def _keep_assumptions(glue, key: tuple):
+    """the `assumptions` of a shared decision that relied on `key` (assumption ids, in order): a
+    slapolicy.decide.shared.Entries of each entry's JSON as an orjson.Fragment (its text kept for `plain`), kept
+    in glue.kept (up to 1,024 lists: a decision relies on one of a few sets); the copies of the entries when
+    orjson is not there"""
+    from slapolicy.decide.shared import Entries, compact, orjson
+
+    if orjson is None:
+        return [dict(glue.assumptions[a]) for a in key]
+    out = Entries()
+    for a in key:
+        text = compact(orjson.dumps(glue.assumptions[a]))  # (an assumption's id, clause and text: strings of the policy)
+        out.append_kept(orjson.Fragment(text), text)
+    if len(glue.kept) < 1024:
+        glue.kept[key] = out
+    return out
 
 
 class _Glue:
     """an edition's constant parts of a registration decision (`register` copies them into each decision)"""
-    __slots__ = ("head", "entries", "assumptions", "billing")
+    __slots__ = ("head", "entries", "assumptions", "billing", "kept")
 
 
 def _glue(policy) -> _Glue:
@@ -312,6 +337,7 @@ def _glue(policy) -> _Glue:
     glue.head = {"id": policy.id, "version": policy.version, "hash": policy.content_hash,
                  **({"effective_from": policy.effective_from} if policy.effective_from else {})}
     glue.assumptions = known
+    glue.kept = {}  # assumption ids relied on -> their entries as kept JSON (a shared decision's, `_keep_assumptions`)
     entries = glue.entries = {}
     for r in (*policy.acceptance, *policy.scope):
         entries[id(r)] = _reason(policy, r)

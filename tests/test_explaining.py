@@ -13,6 +13,7 @@ from conftest import BASE_TICKET, FIXTURES, stage_memos
 from facts import drop
 from slapolicy.api import _compile_text, load_policy, policy_ids
 from slapolicy.decide.registration import _STAGES, register
+from slapolicy.decide.shared import plain
 from slapolicy.decide.tickets import validate_ticket
 from slapolicy.language.compile import UNKNOWN, Env
 from slapolicy.language.explaining import twins
@@ -103,7 +104,11 @@ def _explained(compiled, tickets, generated, shared=False):
         out = []
         for ticket in tickets:
             decision, run, _ = register(compiled, copy.deepcopy(ticket), True, shared=shared)
-            out.append((decision, run.explanation, sorted(run.env.missing), list(run.env.read)))
+            if shared:  # (its kept parts as JSON: read back, slapolicy.decide.shared.plain)
+                decision, explanation = plain(decision), plain(run.explanation)
+            else:
+                explanation = run.explanation
+            out.append((decision, explanation, sorted(run.env.missing), list(run.env.read)))
         return out, compiled.__dict__.get("_scans_shared" if shared else "_scans")
     finally:
         for k in _KEPT:

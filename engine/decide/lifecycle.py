@@ -27,15 +27,10 @@ import heapq
 import itertools
 
 from slapolicy.calendar import Calendar, Target
-from slapolicy.calendar.core import local_iso
-from slapolicy.decide.registration import register
+from slapolicy.decide.registration import _iso, register
 from slapolicy.language.compile import UNKNOWN, CompiledPolicy, Env
 
 ESCALATION_FACT = {"development": "development", "consulting": "consulting", "engineer": "project_manager_failed"}
-
-
-def _iso(instant, tz):
-    return None if instant is None else local_iso(instant, tz)
 
 
 def status_and_tier(policy: CompiledPolicy, facts: dict) -> tuple | None:

@@ -303,12 +303,9 @@ def register(policy: CompiledPolicy, ticket: dict, explain: bool = True, generat
 def _keep_assumptions(glue, key: tuple):
     """the `assumptions` of a shared decision that relied on `key` (assumption ids, in order): a
     slapolicy.decide.shared.Entries of each entry's JSON as an orjson.Fragment (its text kept for `plain`), kept
-    in glue.kept (up to 1,024 lists: a decision relies on one of a few sets); the copies of the entries when
-    orjson is not there"""
+    in glue.kept (up to 1,024 lists: a decision relies on one of a few sets)"""
     from slapolicy.decide.shared import Entries, compact, orjson
 
-    if orjson is None:
-        return [dict(glue.assumptions[a]) for a in key]
     out = Entries()
     for a in key:
         text = compact(orjson.dumps(glue.assumptions[a]))  # (an assumption's id, clause and text: strings of the policy)

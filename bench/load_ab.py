@@ -10,7 +10,8 @@ tickets: every bundled policy's test tickets, 8 keep-alive connections).
 Why: the host of these machines changes speed by up to 3x within hours (the same code's explain=false
 request read 70 us at one hour and 208 us at another, load average ~0 both times), so a figure in us is
 only comparable with one measured in the same minutes. The ratio of the two checkouts' medians is what this
-prints; times the base's figure when an issue was filed, it gives this checkout's figure on that machine.
+prints, and the median of the rounds' paired ratios (each round runs both sides back to back, in
+alternating order); times the base's figure when an issue was filed, it gives this checkout's figure on that machine.
 A query `THIS:BASE` sends THIS to this checkout and BASE to the base: `?why_not=false:` compares this
 checkout's explained decision without why_not (issue 18) with the base's explained default, which had none.
 A query the base does not answer with 200 is sent to this checkout only.
@@ -54,10 +55,10 @@ def answered(port, request: bytes) -> bool:
     return head.startswith(b"HTTP/1.1 200 ")
 
 
-def per_request(proc, port, requests, count) -> float:
+def per_request(proc, port, requests, count, connections=8) -> float:
     """the server's CPU us per request over `count` requests"""
     before = load.cpu_seconds(proc.pid)
-    asyncio.run(load.drive(port, requests, count, 600, 8))
+    asyncio.run(load.drive(port, requests, count, 600, connections))
     return (load.cpu_seconds(proc.pid) - before) / count * 1e6
 
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--queries", nargs="*", default=["", "?explain=false", "?why_not=false:"])
     parser.add_argument("--requests", type=int, default=3000, help="requests a round (default 3000)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections (default 8)")
     args = parser.parse_args()
     base = args.base.resolve()
     sides = {"this": (sys.executable, ROOT / "cli.py"), "base": (base / ".venv" / "bin" / "python", base / "cli.py")}
@@ -92,15 +94,21 @@ def main() -> None:
             for name in figures:  # warm-up: every code path built, caches filled
                 proc, port = servers[name]
                 per_request(proc, port, sent[name], len(sent[name]) * 2)
-            for _ in range(args.rounds):
-                for name in figures:
+            for n in range(args.rounds):  # ABBA: the side that goes first alternates, so a drift favours neither
+                for name in (figures if n % 2 == 0 else reversed(list(figures))):
                     proc, port = servers[name]
-                    figures[name].append(per_request(proc, port, sent[name], args.requests))
+                    figures[name].append(per_request(proc, port, sent[name], args.requests, args.connections))
             medians = {name: statistics.median(v) for name, v in figures.items()}
             line = "  ".join(f"{name} {medians[name]:6.1f} us (rounds {min(v):.0f}-{max(v):.0f})"
                              for name, v in figures.items())
-            ratio = f"  this/base {medians['this'] / medians['base']:.2f}x" if len(medians) == 2 else \
-                "  (the base does not answer this query with 200)"
+            if len(medians) == 2:
+                # each round's two figures were measured within a second of each other: the median of their
+                # ratios moves less with the host's speed than the ratio of the two medians
+                paired = sorted(t / b for t, b in zip(figures["this"], figures["base"]))
+                ratio = (f"  this/base {medians['this'] / medians['base']:.2f}x, paired "
+                         f"{statistics.median(paired):.2f}x ({paired[0]:.2f}-{paired[-1]:.2f})")
+            else:
+                ratio = "  (the base does not answer this query with 200)"
             label = " vs ".join(f"{q or 'default'}" for q in dict.fromkeys(asked.values()))
             print(f"{label:28s} {line}{ratio}  ({len(sent['this'])} tickets)")
     finally:

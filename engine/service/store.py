@@ -21,6 +21,12 @@ checker error, a file that is not a regular file or too large, even a defect of 
 refusal recorded for /readyz; the other files' changes still go in. Files are read with the one
 safe reader (slapolicy.language.load.read_policy_file): the watcher never blocks on a FIFO or a device.
 
+A file's content is read and hashed again only when its stat (size, mtime, ctime, inode, device) changed
+since it was last hashed, or when it was changed within `RACY_NS` (2 s) before that reading began (as git's
+"racily clean" rule: timestamps are coarse, so a second write within the same tick as the one hashed
+would leave the stat unchanged; a rewrite that restores the size and mtime still moves the ctime, which no
+user can set): a watched directory that does not change is stat()ed each poll, not read.
+
 A directory that cannot be read keeps everything as it is and is reported as a problem.
 `start(interval)` runs `poll()` on a daemon thread every `interval` seconds.
 """
@@ -30,10 +36,12 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("slapolicy.server")
+RACY_NS = 2_000_000_000  # a file changed less than this before its reading began is read again on the next poll
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class PolicyStore:
         self._fingerprints: dict = {}  # id -> ((file name, sha256), ...) last attempted
         self._missing: dict = {}  # id -> consecutive polls without its file
         self._pending: dict = {}  # id -> (fingerprint seen on the last poll, since): not yet stable
+        self._digests: dict = {}  # file name -> (its stat key, its digest, when its reading began): `_fingerprint`
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,11 +92,16 @@ class PolicyStore:
         """id -> ((file name, size, mtime, sha256 of its text or why it cannot be read), ...) for every policy
         file of the directory, read with the safe reader (never blocks, never reads past the size cap)."""
         groups: dict = {}
+        digests = self._digests
+        seen = set()
         for f in sorted(self.directory.glob("*.yaml")):
             if f.name.count(".") != 1:
                 continue  # <id>.tests.yaml, <id>.coverage.yaml
             policy_id = f.stem.split("@", 1)[0]
-            groups.setdefault(policy_id, []).append(_fingerprint(f))
+            seen.add(f.name)
+            groups.setdefault(policy_id, []).append(_fingerprint(f, digests))
+        for name in [n for n in digests if n not in seen]:  # (files gone: their digests too)
+            del digests[name]
         # an edition file without its current file is not a policy (as slapolicy.api.policy_ids)
         return {pid: tuple(files) for pid, files in groups.items() if any(n == f"{pid}.yaml" for n, *_ in files)}
 
@@ -190,7 +204,7 @@ class PolicyStore:
                                                       "has details", "file": files[0], "line": 1, "col": 1},),
                              f"{files[0]}:1:1: error: internal-error: the loader failed ({exc.__class__.__name__})",
                              _now())
-        now = tuple(_fingerprint(self.directory / name) for name in files)
+        now = tuple(_fingerprint(self.directory / name, self._digests) for name in files)
         if now != fingerprint:
             raise _StillChanging(now)
         return result
@@ -230,8 +244,11 @@ class _StillChanging(Exception):
         self.fingerprint = fingerprint
 
 
-def _fingerprint(path: Path) -> tuple:
-    """(name, size, mtime_ns, sha256 of the text or why it cannot be read) of one file, without blocking."""
+def _fingerprint(path: Path, digests: dict | None = None) -> tuple:
+    """(name, size, mtime_ns, sha256 of the text or why it cannot be read) of one file, without blocking.
+    `digests` (file name -> (stat key, digest, when its reading began)): the digest of a file whose stat is the
+    same as when it was hashed, and that had not changed within RACY_NS before that, is taken from there
+    instead of reading the file again (see the module's docstring); a file hashed is kept there."""
     from slapolicy.language.diagnostics import PolicyError
     from slapolicy.language.load import read_policy_file
 
@@ -240,10 +257,17 @@ def _fingerprint(path: Path) -> tuple:
         size, mtime = info.st_size, info.st_mtime_ns
     except OSError as exc:
         return (path.name, -1, 0, f"unreadable: {exc.strerror}")
+    key = (size, mtime, info.st_ctime_ns, info.st_ino, info.st_dev)
+    kept = digests.get(path.name) if digests is not None else None
+    if kept is not None and kept[0] == key and max(mtime, info.st_ctime_ns) < kept[2] - RACY_NS:
+        return (path.name, size, mtime, kept[1])
+    began = time.time_ns()  # (the filesystem's timestamps are of the same clock, in coarser steps)
     try:
         digest = hashlib.sha256(read_policy_file(path, path.name).encode("utf-8")).hexdigest()
     except PolicyError as exc:
         digest = f"refused: {exc.diagnostics[0].code}"
+    if digests is not None:
+        digests[path.name] = (key, digest, began)
     return (path.name, size, mtime, digest)
 
 

@@ -107,10 +107,52 @@ def servers(tmp_path_factory):
             return known(pid)
 
         service.policy = policy
-        out.append((LiveServer(app, header_timeout=5.0, lane=lane), app, d))
+        server = LiveServer(app, header_timeout=5.0, lane=lane)
+        ARRIVALS.watch(server.server.config.http_protocol_class)
+        out.append((server, app, d))
     yield out
     for server, _, _ in out:
         server.stop()
+
+
+class Arrivals:
+    """What the servers' protocols have read: a piece of a request is sent only once the server has read the one
+    before (its data_received returned) and has answered what it could answer with it, as a slow client's pieces
+    arrive (on a loaded machine a fixed pause was not always enough: two pieces came in one read, and the lane
+    took a request it is meant to leave to uvicorn's cycle, or found the cycle's answer still owed)."""
+
+    def __init__(self):
+        self.count, self.last = 0, None
+
+    def watch(self, cls):
+        real = cls.data_received  # (the protocol's own, through its MRO: the lane's hand-over included)
+
+        def data_received(protocol, data, real=real):
+            try:
+                real(protocol, data)
+            finally:
+                self.last = protocol
+                self.count += 1
+
+        cls.data_received = data_received
+
+    def settle(self, seen: int, timeout: float = 5.0) -> None:
+        """wait (at most `timeout`, then go on as a fixed pause would) until a data_received after `seen` has
+        returned and its request is answered, waits for more of its body, or waits for the client to read (the
+        server's writing paused)"""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count > seen:
+                protocol = self.last
+                cycle = protocol.cycle
+                if (cycle is None or cycle.response_complete or protocol.flow.write_paused
+                        or (cycle.more_body and not cycle.message_event.is_set())):
+                    break
+            time.sleep(0.005)
+        time.sleep(0.02)
+
+
+ARRIVALS = Arrivals()
 
 
 class Reader:
@@ -145,9 +187,11 @@ def exchange(port, pieces, count, closes, rcvbuf=None) -> list:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.settimeout(10)
         sock.connect(("127.0.0.1", port))
+        seen = ARRIVALS.count
         for i, piece in enumerate(pieces):
             if i:
-                time.sleep(0.15)  # the pieces arrive apart (a slow client)
+                ARRIVALS.settle(seen)  # the pieces arrive apart (a slow client), each read before the next
+            seen = ARRIVALS.count
             sock.sendall(piece)
         reader = Reader(sock)
         out = [_masked(reader.response()) for _ in range(count)]

@@ -15,7 +15,10 @@ pip compiled at install), else `<cache>/bytecode/<cache tag>/<the source's absol
 header names this interpreter's magic number and the source's current size and modification time in
 nanoseconds; else it compiles the source and writes that file (a temporary file, then renamed). Nothing
 else changes: other packages' modules, a run where Python writes bytecode itself, and a run with the
-cache off (or its directory unsafe) or SLAPOLICY_NO_BYTECODE=1 load as Python would. The loaded code is what `compile()` makes of
+cache off (or its directory unsafe) or SLAPOLICY_NO_BYTECODE=1 load as Python would. The first start of a
+process that writes bytecode (a new checkout, an edit) prunes the tree of the files whose source is gone (a
+checkout deleted: its path is in the file's) and of temporary files older than an hour (a writer that died);
+a start that writes nothing looks at nothing. The loaded code is what `compile()` makes of
 the same source file, under the same file name (tracebacks unchanged).
 """
 from __future__ import annotations
@@ -67,6 +70,7 @@ class CachedLoader(SourceFileLoader):
     source, compiled and kept under `root`"""
 
     root = ""
+    pruned = False  # (this process has pruned the tree: `_write`)
 
     def get_code(self, fullname):
         source_path = self.get_filename(fullname)
@@ -110,7 +114,11 @@ def _code(data: bytes | None, header: bytes):
 
 
 def _write(path: str, data: bytes) -> None:
-    """write `data` to `path` through a temporary file (a reader sees the old file or the new, never half)"""
+    """write `data` to `path` through a temporary file (a reader sees the old file or the new, never half); the
+    first write of a process prunes the tree first (`prune`)"""
+    if not CachedLoader.pruned:
+        CachedLoader.pruned = True
+        prune(CachedLoader.root)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
@@ -119,6 +127,38 @@ def _write(path: str, data: bytes) -> None:
         os.replace(temporary, path)
     except OSError:
         pass  # a full or read-only disk: the module still loads, from source
+
+
+def prune(root: str, now: float | None = None) -> int:
+    """remove from the bytecode tree `root` the kept files whose source file is gone and the temporary files
+    older than an hour; the number removed"""
+    import time
+
+    now = time.time() if now is None else now
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                if name.endswith(".pyc"):  # (<root>/<the source's absolute path>.pyc)
+                    source = os.path.relpath(path, root)[:-4]
+                    if not os.path.isabs(source):  # (POSIX: the leading separator was stripped; Windows: a drive)
+                        source = os.sep + source
+                    if os.path.exists(source):
+                        continue
+                elif not (name.endswith(".tmp") and os.stat(path).st_mtime < now - 3600):
+                    continue
+                os.unlink(path)
+                removed += 1
+            except (OSError, ValueError):
+                pass
+    for folder, _, _ in sorted(os.walk(root), reverse=True):  # (folders left empty, deepest first)
+        if folder != root:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+    return removed
 
 
 class BytecodeFinder:

@@ -194,3 +194,51 @@ def test_a_warm_load_keeps_the_stage_memos_of_a_cold_one(cache_dir, policy_id, m
     got, got_hits = _memo_names(warm, tickets * 2)
     assert got == want and got_hits == want_hits
     assert want and want_hits
+
+
+def _age(path: Path, days: float) -> None:
+    import time
+
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+
+
+def test_entries_unused_for_a_month_are_pruned_when_another_is_written(cache_dir):
+    _load("advantshop")
+    (entry,) = [e for e in cache_dir.glob("*.json") if not e.name.startswith("holidays-")]
+    kept_aside = sorted(p.name for p in cache_dir.iterdir() if p != entry)  # (the stored holidays, if any)
+    for name in kept_aside:
+        _age(cache_dir / name, 400)
+    stale = cache_dir / ("0" * 64 + ".json")
+    stale.write_text("{}")
+    _age(stale, cache.MAX_AGE_DAYS + 1)
+    recent = cache_dir / ("1" * 64 + ".json")
+    recent.write_text("{}")
+    _age(recent, cache.MAX_AGE_DAYS - 1)
+    dead_writer, live_writer = cache_dir / ".entry-dead.tmp", cache_dir / ".entry-live.tmp"
+    dead_writer.write_text("{")
+    live_writer.write_text("{")
+    _age(dead_writer, 1 / 12)  # two hours
+    (cache_dir / "bytecode").mkdir()
+    _age(cache_dir / "bytecode", 400)
+    _age(entry, cache.MAX_AGE_DAYS + 5)  # unused as long, but read below: marked used again
+    _load("advantshop")
+    assert entry.exists() and entry.stat().st_mtime > recent.stat().st_mtime
+    _load("bitrix-ua")  # a new entry written: the directory pruned
+    assert not stale.exists() and not dead_writer.exists()
+    assert recent.exists() and live_writer.exists() and entry.exists() and (cache_dir / "bytecode").is_dir()
+    assert all((cache_dir / name).exists() for name in kept_aside)  # (the stored holidays: not the cache's)
+
+
+def test_a_read_marks_an_entry_used_at_most_once_a_day(cache_dir):
+    _load("advantshop")
+    (entry,) = [e for e in cache_dir.glob("*.json") if not e.name.startswith("holidays-")]
+    _age(entry, 0.5)
+    before = entry.stat().st_mtime
+    _load("advantshop")
+    assert entry.stat().st_mtime == before  # (marked half a day ago: left as it is)
+    _age(entry, 2)
+    _load("advantshop")
+    import time
+
+    assert time.time() - entry.stat().st_mtime < 60

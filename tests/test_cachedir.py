@@ -140,3 +140,34 @@ def test_python_s_own_bytecode_is_read_when_it_is_there(tmp_path):
     got = run(tmp_path)
     assert got["finder"] and got["compiled"] == [] and kept_files(tmp_path) == []
     assert got["decision"] == filled["decision"]
+
+
+def test_a_start_that_writes_bytecode_prunes_what_no_source_has(tmp_path):
+    root = tmp_path / "cache" / "bytecode" / sys.implementation.cache_tag
+    here = tmp_path / "checkout" / "module.py"  # a source that is there
+    here.parent.mkdir()
+    here.write_text("x = 1\n")
+    gone = tmp_path / "deleted-checkout" / "engine" / "api.py"  # one whose checkout was deleted
+    kept_here, kept_gone = (root / (str(p).lstrip(os.sep) + ".pyc") for p in (here, gone))
+    dead_writer = root / "x" / "api.py.pyc.123.tmp"
+    live_writer = root / "x" / "api.py.pyc.456.tmp"
+    for f in (kept_here, kept_gone, dead_writer, live_writer):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"\0" * 16)
+    two_hours_ago = os.stat(live_writer).st_mtime - 7200
+    os.utime(dead_writer, (two_hours_ago, two_hours_ago))
+    first = run(tmp_path)
+    assert first["compiled"]  # (it wrote bytecode: it pruned)
+    assert kept_here.exists() and live_writer.exists()
+    assert not kept_gone.exists() and not dead_writer.exists()
+    assert not kept_gone.parent.exists()  # (folders left empty: removed)
+    assert len(kept_files(tmp_path)) == len(first["compiled"]) + 1  # this start's, and the one still wanted
+
+
+def test_a_start_that_writes_nothing_looks_at_nothing(tmp_path):
+    run(tmp_path)
+    orphan = tmp_path / "cache" / "bytecode" / sys.implementation.cache_tag / "no" / "such" / "source.py.pyc"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"\0" * 16)
+    assert run(tmp_path)["compiled"] == []
+    assert orphan.exists()

@@ -14,6 +14,11 @@ The holidays a policy's calendars need are kept beside the entries, one file per
 cached policy, and those of the check that fills its entry, take them from there, so a warm start does
 not import the package; the entry's store also fills the years around today.
 
+Entries do not pile up: an entry read is marked used (its modification time set to now, at most once a
+day), and each entry written prunes the directory of entries unused for MAX_AGE_DAYS (30) and of temporary
+files left by a writer that died (older than an hour): every edit of a policy, every upgrade, leaves an
+entry behind that no start will read again.
+
 Where: the user cache directory (slapolicy.cachedir.directory: $SLAPOLICY_CACHE_DIR, else
 $XDG_CACHE_HOME/slapolicy, else ~/.cache/slapolicy; a directory only the user can write).
 SLAPOLICY_NO_CACHE=1 turns it off.
@@ -28,6 +33,8 @@ from slapolicy.cachedir import directory  # noqa: F401  (the user cache director
 from slapolicy.language import ast
 
 FORMAT = 2  # 2: each expression's scalar span and style
+MAX_AGE_DAYS = 30  # an entry no start has read for this long is removed when another is written
+_DAY = 86400
 _NODES = {cls.__name__: cls for cls in (ast.Literal, ast.Path, ast.ListExpr, ast.Not, ast.BoolOp, ast.Compare,
                                         ast.Membership, ast.Arith, ast.Call, ast.Quantifier)}
 
@@ -223,7 +230,36 @@ def store(text_sha: str, file: str, checked) -> None:
         os.replace(tmp, os.path.join(base, key(text_sha, file) + ".json"))
     except (OSError, TypeError, ValueError, RecursionError):
         return
+    prune(base)
     _fill_holidays(checked)
+
+
+def prune(base: str, now: float | None = None) -> int:
+    """remove the entries of `base` unused for MAX_AGE_DAYS (by their modification time: `fetch` renews it) and
+    the temporary files of writes that never finished (older than an hour); the number removed"""
+    import time
+
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return 0
+    for name in names:
+        if name.endswith(".json") and len(name) == 69:  # (an entry: 64 hex digits of its key)
+            limit = now - MAX_AGE_DAYS * _DAY
+        elif name.startswith(".entry-") and name.endswith(".tmp"):
+            limit = now - 3600
+        else:  # (the stored holidays, the bytecode directory, anything else: not the compile cache's)
+            continue
+        path = os.path.join(base, name)
+        try:
+            if os.stat(path).st_mtime < limit:
+                os.unlink(path)
+                removed += 1
+        except OSError:
+            pass  # (gone already: another process pruned it)
+    return removed
 
 
 def fetch(text: str, file: str, text_sha: str):
@@ -236,6 +272,7 @@ def fetch(text: str, file: str, text_sha: str):
     try:
         with open(path, encoding="utf-8") as f:
             entry = json.load(f)
+            _used(f, path)
         return _checked(entry, text, file)
     except FileNotFoundError:
         return None
@@ -245,6 +282,19 @@ def fetch(text: str, file: str, text_sha: str):
         except OSError:
             pass
         return None
+
+
+def _used(f, path: str) -> None:
+    """mark an entry read (its modification time: now), when it was last marked more than a day ago: `prune`
+    keeps what is used"""
+    import time
+
+    try:
+        now = time.time()
+        if now - os.fstat(f.fileno()).st_mtime > _DAY:
+            os.utime(path, (now, now))
+    except OSError:
+        pass
 
 
 def _checked(entry, text, file):

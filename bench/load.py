@@ -71,7 +71,8 @@ def _start(cmd, log_path: Path, pattern):
 def cpu_seconds(pid: int) -> float | None:
     """the process's CPU time (user and system) so far: the sum of its threads' run time in nanoseconds
     (/proc/<pid>/task/*/schedstat, the scheduler's own count) where the kernel has it, else /proc/<pid>/stat's
-    clock ticks (10 ms steps: a round of a few hundred requests moves them a few steps only)"""
+    clock ticks (10 ms steps: a round of a few hundred requests moves them a few steps only). A thread that
+    ended drops out of the sum: the server's threads live as long as it does."""
     try:
         return sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
     except (OSError, IndexError, ValueError):

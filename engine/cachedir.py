@@ -64,6 +64,9 @@ def _standard_header(info: os.stat_result) -> bytes:
             + (info.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
 
 
+STALE_WRITE_SECONDS = 3600  # a temporary file older than this is a dead writer's (here and in the compile cache)
+
+
 class CachedLoader(SourceFileLoader):
     """a slapolicy module's loader: Python's own bytecode when it is there and current (a wheel install, or
     a checkout run once without PYTHONDONTWRITEBYTECODE), else the bytecode kept under `root`, else the
@@ -141,12 +144,9 @@ def prune(root: str, now: float | None = None) -> int:
             path = os.path.join(folder, name)
             try:
                 if name.endswith(".pyc"):  # (<root>/<the source's absolute path>.pyc)
-                    source = os.path.relpath(path, root)[:-4]
-                    if not os.path.isabs(source):  # (POSIX: the leading separator was stripped; Windows: a drive)
-                        source = os.sep + source
-                    if os.path.exists(source):
+                    if os.path.exists(os.sep + os.path.relpath(path, root)[:-4]):  # (its leading separator: stripped)
                         continue
-                elif not (name.endswith(".tmp") and os.stat(path).st_mtime < now - 3600):
+                elif not (name.endswith(".tmp") and os.stat(path).st_mtime < now - STALE_WRITE_SECONDS):
                     continue
                 os.unlink(path)
                 removed += 1

@@ -29,7 +29,7 @@ import datetime as dt
 import json
 import os
 
-from slapolicy.cachedir import directory  # noqa: F401  (the user cache directory: owned there)
+from slapolicy.cachedir import STALE_WRITE_SECONDS, directory  # noqa: F401  (the user cache directory: owned there)
 from slapolicy.language import ast
 
 FORMAT = 2  # 2: each expression's scalar span and style
@@ -249,7 +249,7 @@ def prune(base: str, now: float | None = None) -> int:
         if name.endswith(".json") and len(name) == 69:  # (an entry: 64 hex digits of its key)
             limit = now - MAX_AGE_DAYS * _DAY
         elif name.startswith(".entry-") and name.endswith(".tmp"):
-            limit = now - 3600
+            limit = now - STALE_WRITE_SECONDS
         else:  # (the stored holidays, the bytecode directory, anything else: not the compile cache's)
             continue
         path = os.path.join(base, name)

@@ -244,7 +244,7 @@ class _StillChanging(Exception):
         self.fingerprint = fingerprint
 
 
-def _fingerprint(path: Path, digests: dict | None = None) -> tuple:
+def _fingerprint(path: Path, digests: dict) -> tuple:
     """(name, size, mtime_ns, sha256 of the text or why it cannot be read) of one file, without blocking.
     `digests` (file name -> (stat key, digest, when its reading began)): the digest of a file whose stat is the
     same as when it was hashed, and that had not changed within RACY_NS before that, is taken from there
@@ -258,7 +258,7 @@ def _fingerprint(path: Path, digests: dict | None = None) -> tuple:
     except OSError as exc:
         return (path.name, -1, 0, f"unreadable: {exc.strerror}")
     key = (size, mtime, info.st_ctime_ns, info.st_ino, info.st_dev)
-    kept = digests.get(path.name) if digests is not None else None
+    kept = digests.get(path.name)
     if kept is not None and kept[0] == key and max(mtime, info.st_ctime_ns) < kept[2] - RACY_NS:
         return (path.name, size, mtime, kept[1])
     began = time.time_ns()  # (the filesystem's timestamps are of the same clock, in coarser steps)
@@ -266,8 +266,7 @@ def _fingerprint(path: Path, digests: dict | None = None) -> tuple:
         digest = hashlib.sha256(read_policy_file(path, path.name).encode("utf-8")).hexdigest()
     except PolicyError as exc:
         digest = f"refused: {exc.diagnostics[0].code}"
-    if digests is not None:
-        digests[path.name] = (key, digest, began)
+    digests[path.name] = (key, digest, began)
     return (path.name, size, mtime, digest)
 
 
